@@ -1,0 +1,56 @@
+// The API's decisions for one shard: what a request head may proceed to, and what a complete
+// request becomes (a record appended under a fresh id, or an error). Knows ids, storage and
+// metrics; knows nothing of sockets or rings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "busyring/api/errors.h"
+#include "busyring/api/usage_validator.h"
+#include "busyring/http/pipeline.h"
+#include "busyring/http/request.h"
+#include "busyring/ids/shard_ids.h"
+#include "busyring/metrics/shard_metrics.h"
+#include "busyring/storage/log_writer.h"
+
+namespace busyring::api {
+
+struct HeadVerdict {
+  metrics::Route route = metrics::Route::other;
+  std::optional<ErrorId> reject;  // answer this once the request is complete
+  bool reject_now = false;        // answer at once and close (the body cannot be skipped safely)
+  bool send_continue = false;     // Expect: 100-continue and the body is wanted
+};
+
+struct Outcome {
+  http::Pending pending;       // what to queue for the response
+  bool wait_for_batch = false;  // the 201 waits for log batch `batch`
+  uint64_t batch = 0;
+};
+
+class Handler {
+ public:
+  Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics,
+          bool ack_at_once) noexcept
+      : ids_(ids), log_(log), metrics_(metrics), ack_at_once_(ack_at_once) {}
+
+  [[nodiscard]] bool init(size_t max_body) noexcept { return validator_.init(max_body); }
+
+  HeadVerdict on_head(const http::RequestHead& head) const noexcept;
+  // A complete request that passed on_head. body has SIMDJSON_PADDING readable bytes after it.
+  Outcome on_request(const HeadVerdict& verdict, const http::RequestHead& head,
+                     std::string_view body, uint64_t arrival_ns) noexcept;
+
+  static http::Pending error_pending(ErrorId id) noexcept;
+
+ private:
+  ids::ShardIds& ids_;
+  storage::LogWriter& log_;
+  metrics::ShardMetrics& metrics_;
+  bool ack_at_once_;
+  UsageValidator validator_;
+};
+
+}  // namespace busyring::api

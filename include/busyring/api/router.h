@@ -1,0 +1,12 @@
+// Maps a request target to a route. The query string is ignored; paths match exactly.
+#pragma once
+
+#include <string_view>
+
+#include "busyring/metrics/shard_metrics.h"
+
+namespace busyring::api {
+
+metrics::Route route_of(std::string_view target) noexcept;
+
+}  // namespace busyring::api

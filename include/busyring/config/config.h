@@ -1,0 +1,37 @@
+// The frozen configuration: every command-line flag, parsed once before the shards start and
+// shared read-only by them. Field names follow the flag names (--max-body -> max_body).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace busyring::config {
+
+// What a 201 promises (see README "Ack modes").
+enum class Ack : uint8_t {
+  durable,  // the write holding the record is on stable storage (O_DIRECT|O_DSYNC)
+  written,  // the write reached the device (O_DIRECT, no cache flush)
+  memory,   // answered at once: unsafe, a crash loses what was not yet written
+};
+
+const char* ack_name(Ack ack) noexcept;
+
+struct Config {
+  uint16_t port = 3000;
+  std::string bind = "0.0.0.0";
+  uint32_t threads = 0;  // 0 until parsed: defaults to the online cores
+  std::string data_dir = "./data";
+  Ack ack = Ack::durable;
+  uint32_t max_body = 64 * 1024;
+  uint32_t max_header = 8 * 1024;
+  uint32_t max_connections = 10'000;
+  uint32_t idle_timeout_ms = 60'000;
+  uint32_t request_timeout_ms = 10'000;
+  uint32_t id_block = 32;
+  uint64_t segment_size = 64ull << 20;
+  bool cpu_affinity = true;
+  std::vector<int> cpus;  // explicit --cpu-affinity list; empty = the CPUs we may run on, in order
+};
+
+}  // namespace busyring::config

@@ -1,0 +1,26 @@
+// What the parser tells about one request: method, target, the few headers we act on, and the
+// framing facts. A view: strings point into the connection's parser state.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace busyring::http {
+
+enum class Method : uint8_t { get, head, post, other };
+
+enum class ContentType : uint8_t { none, json, other };
+
+struct RequestHead {
+  Method method = Method::other;
+  std::string_view target;      // request-target as received (origin-form)
+  ContentType content_type = ContentType::none;
+  bool expect_continue = false;  // Expect: 100-continue
+  bool expect_unknown = false;   // an Expect we do not support (417)
+  bool has_length = false;       // Content-Length or chunked framing present
+  bool chunked = false;
+  uint64_t content_length = 0;   // when has_length && !chunked
+  uint8_t version_minor = 1;     // HTTP/1.x
+};
+
+}  // namespace busyring::http

@@ -1,0 +1,35 @@
+// Id recovery at start-up: learns every id found in the logs, then tells the highest, the
+// duplicates (an id on disk twice breaks the promise; reported, never hidden) and the holes
+// below the highest, dealt out to the shards in blocks so they are issued again first.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "busyring/ids/id_range.h"
+
+namespace busyring::ids {
+
+class IdRecovery {
+ public:
+  void add(uint64_t id);
+
+  uint64_t max_id() const noexcept { return max_id_; }
+  uint64_t count() const noexcept { return count_; }
+  uint64_t duplicates() const noexcept { return duplicates_; }
+
+  // Ranges of ids in [1, max_id] that no record carries, ascending.
+  std::vector<IdRange> holes() const;
+
+  // Splits holes into pieces of at most `block` ids and deals them round-robin to `shards`.
+  static std::vector<std::vector<IdRange>> deal(const std::vector<IdRange>& holes, uint32_t shards,
+                                                uint32_t block);
+
+ private:
+  std::vector<uint64_t> bits_;  // bit i set: id i is on disk
+  uint64_t max_id_ = 0;
+  uint64_t count_ = 0;
+  uint64_t duplicates_ = 0;
+};
+
+}  // namespace busyring::ids

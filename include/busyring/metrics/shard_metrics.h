@@ -1,0 +1,63 @@
+// Per-shard metric counters. Each shard writes only its own block (single writer, so a bump is
+// a relaxed load + store, no locked instruction); /metrics reads every block with relaxed loads
+// and sums them at scrape time. Blocks are cache-line aligned so shards never share a line.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace busyring::metrics {
+
+using Counter = std::atomic<uint64_t>;
+
+inline void bump(Counter& c, uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline uint64_t read(const Counter& c) noexcept { return c.load(std::memory_order_relaxed); }
+
+enum class Route : uint8_t { usages, healthz, metrics, other, count };
+inline constexpr size_t kRoutes = static_cast<size_t>(Route::count);
+const char* route_name(Route route) noexcept;
+
+// Statuses we answer with, in one table so counters can be arrays.
+inline constexpr uint16_t kStatuses[] = {200, 201, 400, 404, 405, 408, 411, 413,
+                                         414, 415, 422, 431, 500, 503, 505};
+inline constexpr size_t kStatusCount = sizeof(kStatuses) / sizeof(kStatuses[0]);
+size_t status_index(uint16_t status) noexcept;  // kStatusCount if not in the table
+
+// Request latency, first byte to response queued, in microsecond bucket bounds.
+inline constexpr uint64_t kLatencyBoundsUs[] = {50,    100,   250,    500,    1000,   2500,
+                                                5000,  10000, 25000,  50000,  100000, 250000,
+                                                500000, 1000000};
+inline constexpr size_t kLatencyBuckets = sizeof(kLatencyBoundsUs) / sizeof(kLatencyBoundsUs[0]) + 1;
+
+// Records per log write.
+inline constexpr uint64_t kFlushBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+inline constexpr size_t kFlushBuckets = sizeof(kFlushBounds) / sizeof(kFlushBounds[0]) + 1;
+
+struct alignas(64) ShardMetrics {
+  Counter requests[kRoutes][kStatusCount] = {};
+  Counter latency_buckets[kLatencyBuckets] = {};
+  Counter latency_sum_us = 0;
+  Counter latency_count = 0;
+  Counter records_written = 0;
+  Counter bytes_written = 0;
+  Counter flushes = 0;
+  Counter flush_failures = 0;
+  Counter flush_buckets[kFlushBuckets] = {};
+  Counter ids_issued = 0;
+  Counter connections_open = 0;  // gauge, kept by its own shard
+  Counter connections_accepted = 0;
+  Counter connections_rejected = 0;  // over --max-connections
+  Counter recv_enobufs = 0;
+  Counter cq_overflows = 0;
+  Counter stale_cqes = 0;
+  Counter storage_healthy = 1;  // gauge 0/1
+
+  void count_request(Route route, uint16_t status) noexcept;
+  void observe_latency_us(uint64_t us) noexcept;
+  void observe_flush(uint64_t records) noexcept;
+};
+
+}  // namespace busyring::metrics

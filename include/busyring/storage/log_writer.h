@@ -1,0 +1,131 @@
+// One shard's log writer: group commit of records into registered, DIO-aligned buffers,
+// written with IORING_OP_WRITE_FIXED on the shard's ring, and zero-filled segments prepared
+// ahead of need on the same ring. The writer only preps SQEs handed to it and takes their
+// results back; the shard's loop owns submission and user_data.
+//
+// Buffers are used round-robin, each a "batch" numbered by a monotonic sequence:
+//   free -> filling (records appended) -> sealed -> in flight -> done (results released in order)
+// Every write is padded to the offset alignment and the next starts on a fresh aligned offset,
+// so no sector holding acknowledged bytes is ever written again.
+//
+// Segment preparation (next segment, once the current is half full):
+//   idle -> zeroing (1 MiB chunks, one in flight) -> fsync file -> fsync dir -> ready
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <string>
+
+#include "busyring/base/result.h"
+#include "busyring/storage/recovery.h"
+
+namespace busyring::storage {
+
+struct WriterOptions {
+  std::string dir;            // the shard directory
+  uint64_t segment_size = 64ull << 20;
+  bool dsync = true;          // O_DSYNC: the write completes once on stable storage
+  uint32_t max_record_body = 64 * 1024;
+  uint32_t buffer_bytes = 512 * 1024;
+  uint32_t buffer_count = 4;
+  uint32_t max_in_flight = 1;  // writes in flight at once (1 = classic group commit)
+};
+
+enum class AppendStatus : uint8_t {
+  ok,
+  busy,         // every buffer is full or in flight, or the next segment is not ready yet
+  unavailable,  // storage failed: a write failed, or no segment can be created
+};
+
+// Two completion kinds share the writer; the loop tells them apart by its user_data op.
+struct WriteDone {
+  uint64_t batch = 0;
+  int res = 0;  // 0 ok, else -errno (a short write is -EIO)
+  uint32_t records = 0;
+  uint32_t bytes = 0;  // written, padding included
+};
+
+class LogWriter {
+ public:
+  LogWriter() = default;
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+  ~LogWriter();
+
+  // Opens (creating if needed) the segment at `start`, allocates the buffers. Blocking I/O.
+  [[nodiscard]] base::Status open(const WriterOptions& options, AppendPosition start);
+  // Registers the record buffers and the zero buffer with the ring.
+  [[nodiscard]] int register_buffers(io_uring* ring);
+
+  // Appends a usage record to the filling batch; on ok, `batch` says which write carries it.
+  [[nodiscard]] AppendStatus append(uint64_t id, uint64_t arrival_ns, const void* body,
+                                    uint32_t body_bytes, uint64_t& batch) noexcept;
+
+  // Group commit: true when a write may start now (room in flight and records waiting).
+  bool write_ready() const noexcept;
+  // Seals the oldest waiting batch and preps its write; returns the batch number.
+  uint64_t prep_write(io_uring_sqe* sqe) noexcept;
+  // The result of batch's write.
+  void on_write(uint64_t batch, int res) noexcept;
+  // Pops the oldest finished batch, in batch order; false when it has not finished yet.
+  [[nodiscard]] bool pop_done(WriteDone& done) noexcept;
+
+  // Segment preparation, driven by the loop like writes (at most one op in flight).
+  bool prepare_ready(uint64_t now_ns) noexcept;
+  void prep_prepare(io_uring_sqe* sqe) noexcept;
+  void on_prepare(int res) noexcept;
+
+  bool healthy() const noexcept { return !failed_ && !segment_blocked_; }
+  const char* health_reason() const noexcept;
+  uint32_t dio_align() const noexcept { return align_; }
+  uint64_t batches_in_flight() const noexcept { return submitted_ - released_; }
+  bool idle() const noexcept;  // nothing filling, sealed or in flight
+
+ private:
+  struct Buffer {
+    uint8_t* base = nullptr;
+    uint32_t used = 0;       // bytes of records
+    uint32_t records = 0;
+    uint32_t capacity = 0;   // min(buffer_bytes, room left in the segment)
+    uint64_t file_offset = 0;
+    int fd = -1;
+    uint32_t segment = 0;
+    int res = 0;
+    bool done = false;
+  };
+  enum class Prep : uint8_t { idle, zeroing, fsync_file, fsync_dir, ready };
+
+  Buffer& buf(uint64_t seq) noexcept { return buffers_[seq % options_.buffer_count]; }
+  const Buffer& buf(uint64_t seq) const noexcept { return buffers_[seq % options_.buffer_count]; }
+  void start_buffer(uint64_t seq, int fd, uint32_t segment, uint64_t offset) noexcept;
+  bool seal_filling() noexcept;
+  bool switch_segment() noexcept;
+  void retire_fd(int fd) noexcept;
+  int begin_prepare() noexcept;
+
+  WriterOptions options_;
+  uint32_t align_ = 512;
+  uint8_t* memory_ = nullptr;  // buffer_count record buffers, then the zero chunk
+  size_t memory_bytes_ = 0;
+  Buffer* buffers_ = nullptr;
+  uint64_t released_ = 0;   // batches [0, released_) are done and popped
+  uint64_t submitted_ = 0;  // batches [released_, submitted_) are in flight or done
+  uint64_t filling_ = 0;    // batch being filled; [submitted_, filling_) are sealed
+  int current_fd_ = -1;
+  uint32_t current_segment_ = 0;
+  uint64_t segment_bytes_ = 0;  // size of the current segment file
+  bool failed_ = false;
+  bool segment_blocked_ = false;  // the current segment is full and the next is not ready
+
+  Prep prep_ = Prep::idle;
+  int prep_fd_ = -1;
+  int prep_dir_fd_ = -1;
+  uint64_t prep_offset_ = 0;
+  uint64_t prep_retry_ns_ = 0;
+  int prep_error_ = 0;
+  uint32_t prep_chunk_ = 0;
+  bool prep_in_flight_ = false;
+};
+
+}  // namespace busyring::storage

@@ -1,0 +1,45 @@
+// Scanning one segment's bytes: every valid record in order, then how the data ends.
+//   clean    : the last record is followed only by zeros
+//   torn     : an invalid record followed only by zeros (a write that did not finish): the
+//              bytes [bad_offset, torn_end) are void and appending resumes after them
+//   corrupt  : an invalid record followed later by a valid one (damage in the middle): never
+//              skipped silently; the caller refuses to start and names bad_offset
+// Zero gaps (the padding that ends every write) are skipped; a skip marker whose range covers
+// an earlier invalid stretch makes that stretch void (recovery wrote it after a torn tail).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "busyring/storage/record.h"
+
+namespace busyring::storage {
+
+enum class SegmentEnd : uint8_t { clean, torn, corrupt };
+
+const char* segment_end_name(SegmentEnd end) noexcept;
+
+struct SegmentScan {
+  SegmentEnd end = SegmentEnd::clean;
+  uint64_t records = 0;        // usage records
+  uint64_t record_bytes = 0;   // their bytes, headers included
+  uint64_t first_id = 0;       // of the usage records, 0 if none
+  uint64_t last_id = 0;
+  uint64_t data_end = 0;       // end of the last valid record (usage or skip), 0 if none
+  uint64_t bad_offset = 0;     // torn / corrupt: where the invalid bytes start
+  DecodeStatus bad_status = DecodeStatus::ok;
+  uint64_t torn_end = 0;       // torn: one past the last nonzero byte
+  uint64_t next_valid = 0;     // corrupt: offset of the valid record after the damage
+};
+
+class RecordVisitor {
+ public:
+  virtual ~RecordVisitor() = default;
+  // A usage record at `offset`. Return false to stop the scan early.
+  virtual bool on_record(const RecordView& record, uint64_t offset) = 0;
+};
+
+// Scans data[0, size). size must be a multiple of 8.
+SegmentScan scan_segment(const uint8_t* data, size_t size, RecordVisitor* visitor) noexcept;
+
+}  // namespace busyring::storage

@@ -1,0 +1,252 @@
+// llhttp wrapper: one static settings table, callbacks forwarded to the Parser in `data`.
+// Lenient flags stay off: llhttp's strict defaults reject CL+TE, bad chunk sizes, obs-fold
+// and bare LF, which is what closes the smuggling doors.
+#include "busyring/http/parser.h"
+
+#include <cstring>
+
+#include "busyring/base/assert.h"
+
+namespace busyring::http {
+namespace {
+
+Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
+
+int cb_message_begin(llhttp_t* p) { return self(p)->on_message_begin(); }
+int cb_url(llhttp_t* p, const char* at, size_t n) { return self(p)->on_target(at, n); }
+int cb_header_field(llhttp_t* p, const char* at, size_t n) { return self(p)->on_header_field(at, n); }
+int cb_header_value(llhttp_t* p, const char* at, size_t n) { return self(p)->on_header_value(at, n); }
+int cb_header_value_complete(llhttp_t* p) { return self(p)->on_header_value_complete(); }
+int cb_headers_complete(llhttp_t* p) { return self(p)->on_headers_complete(); }
+int cb_body(llhttp_t* p, const char* at, size_t n) { return self(p)->on_body(at, n); }
+int cb_message_complete(llhttp_t* p) { return self(p)->on_message_complete(); }
+
+llhttp_settings_t make_settings() {
+  llhttp_settings_t s;
+  llhttp_settings_init(&s);
+  s.on_message_begin = cb_message_begin;
+  s.on_url = cb_url;
+  s.on_header_field = cb_header_field;
+  s.on_header_value = cb_header_value;
+  s.on_header_value_complete = cb_header_value_complete;
+  s.on_headers_complete = cb_headers_complete;
+  s.on_body = cb_body;
+  s.on_message_complete = cb_message_complete;
+  return s;
+}
+
+const llhttp_settings_t kSettings = make_settings();
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != b[i]) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+ContentType classify_media_type(std::string_view value) {
+  const size_t semi = value.find(';');
+  const std::string_view type = trim(value.substr(0, semi));
+  if (ieq(type, "application/json")) return ContentType::json;
+  if (type.size() > 5) {
+    const std::string_view suffix = type.substr(type.size() - 5);
+    const size_t slash = type.find('/');
+    if (ieq(suffix, "+json") && slash != std::string_view::npos && ieq(type.substr(0, slash), "application"))
+      return ContentType::json;
+  }
+  return ContentType::other;
+}
+
+}  // namespace
+
+void Parser::init(const Limits* limits, char* staging, char* target_buf) noexcept {
+  BR_ASSERT(limits != nullptr && staging != nullptr && target_buf != nullptr);
+  limits_ = limits;
+  staging_ = staging;
+  target_buf_ = target_buf;
+  llhttp_init(&llhttp_, HTTP_REQUEST, &kSettings);
+  llhttp_.data = this;
+  error_ = ParseError::none;
+  in_request_ = false;
+  body_ = nullptr;
+  body_bytes_ = 0;
+}
+
+Event Parser::feed(const char* data, size_t len, size_t& consumed) noexcept {
+  consumed = 0;
+  if (error_ != ParseError::none) return Event::error;
+  if (llhttp_get_errno(&llhttp_) == HPE_PAUSED) llhttp_resume(&llhttp_);
+  pending_ = Event::need_more;
+  const llhttp_errno_t err = llhttp_execute(&llhttp_, data, len);
+  if (err == HPE_OK) {
+    consumed = len;
+    return Event::need_more;
+  }
+  const char* pos = llhttp_get_error_pos(&llhttp_);
+  consumed = (pos != nullptr && pos >= data && pos <= data + len) ? static_cast<size_t>(pos - data) : len;
+  if (err == HPE_PAUSED) {
+    BR_ASSERT(pending_ == Event::head || pending_ == Event::request);
+    return pending_;
+  }
+  if (error_ == ParseError::none) error_ = ParseError::malformed;
+  return Event::error;
+}
+
+const char* Parser::error_reason() const noexcept {
+  switch (error_) {
+    case ParseError::none: return "";
+    case ParseError::malformed: {
+      const char* r = llhttp_get_error_reason(&llhttp_);
+      return r != nullptr ? r : "malformed request";
+    }
+    case ParseError::head_too_large: return "request head over the size or count limit";
+    case ParseError::target_too_long: return "request target too long";
+    case ParseError::body_too_large: return "request body over --max-body";
+    case ParseError::version: return "only HTTP/1.0 and HTTP/1.1 are supported";
+  }
+  return "";
+}
+
+void Parser::stash() noexcept {
+  if (!in_request_ || body_in_staging_ || body_bytes_ == 0) return;
+  std::memcpy(staging_, body_, body_bytes_);
+  body_ = staging_;
+  body_in_staging_ = true;
+}
+
+int Parser::fail(ParseError e) noexcept {
+  error_ = e;
+  return HPE_USER;
+}
+
+bool Parser::count_head(size_t len) noexcept {
+  head_bytes_ += static_cast<uint32_t>(len);
+  return head_bytes_ <= limits_->max_head_bytes;
+}
+
+int Parser::on_message_begin() noexcept {
+  head_ = RequestHead{};
+  body_ = nullptr;
+  body_bytes_ = 0;
+  body_in_staging_ = false;
+  discard_body_ = false;
+  in_request_ = true;
+  head_done_ = false;
+  head_bytes_ = 0;
+  header_count_ = 0;
+  target_len_ = 0;
+  name_len_ = 0;
+  value_len_ = 0;
+  header_ = Header::other;
+  return 0;
+}
+
+int Parser::on_target(const char* at, size_t len) noexcept {
+  if (!count_head(len)) return fail(ParseError::head_too_large);
+  if (target_len_ + len > limits_->max_target_bytes) return fail(ParseError::target_too_long);
+  std::memcpy(target_buf_ + target_len_, at, len);
+  target_len_ = static_cast<uint16_t>(target_len_ + len);
+  return 0;
+}
+
+int Parser::on_header_field(const char* at, size_t len) noexcept {
+  if (!count_head(len)) return fail(ParseError::head_too_large);
+  for (size_t i = 0; i < len; ++i) {
+    if (name_len_ < sizeof name_) name_[name_len_] = lower(at[i]);
+    if (name_len_ < 255) ++name_len_;
+  }
+  return 0;
+}
+
+int Parser::on_header_value(const char* at, size_t len) noexcept {
+  if (!count_head(len)) return fail(ParseError::head_too_large);
+  if (value_len_ == 0 && name_len_ != 0) {
+    const std::string_view name(name_, name_len_ <= sizeof name_ ? name_len_ : 0);
+    header_ = name == "content-type" ? Header::content_type
+              : name == "expect"     ? Header::expect
+                                     : Header::other;
+    name_len_ = 0;
+  }
+  if (header_ == Header::other) return 0;
+  for (size_t i = 0; i < len; ++i) {
+    if (value_len_ < sizeof value_) value_[value_len_] = at[i];
+    if (value_len_ < 255) ++value_len_;
+  }
+  return 0;
+}
+
+int Parser::on_header_value_complete() noexcept {
+  if (++header_count_ > limits_->max_headers) return fail(ParseError::head_too_large);
+  const std::string_view value(value_, value_len_ <= sizeof value_ ? value_len_ : 0);
+  if (header_ == Header::content_type) {
+    head_.content_type = value_len_ > sizeof value_ ? ContentType::other : classify_media_type(value);
+  } else if (header_ == Header::expect) {
+    if (ieq(trim(value), "100-continue")) head_.expect_continue = true;
+    else head_.expect_unknown = true;
+  }
+  header_ = Header::other;
+  name_len_ = 0;
+  value_len_ = 0;
+  return 0;
+}
+
+int Parser::on_headers_complete() noexcept {
+  // A header with an empty value never calls on_header_value: drop its pending name.
+  name_len_ = 0;
+  if (llhttp_get_http_major(&llhttp_) != 1 || llhttp_get_http_minor(&llhttp_) > 1)
+    return fail(ParseError::version);
+  head_.version_minor = llhttp_get_http_minor(&llhttp_);
+  switch (llhttp_get_method(&llhttp_)) {
+    case HTTP_GET: head_.method = Method::get; break;
+    case HTTP_HEAD: head_.method = Method::head; break;
+    case HTTP_POST: head_.method = Method::post; break;
+    default: head_.method = Method::other; break;
+  }
+  head_.target = std::string_view(target_buf_, target_len_);
+  head_.chunked = (llhttp_.flags & F_CHUNKED) != 0;
+  const bool has_cl = (llhttp_.flags & F_CONTENT_LENGTH) != 0;
+  head_.has_length = head_.chunked || has_cl;
+  if (has_cl && !head_.chunked) {
+    head_.content_length = llhttp_.content_length;
+    if (head_.content_length > limits_->max_body) return fail(ParseError::body_too_large);
+  }
+  keep_alive_ = llhttp_should_keep_alive(&llhttp_) != 0;
+  head_done_ = true;
+  pending_ = Event::head;
+  return HPE_PAUSED;
+}
+
+int Parser::on_body(const char* at, size_t len) noexcept {
+  if (discard_body_) return 0;
+  if (body_bytes_ + len > limits_->max_body) return fail(ParseError::body_too_large);
+  if (body_bytes_ == 0 && !body_in_staging_) {
+    body_ = at;
+    body_bytes_ = static_cast<uint32_t>(len);
+    return 0;
+  }
+  if (!body_in_staging_) {
+    std::memmove(staging_, body_, body_bytes_);
+    body_ = staging_;
+    body_in_staging_ = true;
+  }
+  std::memcpy(staging_ + body_bytes_, at, len);
+  body_bytes_ += static_cast<uint32_t>(len);
+  return 0;
+}
+
+int Parser::on_message_complete() noexcept {
+  keep_alive_ = llhttp_should_keep_alive(&llhttp_) != 0;
+  in_request_ = false;
+  pending_ = Event::request;
+  return HPE_PAUSED;
+}
+
+}  // namespace busyring::http

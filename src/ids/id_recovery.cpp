@@ -1,0 +1,55 @@
+// Id recovery: a bitmap of the ids on disk (start-up only; 1 bit per id).
+#include "busyring/ids/id_recovery.h"
+
+#include <algorithm>
+
+namespace busyring::ids {
+
+void IdRecovery::add(uint64_t id) {
+  if (id == 0) return;
+  const uint64_t word = id / 64;
+  if (word >= bits_.size()) bits_.resize(std::max<uint64_t>(word + 1, bits_.size() * 2), 0);
+  const uint64_t mask = 1ull << (id % 64);
+  if (bits_[word] & mask) {
+    ++duplicates_;
+    return;
+  }
+  bits_[word] |= mask;
+  ++count_;
+  max_id_ = std::max(max_id_, id);
+}
+
+std::vector<IdRange> IdRecovery::holes() const {
+  std::vector<IdRange> out;
+  uint64_t id = 1;
+  while (id <= max_id_) {
+    const uint64_t w = bits_[id / 64];
+    if (w == ~0ull && id % 64 == 0) {
+      id += 64;
+      continue;
+    }
+    if (w & (1ull << (id % 64))) {
+      ++id;
+      continue;
+    }
+    const uint64_t first = id;
+    while (id <= max_id_ && !(bits_[id / 64] & (1ull << (id % 64)))) ++id;
+    out.push_back({first, id});
+  }
+  return out;
+}
+
+std::vector<std::vector<IdRange>> IdRecovery::deal(const std::vector<IdRange>& holes,
+                                                   uint32_t shards, uint32_t block) {
+  std::vector<std::vector<IdRange>> out(shards);
+  uint32_t next = 0;
+  for (const IdRange& h : holes) {
+    for (uint64_t first = h.first; first < h.end; first += block) {
+      out[next].push_back({first, std::min<uint64_t>(first + block, h.end)});
+      next = (next + 1) % shards;
+    }
+  }
+  return out;
+}
+
+}  // namespace busyring::ids

@@ -1,0 +1,35 @@
+// Shard id issuer: holes first, then fresh blocks.
+#include "busyring/ids/shard_ids.h"
+
+#include <algorithm>
+
+#include "busyring/base/assert.h"
+
+namespace busyring::ids {
+
+ShardIds::ShardIds(BlockSource& source, uint32_t block, std::vector<IdRange> holes) noexcept
+    : source_(source), block_(block), holes_(std::move(holes)) {
+  BR_ASSERT(block_ > 0);
+  std::reverse(holes_.begin(), holes_.end());
+}
+
+void ShardIds::refill(uint64_t now_ns) noexcept {
+  while (!holes_.empty()) {
+    current_ = holes_.back();
+    holes_.pop_back();
+    if (!current_.empty()) {
+      holes_taken_ += current_.size();
+      return;
+    }
+  }
+  constexpr uint64_t kSlowNs = 1'000'000;
+  if (now_ns - last_refill_ns_ > kSlowNs) next_block_ = 1;
+  else next_block_ = std::min(block_, next_block_ * 2);
+  last_refill_ns_ = now_ns;
+  const uint64_t first = source_.take(next_block_);
+  BR_ASSERT(first > 0);
+  current_ = {first, first + next_block_};
+  ++issued_blocks_;
+}
+
+}  // namespace busyring::ids

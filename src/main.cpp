@@ -1,0 +1,189 @@
+// busyring: wires the modules. flags -> io_uring probe -> data dir lock -> recovery (ids and
+// append positions) -> listeners -> shards -> wait for SIGTERM/SIGINT.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "busyring/base/clock.h"
+#include "busyring/base/log.h"
+#include "busyring/config/flags.h"
+#include "busyring/ids/block_source.h"
+#include "busyring/ids/id_recovery.h"
+#include "busyring/metrics/shard_metrics.h"
+#include "busyring/net/listener.h"
+#include "busyring/net/ring.h"
+#include "busyring/net/server.h"
+#include "busyring/storage/recovery.h"
+#include "busyring/storage/segment.h"
+
+namespace {
+
+using namespace busyring;
+
+constexpr const char* kVersion = "0.1.0";
+
+class IdVisitor final : public storage::RecordVisitor {
+ public:
+  explicit IdVisitor(ids::IdRecovery& ids) : ids_(ids) {}
+  bool on_record(const storage::RecordView& record, uint64_t) override {
+    ids_.add(record.id);
+    return true;
+  }
+
+ private:
+  ids::IdRecovery& ids_;
+};
+
+// Holds DATA_DIR/LOCK for the life of the process: a second server on the same dir refuses.
+bool lock_data_dir(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    base::print_fatal("cannot create %s: %s (check --data-dir and its permissions)", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    base::print_fatal("another busyring is using %s (%s is locked); stop it or choose another --data-dir",
+                      dir.c_str(), path.c_str());
+    return false;
+  }
+  return true;  // fd stays open on purpose
+}
+
+bool check_direct_io(const std::string& dir) {
+  const std::string probe = dir + "/.direct-io-probe";
+  const int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int e = errno;
+    unlink(probe.c_str());
+    if (e == EINVAL)
+      base::print_fatal("the filesystem of %s does not support O_DIRECT (tmpfs?); use a --data-dir on ext4 or xfs", dir.c_str());
+    else
+      base::print_fatal("cannot write in %s: %s (check --data-dir and its permissions)", dir.c_str(), std::strerror(e));
+    return false;
+  }
+  close(fd);
+  unlink(probe.c_str());
+  return true;
+}
+
+std::vector<int> shard_cpus(const config::Config& c) {
+  std::vector<int> cpus;
+  if (!c.cpu_affinity) return std::vector<int>(c.threads, -1);
+  if (!c.cpus.empty()) return std::vector<int>(c.cpus.begin(), c.cpus.begin() + c.threads);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  std::vector<int> allowed;
+  for (int i = 0; i < CPU_SETSIZE; ++i)
+    if (CPU_ISSET(i, &set)) allowed.push_back(i);
+  for (uint32_t k = 0; k < c.threads; ++k) cpus.push_back(allowed[k % allowed.size()]);
+  return cpus;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = config::parse_flags(argc, argv);
+  if (!parsed) {
+    base::print_fatal("%s", parsed.error().c_str());
+    return 2;
+  }
+  if (parsed.value().outcome == config::ParseOutcome::help) {
+    std::fputs(config::help_text(), stdout);
+    return 0;
+  }
+  const config::Config config = parsed.value().config;
+
+  if (auto probe = net::probe_io_uring(); !probe) {
+    base::print_fatal("%s", probe.error().c_str());
+    return 1;
+  }
+  if (const int rc = storage::make_dirs(config.data_dir); rc < 0) {
+    base::print_fatal("cannot create --data-dir %s: %s", config.data_dir.c_str(), std::strerror(-rc));
+    return 1;
+  }
+  if (!lock_data_dir(config.data_dir) || !check_direct_io(config.data_dir)) return 1;
+
+  // Recovery: every shard directory, also those of an earlier run with more threads.
+  ids::IdRecovery id_recovery;
+  IdVisitor visitor(id_recovery);
+  std::vector<uint32_t> dirs;
+  if (const int rc = storage::list_shards(config.data_dir, dirs); rc < 0) {
+    base::print_fatal("cannot list %s: %s", config.data_dir.c_str(), std::strerror(-rc));
+    return 1;
+  }
+  std::vector<storage::AppendPosition> positions(config.threads);
+  uint64_t records = 0;
+  const uint64_t scan_start = base::monotonic_ns();
+  uint64_t scanned = 0;
+  for (const uint32_t shard : dirs) {
+    auto r = storage::recover_shard(storage::shard_dir(config.data_dir, shard), true, &visitor);
+    if (!r) {
+      base::print_fatal("%s", r.error().c_str());
+      return 1;
+    }
+    if (shard < config.threads) positions[shard] = r.value().position;
+    records += r.value().records;
+    scanned += r.value().bytes_scanned;
+  }
+  const double scan_s = static_cast<double>(base::monotonic_ns() - scan_start) / 1e9;
+  if (id_recovery.duplicates() > 0)
+    BR_LOG_ERROR("recovery: %llu ids appear in more than one record (see busyring-log verify)",
+                 static_cast<unsigned long long>(id_recovery.duplicates()));
+  const auto holes = id_recovery.holes();
+  uint64_t hole_ids = 0;
+  for (const auto& h : holes) hole_ids += h.size();
+  BR_LOG_INFO("recovery: %llu records in %zu shard dirs, %.1f MiB scanned in %.3f s (%.0f MiB/s), "
+              "highest id %llu, %llu ids to reissue",
+              static_cast<unsigned long long>(records), dirs.size(), static_cast<double>(scanned) / 1048576.0,
+              scan_s, scan_s > 0 ? static_cast<double>(scanned) / 1048576.0 / scan_s : 0.0,
+              static_cast<unsigned long long>(id_recovery.max_id()), static_cast<unsigned long long>(hole_ids));
+  auto dealt = ids::IdRecovery::deal(holes, config.threads, config.id_block);
+  ids::LocalBlockSource source(id_recovery.max_id() + 1);
+
+  auto listeners = net::open_listeners(config.bind, config.port, config.threads);
+  if (!listeners) {
+    base::print_fatal("%s", listeners.error().c_str());
+    return 1;
+  }
+
+  std::vector<std::unique_ptr<metrics::ShardMetrics>> metrics_blocks;
+  std::vector<const metrics::ShardMetrics*> metrics_view;
+  net::ServerPlan plan;
+  const std::vector<int> cpus = shard_cpus(config);
+  for (uint32_t k = 0; k < config.threads; ++k) {
+    metrics_blocks.push_back(std::make_unique<metrics::ShardMetrics>());
+    metrics_view.push_back(metrics_blocks.back().get());
+    net::ShardSetup s;
+    s.index = k;
+    s.cpu = cpus[k];
+    s.listen_fd = listeners.value().fds[k];
+    s.position = positions[k];
+    s.holes = std::move(dealt[k]);
+    s.metrics = metrics_blocks.back().get();
+    plan.shards.push_back(std::move(s));
+  }
+  plan.port = listeners.value().port;
+  utsname u{};
+  uname(&u);
+  char banner[512];
+  std::snprintf(banner, sizeof banner,
+                "busyring %s: kernel %s, %u shards, data dir %s, --ack=%s%s, %llu records recovered, next id %llu",
+                kVersion, u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
+                config.ack == config::Ack::memory ? " (UNSAFE: a crash loses what was not yet written)" : "",
+                static_cast<unsigned long long>(records),
+                static_cast<unsigned long long>(holes.empty() ? id_recovery.max_id() + 1 : holes.front().first));
+  plan.banner = banner;
+  net::block_stop_signals();
+  return net::run_server(config, source, std::move(plan), metrics_view.data());
+}

@@ -1,0 +1,42 @@
+// Counter bumps with the bucket lookups kept out of the header.
+#include "busyring/metrics/shard_metrics.h"
+
+namespace busyring::metrics {
+
+const char* route_name(Route route) noexcept {
+  switch (route) {
+    case Route::usages: return "/api/usages";
+    case Route::healthz: return "/healthz";
+    case Route::metrics: return "/metrics";
+    case Route::other: return "other";
+    case Route::count: break;
+  }
+  return "?";
+}
+
+size_t status_index(uint16_t status) noexcept {
+  for (size_t i = 0; i < kStatusCount; ++i)
+    if (kStatuses[i] == status) return i;
+  return kStatusCount;
+}
+
+void ShardMetrics::count_request(Route route, uint16_t status) noexcept {
+  const size_t s = status_index(status);
+  if (s < kStatusCount) bump(requests[static_cast<size_t>(route)][s]);
+}
+
+void ShardMetrics::observe_latency_us(uint64_t us) noexcept {
+  size_t b = 0;
+  while (b < kLatencyBuckets - 1 && us > kLatencyBoundsUs[b]) ++b;
+  bump(latency_buckets[b]);
+  bump(latency_sum_us, us);
+  bump(latency_count);
+}
+
+void ShardMetrics::observe_flush(uint64_t records) noexcept {
+  size_t b = 0;
+  while (b < kFlushBuckets - 1 && records > kFlushBounds[b]) ++b;
+  bump(flush_buckets[b]);
+}
+
+}  // namespace busyring::metrics

@@ -1,0 +1,65 @@
+// Provided-buffer ring: mmap'd ring + buffers, registered with IORING_REGISTER_PBUF_RING.
+#include "busyring/net/buf_ring.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+#include "busyring/base/align.h"
+#include "busyring/base/assert.h"
+
+namespace busyring::net {
+
+BufRing::~BufRing() {
+  if (br_ != nullptr) {
+    io_uring_unregister_buf_ring(ring_, group_);
+    munmap(br_, ring_bytes_);
+  }
+  if (buffers_ != nullptr) munmap(buffers_, buffers_bytes_);
+}
+
+int BufRing::setup(io_uring* ring, uint16_t group, uint32_t entries, uint32_t buffer_bytes,
+                   uint32_t padding) noexcept {
+  BR_ASSERT(base::is_pow2(entries) && entries <= 32768);
+  ring_ = ring;
+  group_ = group;
+  entries_ = entries;
+  buffer_bytes_ = buffer_bytes;
+  stride_ = base::align_up(buffer_bytes + padding, 64);
+  ring_bytes_ = base::align_up(entries * sizeof(io_uring_buf), 4096);
+  void* r = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r == MAP_FAILED) return -errno;
+  br_ = static_cast<io_uring_buf_ring*>(r);
+  buffers_bytes_ = base::align_up(stride_ * entries, 4096);
+  void* b = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (b == MAP_FAILED) return -errno;
+  buffers_ = static_cast<char*>(b);
+  io_uring_buf_ring_init(br_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(br_);
+  reg.ring_entries = entries;
+  reg.bgid = group;
+  const int rc = io_uring_register_buf_ring(ring, &reg, 0);
+  if (rc < 0) {
+    munmap(br_, ring_bytes_);
+    br_ = nullptr;
+    return rc;
+  }
+  for (uint32_t i = 0; i < entries; ++i) give_back(static_cast<uint16_t>(i));
+  publish();
+  return 0;
+}
+
+void BufRing::give_back(uint16_t bid) noexcept {
+  BR_DEBUG_ASSERT(bid < entries_);
+  io_uring_buf_ring_add(br_, buffer(bid), buffer_bytes_, bid, io_uring_buf_ring_mask(entries_), pending_);
+  ++pending_;
+}
+
+void BufRing::publish() noexcept {
+  if (pending_ == 0) return;
+  io_uring_buf_ring_advance(br_, pending_);
+  pending_ = 0;
+}
+
+}  // namespace busyring::net

@@ -1,0 +1,76 @@
+// Shard threads, start-up barrier, and the signal wait.
+#include "busyring/net/server.h"
+
+#include <csignal>
+#include <latch>
+#include <memory>
+#include <thread>
+
+#include "busyring/base/log.h"
+
+namespace busyring::net {
+
+void block_stop_signals() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int run_server(const config::Config& config, ids::BlockSource& source, ServerPlan plan,
+               const metrics::ShardMetrics* const* all_metrics) {
+  SharedState shared;
+  shared.config = &config;
+  shared.block_source = &source;
+  shared.all_metrics = all_metrics;
+  shared.shard_count = plan.shards.size();
+  const size_t n = plan.shards.size();
+
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (auto& setup : plan.shards) shards.push_back(std::make_unique<Shard>(shared, std::move(setup)));
+  std::vector<std::string> errors(n);
+  std::vector<char> clean(n, 0);
+  std::latch ready(static_cast<std::ptrdiff_t>(n));
+  std::latch go(1);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      errors[i] = shards[i]->start();
+      ready.count_down();
+      go.wait();
+      if (!errors[i].empty() || shared.stop.load()) return;
+      clean[i] = shards[i]->run() ? 1 : 0;
+    });
+  }
+  ready.wait();
+  for (size_t i = 0; i < n; ++i) {
+    if (errors[i].empty()) continue;
+    base::print_fatal("%s", errors[i].c_str());
+    shared.stop.store(true);
+    go.count_down();
+    for (auto& t : threads) t.join();
+    return 1;
+  }
+  go.count_down();
+  BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
+  BR_LOG_INFO("listening on %s:%u", config.bind.c_str(), plan.port);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  BR_LOG_INFO("%s: stopping (answering and flushing what was received)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  shared.stop.store(true);
+  for (auto& s : shards) s->wake();
+  for (auto& t : threads) t.join();
+  bool all_clean = true;
+  for (size_t i = 0; i < n; ++i) all_clean = all_clean && clean[i];
+  BR_LOG_INFO("stopped%s", all_clean ? "" : " (some connections were cut at the grace deadline)");
+  return 0;
+}
+
+}  // namespace busyring::net

@@ -1,0 +1,347 @@
+// Group-commit log writer; see log_writer.h for the buffer and preparation state machines.
+#include "busyring/storage/log_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include "busyring/base/align.h"
+#include "busyring/base/assert.h"
+#include "busyring/base/clock.h"
+#include "busyring/base/log.h"
+#include "busyring/storage/record.h"
+#include "busyring/storage/segment.h"
+
+namespace busyring::storage {
+namespace {
+
+constexpr uint32_t kZeroChunkBytes = 256 * 1024;
+constexpr uint64_t kPrepareRetryNs = 1'000'000'000;
+
+std::string err(int neg_errno) { return std::strerror(-neg_errno); }
+
+}  // namespace
+
+LogWriter::~LogWriter() {
+  if (current_fd_ >= 0) close(current_fd_);
+  if (buffers_ != nullptr) {
+    for (uint32_t i = 0; i < options_.buffer_count; ++i)
+      if (buffers_[i].fd >= 0 && buffers_[i].fd != current_fd_) close(buffers_[i].fd);
+    delete[] buffers_;
+  }
+  if (prep_fd_ >= 0) close(prep_fd_);
+  if (prep_dir_fd_ >= 0) close(prep_dir_fd_);
+  if (memory_ != nullptr) free_aligned(memory_, memory_bytes_);
+}
+
+base::Status LogWriter::open(const WriterOptions& options, AppendPosition start) {
+  options_ = options;
+  BR_ASSERT(options_.buffer_count >= 2);
+  BR_ASSERT(options_.max_in_flight >= 1 && options_.max_in_flight < options_.buffer_count);
+  const uint64_t biggest = record_bytes(options_.max_record_body);
+  options_.buffer_bytes = static_cast<uint32_t>(
+      base::align_up(std::max<uint64_t>(options_.buffer_bytes, biggest), 4096));
+  if (options_.segment_size < 2ull * options_.buffer_bytes)
+    return base::Error{"--segment-size must be at least twice the write buffer (" +
+                       std::to_string(2ull * options_.buffer_bytes) + " bytes for this --max-body)"};
+  int rc = make_dirs(options_.dir);
+  if (rc < 0) return base::Error{"cannot create " + options_.dir + ": " + err(rc)};
+  const std::string path = segment_path(options_.dir, start.segment);
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    rc = create_segment_sync(path, options_.segment_size);
+    if (rc < 0) return base::Error{"cannot create " + path + ": " + err(rc)};
+    if (stat(path.c_str(), &st) != 0) return base::Error{"cannot stat " + path + ": " + err(-errno)};
+  }
+  DioAlign align;
+  rc = dio_alignment(path, align);
+  if (rc < 0)
+    return base::Error{"the filesystem of " + options_.dir +
+                       " does not support O_DIRECT (" + err(rc) + "); use --data-dir on ext4 or xfs"};
+  align_ = std::max<uint32_t>(align.offset, 8);
+  BR_ASSERT(base::is_pow2(align_) && align.memory <= 4096);
+  segment_bytes_ = static_cast<uint64_t>(st.st_size);
+  current_segment_ = start.segment;
+  BR_ASSERT(start.offset % align_ == 0 && start.offset < segment_bytes_);
+  current_fd_ = open_segment(path, options_.dsync);
+  if (current_fd_ < 0) return base::Error{"cannot open " + path + ": " + err(current_fd_)};
+  prep_dir_fd_ = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (prep_dir_fd_ < 0) return base::Error{"cannot open " + options_.dir + ": " + err(-errno)};
+
+  memory_bytes_ = static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count + kZeroChunkBytes;
+  memory_ = static_cast<uint8_t*>(alloc_aligned(memory_bytes_));
+  if (memory_ == nullptr) return base::Error{"out of memory for log buffers"};
+  buffers_ = new (std::nothrow) Buffer[options_.buffer_count];
+  if (buffers_ == nullptr) return base::Error{"out of memory for log buffers"};
+  for (uint32_t i = 0; i < options_.buffer_count; ++i)
+    buffers_[i].base = memory_ + static_cast<size_t>(i) * options_.buffer_bytes;
+  start_buffer(0, current_fd_, current_segment_, start.offset);
+  // A segment after ours already exists: it was prepared (renamed into place only once
+  // zeroed and fsynced) and recovery found nothing in it.
+  if (stat(segment_path(options_.dir, current_segment_ + 1).c_str(), &st) == 0) prep_ = Prep::ready;
+  return base::ok_status();
+}
+
+int LogWriter::register_buffers(io_uring* ring) {
+  iovec iov[17];
+  BR_ASSERT(options_.buffer_count + 1 <= 17);
+  for (uint32_t i = 0; i < options_.buffer_count; ++i)
+    iov[i] = {buffers_[i].base, options_.buffer_bytes};
+  iov[options_.buffer_count] = {memory_ + static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count,
+                                kZeroChunkBytes};
+  return io_uring_register_buffers(ring, iov, options_.buffer_count + 1);
+}
+
+void LogWriter::start_buffer(uint64_t seq, int fd, uint32_t segment, uint64_t offset) noexcept {
+  Buffer& b = buf(seq);
+  b.used = 0;
+  b.records = 0;
+  b.file_offset = offset;
+  b.capacity = static_cast<uint32_t>(std::min<uint64_t>(options_.buffer_bytes, segment_bytes_ - offset));
+  b.fd = fd;
+  b.segment = segment;
+  b.res = 0;
+  b.done = false;
+}
+
+// Closes the filling batch and starts the next one right after it (aligned). False if every
+// buffer is taken.
+bool LogWriter::seal_filling() noexcept {
+  if (filling_ + 1 - released_ >= options_.buffer_count) return false;
+  const Buffer& f = buf(filling_);
+  const uint64_t next = f.file_offset + base::align_up(f.used, align_);
+  ++filling_;
+  start_buffer(filling_, current_fd_, current_segment_, std::min(next, segment_bytes_));
+  return true;
+}
+
+bool LogWriter::switch_segment() noexcept {
+  if (prep_ != Prep::ready) {
+    segment_blocked_ = true;
+    return false;
+  }
+  const uint32_t next = current_segment_ + 1;
+  const std::string path = segment_path(options_.dir, next);
+  struct stat st {};
+  const int fd = open_segment(path, options_.dsync);
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd >= 0) close(fd);
+    BR_LOG_ERROR("log: cannot open %s: %s", path.c_str(), std::strerror(errno));
+    prep_ = Prep::idle;
+    prep_error_ = -EIO;
+    segment_blocked_ = true;
+    return false;
+  }
+  if (prep_fd_ >= 0) close(prep_fd_);
+  prep_fd_ = -1;
+  prep_ = Prep::idle;
+  retire_fd(current_fd_);
+  current_fd_ = fd;
+  current_segment_ = next;
+  segment_bytes_ = static_cast<uint64_t>(st.st_size);
+  segment_blocked_ = false;
+  start_buffer(filling_, current_fd_, current_segment_, 0);
+  return true;
+}
+
+// Closes a segment fd no longer needed by any unreleased batch.
+void LogWriter::retire_fd(int fd) noexcept {
+  if (fd < 0 || fd == current_fd_) return;
+  for (uint64_t s = released_; s <= filling_; ++s)
+    if (buf(s).fd == fd && (s < filling_ || buf(s).used > 0)) return;
+  close(fd);
+}
+
+AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* body,
+                               uint32_t body_bytes, uint64_t& batch) noexcept {
+  if (failed_) return AppendStatus::unavailable;
+  BR_ASSERT(body_bytes <= options_.max_record_body);
+  const size_t rec = record_bytes(body_bytes);
+  if (buf(filling_).used + rec > buf(filling_).capacity) {
+    if (buf(filling_).used > 0 && !seal_filling()) return AppendStatus::busy;
+    if (rec > buf(filling_).capacity && !switch_segment())
+      return prep_error_ != 0 ? AppendStatus::unavailable : AppendStatus::busy;
+  }
+  Buffer& f = buf(filling_);
+  BR_ASSERT(f.used + rec <= f.capacity);
+  encode_record(f.base + f.used, RecordKind::usage, id, arrival_ns, body, body_bytes);
+  f.used += static_cast<uint32_t>(rec);
+  ++f.records;
+  batch = filling_;
+  return AppendStatus::ok;
+}
+
+bool LogWriter::write_ready() const noexcept {
+  if (failed_) return false;
+  if (submitted_ - released_ >= options_.max_in_flight) return false;
+  return submitted_ < filling_ || buf(filling_).used > 0;
+}
+
+uint64_t LogWriter::prep_write(io_uring_sqe* sqe) noexcept {
+  BR_ASSERT(write_ready());
+  if (submitted_ == filling_) BR_ASSERT(seal_filling());
+  Buffer& b = buf(submitted_);
+  BR_ASSERT(b.used > 0);
+  const uint32_t len = static_cast<uint32_t>(base::align_up(b.used, align_));
+  std::memset(b.base + b.used, 0, len - b.used);
+  io_uring_prep_write_fixed(sqe, b.fd, b.base, len, b.file_offset,
+                            static_cast<int>(submitted_ % options_.buffer_count));
+  return submitted_++;
+}
+
+void LogWriter::on_write(uint64_t batch, int res) noexcept {
+  BR_ASSERT(batch >= released_ && batch < submitted_);
+  Buffer& b = buf(batch);
+  BR_ASSERT(!b.done);
+  const auto len = static_cast<int>(base::align_up(b.used, align_));
+  b.done = true;
+  b.res = res == len ? 0 : (res < 0 ? res : -EIO);
+  if (b.res == 0) return;
+  // A failed write is never retried as if the data were safe (a failed O_DSYNC write may have
+  // dropped the page-cache copy, PostgreSQL's fsync lesson): this log stops acknowledging, and
+  // everything gathered behind the failed write fails with it.
+  if (!failed_)
+    BR_LOG_ERROR("log: write of %u bytes at %s offset %llu failed: %s; this shard answers 503 "
+                 "until restarted",
+                 b.used, options_.dir.c_str(), static_cast<unsigned long long>(b.file_offset),
+                 res < 0 ? std::strerror(-res) : "short write");
+  failed_ = true;
+  for (uint64_t s = submitted_; s <= filling_; ++s) {
+    buf(s).done = true;
+    buf(s).res = -ECANCELED;
+  }
+  submitted_ = filling_ + 1;
+}
+
+bool LogWriter::pop_done(WriteDone& done) noexcept {
+  if (released_ >= submitted_ || !buf(released_).done) return false;
+  const Buffer& b = buf(released_);
+  done.batch = released_;
+  done.res = b.res;
+  done.records = b.records;
+  done.bytes = static_cast<uint32_t>(base::align_up(b.used, align_));
+  const int fd = b.fd;
+  ++released_;
+  retire_fd(fd);
+  return true;
+}
+
+bool LogWriter::idle() const noexcept {
+  if (released_ != submitted_) return false;
+  return submitted_ > filling_ || buf(filling_).used == 0;  // past filling_: failed, nothing left
+}
+
+const char* LogWriter::health_reason() const noexcept {
+  if (failed_) return "a log write failed; restart after checking the disk";
+  if (segment_blocked_ && prep_error_ == -ENOSPC) return "the disk is full: no room for the next log segment";
+  if (segment_blocked_ && prep_error_ != 0) return "cannot create the next log segment";
+  if (segment_blocked_) return "waiting for the next log segment";
+  return "ok";
+}
+
+int LogWriter::begin_prepare() noexcept {
+  const std::string tmp = segment_path(options_.dir, current_segment_ + 1) + ".tmp";
+  prep_fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+  if (prep_fd_ < 0) return -errno;
+  const int rc = posix_fallocate(prep_fd_, 0, static_cast<off_t>(options_.segment_size));
+  if (rc != 0) {
+    close(prep_fd_);
+    prep_fd_ = -1;
+    unlink(tmp.c_str());
+    return -rc;
+  }
+  prep_offset_ = 0;
+  prep_ = Prep::zeroing;
+  return 0;
+}
+
+bool LogWriter::prepare_ready(uint64_t now_ns) noexcept {
+  if (failed_ || prep_in_flight_) return false;
+  if (prep_ == Prep::ready) return false;
+  if (prep_ == Prep::idle) {
+    const Buffer& f = buf(filling_);
+    const bool half_full = f.file_offset + f.used >= segment_bytes_ / 2;
+    if (!half_full && !segment_blocked_) return false;
+    if (now_ns < prep_retry_ns_) return false;
+    const int rc = begin_prepare();
+    if (rc < 0) {
+      if (prep_error_ != rc)
+        BR_LOG_ERROR("log: cannot create the next segment in %s: %s (retrying every second)",
+                     options_.dir.c_str(), std::strerror(-rc));
+      prep_error_ = rc;
+      prep_retry_ns_ = now_ns + kPrepareRetryNs;
+      return false;
+    }
+  }
+  return true;
+}
+
+void LogWriter::prep_prepare(io_uring_sqe* sqe) noexcept {
+  BR_ASSERT(!prep_in_flight_);
+  prep_in_flight_ = true;
+  switch (prep_) {
+    case Prep::zeroing: {
+      const auto chunk = static_cast<uint32_t>(
+          std::min<uint64_t>(kZeroChunkBytes, options_.segment_size - prep_offset_));
+      io_uring_prep_write_fixed(sqe, prep_fd_,
+                                memory_ + static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count,
+                                chunk, prep_offset_, static_cast<int>(options_.buffer_count));
+      prep_chunk_ = chunk;
+      break;
+    }
+    case Prep::fsync_file: io_uring_prep_fsync(sqe, prep_fd_, 0); break;
+    case Prep::fsync_dir: io_uring_prep_fsync(sqe, prep_dir_fd_, 0); break;
+    case Prep::idle:
+    case Prep::ready: BR_ASSERT(false);
+  }
+}
+
+void LogWriter::on_prepare(int res) noexcept {
+  BR_ASSERT(prep_in_flight_);
+  prep_in_flight_ = false;
+  const std::string path = segment_path(options_.dir, current_segment_ + 1);
+  const bool short_write = prep_ == Prep::zeroing && res >= 0 && static_cast<uint32_t>(res) != prep_chunk_;
+  if (res < 0 || short_write) {
+    const int rc = res < 0 ? res : -ENOSPC;
+    if (prep_error_ != rc)
+      BR_LOG_ERROR("log: preparing %s failed: %s (retrying every second)", path.c_str(),
+                   std::strerror(-rc));
+    if (prep_fd_ >= 0) close(prep_fd_);
+    prep_fd_ = -1;
+    unlink((path + ".tmp").c_str());
+    prep_ = Prep::idle;
+    prep_error_ = rc;
+    prep_retry_ns_ = base::monotonic_ns() + kPrepareRetryNs;
+    return;
+  }
+  switch (prep_) {
+    case Prep::zeroing:
+      prep_offset_ += prep_chunk_;
+      if (prep_offset_ >= options_.segment_size) prep_ = Prep::fsync_file;
+      break;
+    case Prep::fsync_file:
+      if (rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+        prep_in_flight_ = true;
+        on_prepare(-errno);
+        return;
+      }
+      prep_ = Prep::fsync_dir;
+      break;
+    case Prep::fsync_dir:
+      prep_ = Prep::ready;
+      if (prep_error_ != 0) BR_LOG_INFO("log: %s ready again", path.c_str());
+      prep_error_ = 0;
+      segment_blocked_ = false;
+      break;
+    case Prep::idle:
+    case Prep::ready: BR_ASSERT(false);
+  }
+}
+
+}  // namespace busyring::storage

@@ -1,0 +1,157 @@
+// Shard recovery: segment by segment, mmap + scan; see recovery.h.
+//
+// A torn tail is voided without rewriting any sector that may hold acknowledged bytes: a skip
+// marker goes at the first aligned offset past the torn bytes and declares [bad, marker) void.
+// Only when no room is left in the segment for the marker are the torn bytes zeroed in place
+// (the segment is full then, so nothing acknowledged shares those sectors but the record
+// before the tear, rewritten with its own bytes).
+#include "busyring/storage/recovery.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "busyring/base/align.h"
+#include "busyring/base/log.h"
+#include "busyring/storage/segment.h"
+
+namespace busyring::storage {
+namespace {
+
+std::string errno_text(int neg_errno) { return std::strerror(-neg_errno); }
+
+struct Mapped {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  ~Mapped() {
+    if (data != nullptr && size > 0) munmap(const_cast<uint8_t*>(data), size);
+  }
+};
+
+int map_file(const std::string& path, Mapped& m) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int rc = -errno;
+    close(fd);
+    return rc;
+  }
+  m.size = static_cast<size_t>(st.st_size) / 8 * 8;
+  if (m.size == 0) {
+    close(fd);
+    return 0;
+  }
+  void* p = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return -errno;
+  madvise(p, m.size, MADV_SEQUENTIAL);
+  m.data = static_cast<const uint8_t*>(p);
+  return 0;
+}
+
+// Writes `bytes` (aligned) at `off` with O_DIRECT and fdatasync.
+int write_direct(const std::string& path, const void* buf, size_t bytes, uint64_t off) {
+  const int fd = open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int rc = 0;
+  const ssize_t n = pwrite(fd, buf, bytes, static_cast<off_t>(off));
+  if (n < 0) rc = -errno;
+  else if (static_cast<size_t>(n) != bytes) rc = -EIO;
+  if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
+  close(fd);
+  return rc;
+}
+
+// Voids the torn bytes of a segment; returns the aligned offset where appending may resume.
+base::Result<uint64_t> void_torn_tail(const std::string& path, const Mapped& m,
+                                      const SegmentScan& s, uint32_t align) {
+  const uint64_t marker_off = base::align_up(s.torn_end, align);
+  const size_t block = base::align_up(record_bytes(0), align);
+  void* buf = alloc_aligned(base::align_up(block + m.size, 4096));
+  if (buf == nullptr) return base::Error{"out of memory voiding a torn tail"};
+  auto* b = static_cast<uint8_t*>(buf);
+  int rc = 0;
+  uint64_t resume = 0;
+  if (marker_off + block <= m.size) {
+    encode_record(b, RecordKind::skip, s.bad_offset, marker_off, nullptr, 0);
+    rc = write_direct(path, b, block, marker_off);
+    resume = marker_off + block;
+  } else {
+    const uint64_t from = base::align_down(s.bad_offset, align);
+    const uint64_t to = base::align_up(s.torn_end, align);
+    std::memcpy(b, m.data + from, s.bad_offset - from);
+    rc = write_direct(path, b, to - from, from);
+    resume = m.size;
+  }
+  free_aligned(buf, base::align_up(block + m.size, 4096));
+  if (rc < 0) return base::Error{"cannot void the torn tail of " + path + ": " + errno_text(rc)};
+  return resume;
+}
+
+}  // namespace
+
+base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
+                                          RecordVisitor* visitor) {
+  ShardRecovery r;
+  std::vector<uint32_t> segments;
+  const int rc = list_segments(dir, segments);
+  if (rc == -ENOENT) return r;
+  if (rc < 0) return base::Error{"cannot list " + dir + ": " + errno_text(rc)};
+  r.segments = static_cast<uint32_t>(segments.size());
+  bool torn_seen = false;
+  std::string torn_path;
+  for (const uint32_t index : segments) {
+    const std::string path = segment_path(dir, index);
+    Mapped m;
+    const int mrc = map_file(path, m);
+    if (mrc < 0) return base::Error{"cannot read " + path + ": " + errno_text(mrc)};
+    const SegmentScan s = scan_segment(m.data, m.size, visitor);
+    r.bytes_scanned += m.size;
+    r.records += s.records;
+    r.record_bytes += s.record_bytes;
+    if (s.end == SegmentEnd::corrupt) {
+      return base::Error{"corrupt record in " + path + " at offset " +
+                         std::to_string(s.bad_offset) + " (" + decode_status_name(s.bad_status) +
+                         "), followed by a valid record at offset " +
+                         std::to_string(s.next_valid) +
+                         "; refusing to start: run 'busyring-log salvage' on the data dir "
+                         "(see README, Recovery)"};
+    }
+    if (torn_seen && (s.records > 0 || s.data_end > 0)) {
+      return base::Error{"torn tail in " + torn_path + " is followed by records in " + path +
+                         "; refusing to start: run 'busyring-log salvage' (see README, Recovery)"};
+    }
+    if (s.data_end > 0 || s.end == SegmentEnd::torn) r.position.segment = index;
+    DioAlign align;
+    const int arc = dio_alignment(path, align);
+    if (arc < 0) return base::Error{"cannot use direct I/O on " + path + ": " + errno_text(arc)};
+    uint64_t resume = base::align_up(s.data_end, align.offset);
+    if (s.end == SegmentEnd::torn) {
+      torn_seen = true;
+      torn_path = path;
+      if (repair) {
+        auto voided = void_torn_tail(path, m, s, align.offset);
+        if (!voided) return base::Error{voided.error()};
+        resume = voided.value();
+        ++r.torn_tails;
+        torn_seen = false;  // voided: later segments may hold records again
+        BR_LOG_WARN("recovery: torn tail in %s at offset %llu (%s), %llu bytes voided", path.c_str(),
+                    static_cast<unsigned long long>(s.bad_offset), decode_status_name(s.bad_status),
+                    static_cast<unsigned long long>(s.torn_end - s.bad_offset));
+      }
+    }
+    if (s.data_end > 0 || s.end == SegmentEnd::torn) r.position.offset = resume;
+    if (r.position.segment == index && r.position.offset >= m.size) {
+      r.position.segment = index + 1;
+      r.position.offset = 0;
+    }
+  }
+  return r;
+}
+
+}  // namespace busyring::storage
