@@ -8,7 +8,7 @@ CC ?= gcc
 
 # Debian packages the build and the tests need; bench adds its own below.
 DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev catch2 apache2-utils curl
-BENCH_DEPS := wrk nginx-light linux-perf gnuplot-nox
+BENCH_DEPS := wrk nginx linux-perf gnuplot-nox
 
 LLHTTP_INC := /usr/share/include/llhttp
 LLHTTP_SRC := /usr/share/llhttp

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test suite (unit, black-box, seed commands, fuzz corpus replay) and ends with the
+# one summary line "N passed, N failed"; exits non-zero if anything failed.
+set -u
+BUILD=${BUILD:-build/release}
+export BUSYRING_BIN=${BUSYRING_BIN:-$BUILD/busyring}
+passed=0
+failed=0
+
+# Catch2 v2's console summary: "All tests passed (A assertions in N test cases)" or
+# "test cases: N | P passed | F failed".
+run_catch() {
+  local name=$1 bin=$2 log
+  log=$(mktemp)
+  echo "== $name"
+  "$bin" 2>&1 | tee "$log" | tail -n 40
+  local line p f
+  line=$(grep -E "^All tests passed|^test cases:" "$log" | tail -1)
+  if [[ $line =~ ^All\ tests\ passed.*in\ ([0-9]+)\ test\ case ]]; then
+    p=${BASH_REMATCH[1]}; f=0
+  elif [[ $line =~ test\ cases:\ +([0-9]+)\ \|\ +([0-9]+)\ passed\ \|\ +([0-9]+)\ failed ]]; then
+    p=${BASH_REMATCH[2]}; f=${BASH_REMATCH[3]}
+  elif [[ $line =~ test\ cases:\ +([0-9]+)\ \|\ +([0-9]+)\ failed ]]; then
+    p=0; f=${BASH_REMATCH[2]}
+  else
+    echo "$name: no Catch2 summary (crashed?)"; p=0; f=1
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
+  rm -f "$log"
+}
+
+# A shell test: passes when the script exits 0.
+run_script() {
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); else echo "FAILED: $name"; failed=$((failed + 1)); fi
+}
+
+run_catch "unit tests" "$BUILD/unit-tests"
+run_catch "black-box tests" "$BUILD/blackbox-tests"
+for t in tests/scripts/*_test.sh; do
+  [[ -e $t ]] || continue
+  run_script "$(basename "$t" .sh)" bash "$t"
+done
+if [[ -x $BUILD/fuzz-replay ]]; then
+  run_script "fuzz corpus replay" "$BUILD/fuzz-replay" tests/fuzz/corpus
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
