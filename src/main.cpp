@@ -114,6 +114,13 @@ int main(int argc, char** argv) {
   }
   if (!lock_data_dir(config.data_dir) || !check_direct_io(config.data_dir)) return 1;
 
+  // The port is taken before recovery, so "port in use" is said before a long scan.
+  auto listeners = net::open_listeners(config.bind, config.port, config.threads);
+  if (!listeners) {
+    base::print_fatal("%s", listeners.error().c_str());
+    return 1;
+  }
+
   // Recovery: every shard directory, also those of an earlier run with more threads.
   ids::IdRecovery id_recovery;
   IdVisitor visitor(id_recovery);
@@ -151,11 +158,6 @@ int main(int argc, char** argv) {
   auto dealt = ids::IdRecovery::deal(holes, config.threads, config.id_block);
   ids::LocalBlockSource source(id_recovery.max_id() + 1);
 
-  auto listeners = net::open_listeners(config.bind, config.port, config.threads);
-  if (!listeners) {
-    base::print_fatal("%s", listeners.error().c_str());
-    return 1;
-  }
 
   std::vector<std::unique_ptr<metrics::ShardMetrics>> metrics_blocks;
   std::vector<const metrics::ShardMetrics*> metrics_view;

@@ -21,7 +21,7 @@ constexpr ErrorInfo kErrors[] = {
     BR_ERR(422, "invalid_usage", "medication must be a string", "", false),
     BR_ERR(404, "not_found", "no such resource; POST /api/usages, GET /healthz, GET /metrics", "", false),
     BR_ERR(405, "method_not_allowed", "use POST", "Allow: POST\r\n", false),
-    BR_ERR(405, "method_not_allowed", "use GET", "Allow: GET\r\n", false),
+    BR_ERR(405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n", false),
     BR_ERR(408, "request_timeout", "the request was not complete in time", "", true),
     BR_ERR(411, "length_required", "a POST needs Content-Length or chunked Transfer-Encoding", "", false),
     BR_ERR(413, "body_too_large", "the body is larger than --max-body", "", true),

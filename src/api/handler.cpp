@@ -29,7 +29,8 @@ HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
       break;
     case metrics::Route::healthz:
     case metrics::Route::metrics:
-      if (head.method != http::Method::get) v.reject = ErrorId::method_not_allowed_get;
+      if (head.method != http::Method::get && head.method != http::Method::head)
+        v.reject = ErrorId::method_not_allowed_get;
       break;
     case metrics::Route::other:
     case metrics::Route::count:

@@ -28,6 +28,7 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
   r.keep_alive = p.keep_alive;
   r.http10 = p.http10;
   r.status = p.status;
+  r.omit_body = p.head;
   char body[40];
   switch (p.kind) {
     case http::PendingKind::interim_continue:

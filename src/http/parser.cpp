@@ -37,6 +37,15 @@ llhttp_settings_t make_settings() {
 
 const llhttp_settings_t kSettings = make_settings();
 
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
+    default: return false;
+  }
+}
+
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool ieq(std::string_view a, std::string_view b) {
@@ -160,6 +169,8 @@ int Parser::on_target(const char* at, size_t len) noexcept {
 int Parser::on_header_field(const char* at, size_t len) noexcept {
   if (!count_head(len)) return fail(ParseError::head_too_large);
   for (size_t i = 0; i < len; ++i) {
+    // llhttp (non-strict) lets whitespace into most names; RFC 9112 5.1 says reject.
+    if (!is_token_char(at[i])) return fail(ParseError::malformed);
     if (name_len_ < sizeof name_) name_[name_len_] = lower(at[i]);
     if (name_len_ < 255) ++name_len_;
   }

@@ -93,7 +93,7 @@ size_t write_response(char* out, size_t cap, const Response& r, const DateLine& 
   if (!r.keep_alive) c.put("\r\nConnection: close\r\n\r\n");
   else if (r.http10) c.put("\r\nConnection: keep-alive\r\n\r\n");
   else c.put("\r\n\r\n");
-  c.put(r.body);
+  if (!r.omit_body) c.put(r.body);
   return c.done();
 }
 

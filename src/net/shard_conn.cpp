@@ -79,14 +79,7 @@ void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
     }
     std::memcpy(c.backlog + c.backlog_len, data, len);
     c.backlog_len += static_cast<uint32_t>(len);
-    if (c.backlog_len > kBacklogBytes / 2 && !c.recv_paused && c.recv_armed) {
-      // Stop receiving until the backlog drains; data already on its way still fits.
-      io_uring_sqe* s = sqe();
-      io_uring_prep_cancel64(s, encode_conn(Op::recv, c.slot, c.gen), 0);
-      io_uring_sqe_set_data64(s, encode_conn(Op::cancel, c.slot, c.gen));
-      ++c.in_flight;
-      c.recv_paused = true;
-    }
+    pause_recv(c);
     return;
   }
   const size_t used = parse_input(c, data, len);
@@ -94,8 +87,21 @@ void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
     BR_ASSERT(len - used <= kBacklogBytes);
     std::memcpy(c.backlog, data + used, len - used);
     c.backlog_len = static_cast<uint32_t>(len - used);
+    pause_recv(c);
   }
   timer_update(c);
+}
+
+// Backpressure: the pipeline is full, so stop receiving until the backlog drains. With
+// DEFER_TASKRUN the cancel is submitted before the kernel runs more receive work for us, so
+// only completions already posted still arrive; the backlog has room for them.
+void Shard::pause_recv(Connection& c) noexcept {
+  if (c.recv_paused || !c.recv_armed) return;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, encode_conn(Op::recv, c.slot, c.gen), 0);
+  io_uring_sqe_set_data64(s, encode_conn(Op::cancel, c.slot, c.gen));
+  ++c.in_flight;
+  c.recv_paused = true;
 }
 
 // Parses requests from data until it is used up, the pipeline is full, or the connection
@@ -119,6 +125,7 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
           p.route = static_cast<uint8_t>(c.verdict.route);
           p.keep_alive = false;
           p.start_ns = c.request_start_ns;
+          p.head = c.parser.head().method == http::Method::head;
           enqueue(c, p, false, 0);
           stop_input(c, true);
           return len;
@@ -139,6 +146,7 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
         o.pending.start_ns = c.request_start_ns;
         o.pending.keep_alive = o.pending.keep_alive && c.parser.keep_alive();
         o.pending.http10 = head.version_minor == 0;
+        o.pending.head = head.method == http::Method::head;
         const bool keep = o.pending.keep_alive;
         enqueue(c, o.pending, o.wait_for_batch, o.batch);
         if (!keep) {

@@ -24,8 +24,9 @@ struct Pending {
   bool keep_alive = true;
   bool http10 = false;
   uint8_t route = 0;      // metrics::Route, for the request counters
+  bool head = false;      // a HEAD request: headers only, no body
 };
-static_assert(sizeof(Pending) == 24);
+static_assert(sizeof(Pending) == 32);
 
 class PipelineQueue {
  public:

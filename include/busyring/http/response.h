@@ -18,6 +18,7 @@ struct Response {
   std::string_view extra_headers;  // complete "Name: value\r\n" lines, or empty
   bool keep_alive = true;
   bool http10 = false;  // a 1.0 client keeps the connection only if told "keep-alive"
+  bool omit_body = false;  // the answer to HEAD: Content-Length of the body, but no body
 };
 
 const char* reason_phrase(uint16_t status) noexcept;

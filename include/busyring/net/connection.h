@@ -19,9 +19,11 @@ namespace busyring::net {
 
 inline constexpr uint32_t kNoSlot = UINT32_MAX;
 inline constexpr uint32_t kMaxSlotsPerShard = 1u << 24;  // slot field of user_data
-inline constexpr uint32_t kPipelineDepth = 64;   // requests queued per connection
+inline constexpr uint32_t kPipelineDepth = 256;  // requests queued per connection
 inline constexpr uint32_t kOutBytes = 16 * 1024;  // response bytes gathered per send
-inline constexpr uint32_t kBacklogBytes = 64 * 1024;
+// Input received but not parsed yet (the pipeline was full). The receive is cancelled as soon
+// as parsing stops; this holds what the multishot receive had already delivered by then.
+inline constexpr uint32_t kBacklogBytes = 512 * 1024;
 
 enum class TimerList : uint8_t { none, idle, request, linger, count };
 

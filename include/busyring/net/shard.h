@@ -89,6 +89,7 @@ class Shard {
   void handle_input(Connection& c, const char* data, size_t len) noexcept;
   size_t parse_input(Connection& c, const char* data, size_t len) noexcept;
   void drain_backlog(Connection& c) noexcept;
+  void pause_recv(Connection& c) noexcept;
   void enqueue(Connection& c, http::Pending p, bool wait, uint64_t batch) noexcept;
   void mark_dirty(Connection& c) noexcept;
   void flush(Connection& c) noexcept;
