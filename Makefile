@@ -36,6 +36,7 @@ BLACKBOX_SRCS := $(shell find tests/blackbox -name '*.cpp' | sort)
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cpp)
 
 SERVER := $(BUILD)/busyring
+FAULTY := $(BUILD)/busyring-faulty
 LOGTOOL := $(BUILD)/busyring-log
 LOADGEN := $(BUILD)/busyring-load
 UNIT := $(BUILD)/unit-tests
@@ -91,6 +92,18 @@ $(SERVER): $(BUILD)/src/main.o $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h): the two
+# storage objects that carry the hook are rebuilt with it and linked ahead of the library.
+FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o
+$(BUILD)/faults/%.o: %.cpp
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX   $< (faults)")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(WARN) -DBR_FAULT_INJECTION -c $< -o $@
+
+$(FAULTY): $(BUILD)/src/main.o $(FAULT_OBJS) $(BUILD)/libbusyring.a
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -115,7 +128,7 @@ $(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay
 run: all
 	./$(SERVER) --port 3000 --data-dir ./data
 
-test: all $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
+test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
 
 bench: all deps-bench

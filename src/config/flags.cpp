@@ -184,6 +184,7 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     } else if (arg == "--cpu-affinity") {
       if (value == "none") {
         c.cpu_affinity = false;
+        c.cpus.clear();
       } else if (value == "auto") {
         c.cpu_affinity = true;
         c.cpus.clear();

@@ -20,6 +20,7 @@ int cb_header_value_complete(llhttp_t* p) { return self(p)->on_header_value_comp
 int cb_headers_complete(llhttp_t* p) { return self(p)->on_headers_complete(); }
 int cb_body(llhttp_t* p, const char* at, size_t n) { return self(p)->on_body(at, n); }
 int cb_message_complete(llhttp_t* p) { return self(p)->on_message_complete(); }
+int cb_chunk_header(llhttp_t* p) { return self(p)->on_chunk_header(); }
 
 llhttp_settings_t make_settings() {
   llhttp_settings_t s;
@@ -32,6 +33,7 @@ llhttp_settings_t make_settings() {
   s.on_headers_complete = cb_headers_complete;
   s.on_body = cb_body;
   s.on_message_complete = cb_message_complete;
+  s.on_chunk_header = cb_chunk_header;
   return s;
 }
 
@@ -94,6 +96,12 @@ Event Parser::feed(const char* data, size_t len, size_t& consumed) noexcept {
   if (error_ != ParseError::none) return Event::error;
   if (llhttp_get_errno(&llhttp_) == HPE_PAUSED) llhttp_resume(&llhttp_);
   pending_ = Event::need_more;
+  feed_start_ = data;
+  feed_end_ = data + len;
+  if (crlf_expect_ > 0 && !check_chunk_crlf(data, data + len)) {
+    error_ = ParseError::malformed;
+    return Event::error;
+  }
   const llhttp_errno_t err = llhttp_execute(&llhttp_, data, len);
   if (err == HPE_OK) {
     consumed = len;
@@ -155,6 +163,9 @@ int Parser::on_message_begin() noexcept {
   name_len_ = 0;
   value_len_ = 0;
   header_ = Header::other;
+  in_value_ = false;
+  chunk_remaining_ = 0;
+  crlf_expect_ = 0;
   return 0;
 }
 
@@ -186,6 +197,15 @@ int Parser::on_header_value(const char* at, size_t len) noexcept {
                                      : Header::other;
     name_len_ = 0;
   }
+  if (len == 0) return 0;  // llhttp reports some empty values as an empty span
+  // A value arrives in several spans only across feeds; within one feed it is obs-fold.
+  if (in_value_ && !(value_ended_at_feed_end_ && at == feed_start_)) return fail(ParseError::malformed);
+  in_value_ = true;
+  value_ended_at_feed_end_ = at + len == feed_end_;
+  // A value's first span right after CRLF + whitespace is a fold of an empty first line.
+  const char* p = at;
+  while (p > feed_start_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  if (p > feed_start_ && p[-1] == '\n') return fail(ParseError::malformed);
   if (header_ == Header::other) return 0;
   for (size_t i = 0; i < len; ++i) {
     if (value_len_ < sizeof value_) value_[value_len_] = at[i];
@@ -195,6 +215,7 @@ int Parser::on_header_value(const char* at, size_t len) noexcept {
 }
 
 int Parser::on_header_value_complete() noexcept {
+  in_value_ = false;
   if (++header_count_ > limits_->max_headers) return fail(ParseError::head_too_large);
   const std::string_view value(value_, value_len_ <= sizeof value_ ? value_len_ : 0);
   if (header_ == Header::content_type) {
@@ -235,7 +256,29 @@ int Parser::on_headers_complete() noexcept {
   return HPE_PAUSED;
 }
 
+// The bytes after a chunk's data must be CRLF; they may arrive in a later feed.
+bool Parser::check_chunk_crlf(const char* p, const char* end) noexcept {
+  while (crlf_expect_ > 0 && p < end) {
+    if (*p != (crlf_expect_ == 2 ? '\r' : '\n')) return false;
+    --crlf_expect_;
+    ++p;
+  }
+  return true;
+}
+
+int Parser::on_chunk_header() noexcept {
+  chunk_remaining_ = llhttp_.content_length;
+  return 0;
+}
+
 int Parser::on_body(const char* at, size_t len) noexcept {
+  if (head_.chunked) {
+    chunk_remaining_ = len >= chunk_remaining_ ? 0 : chunk_remaining_ - len;
+    if (chunk_remaining_ == 0) {
+      crlf_expect_ = 2;
+      if (!check_chunk_crlf(at + len, feed_end_)) return fail(ParseError::malformed);
+    }
+  }
   if (discard_body_) return 0;
   if (body_bytes_ + len > limits_->max_body) return fail(ParseError::body_too_large);
   if (body_bytes_ == 0 && !body_in_staging_) {

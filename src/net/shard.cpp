@@ -183,6 +183,10 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
       --log_ops_in_flight_;
       log_.on_prepare(cqe->res);
       return;
+    case Op::log_void:
+      --log_ops_in_flight_;
+      log_.on_void(cqe->res, now_ns_);
+      return;
     case Op::close: return;
     case Op::recv:
     case Op::send:
@@ -242,6 +246,12 @@ void Shard::submit_log_ops() noexcept {
     io_uring_sqe* s = sqe();
     const uint64_t batch = log_.prep_write(s);
     io_uring_sqe_set_data64(s, encode_seq(Op::log_write, batch));
+    ++log_ops_in_flight_;
+  }
+  if (log_.void_ready(now_ns_)) {
+    io_uring_sqe* s = sqe();
+    log_.prep_void(s);
+    io_uring_sqe_set_data64(s, encode_seq(Op::log_void, 0));
     ++log_ops_in_flight_;
   }
   if (log_.prepare_ready(now_ns_)) {

@@ -16,6 +16,7 @@
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
 #include "busyring/storage/record.h"
+#include "busyring/storage/fault_hook.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
@@ -29,12 +30,17 @@ std::string err(int neg_errno) { return std::strerror(-neg_errno); }
 }  // namespace
 
 LogWriter::~LogWriter() {
-  if (current_fd_ >= 0) close(current_fd_);
   if (buffers_ != nullptr) {
-    for (uint32_t i = 0; i < options_.buffer_count; ++i)
-      if (buffers_[i].fd >= 0 && buffers_[i].fd != current_fd_) close(buffers_[i].fd);
+    for (uint32_t i = 0; i < options_.buffer_count; ++i) {
+      const int fd = buffers_[i].fd;
+      if (fd < 0 || fd == current_fd_) continue;
+      close(fd);
+      for (uint32_t j = i; j < options_.buffer_count; ++j)
+        if (buffers_[j].fd == fd) buffers_[j].fd = -1;
+    }
     delete[] buffers_;
   }
+  if (current_fd_ >= 0) close(current_fd_);
   if (prep_fd_ >= 0) close(prep_fd_);
   if (prep_dir_fd_ >= 0) close(prep_dir_fd_);
   if (memory_ != nullptr) free_aligned(memory_, memory_bytes_);
@@ -74,13 +80,14 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
   prep_dir_fd_ = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (prep_dir_fd_ < 0) return base::Error{"cannot open " + options_.dir + ": " + err(-errno)};
 
-  memory_bytes_ = static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count + kZeroChunkBytes;
+  memory_bytes_ = static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count + kZeroChunkBytes + 4096;
   memory_ = static_cast<uint8_t*>(alloc_aligned(memory_bytes_));
   if (memory_ == nullptr) return base::Error{"out of memory for log buffers"};
   buffers_ = new (std::nothrow) Buffer[options_.buffer_count];
   if (buffers_ == nullptr) return base::Error{"out of memory for log buffers"};
   for (uint32_t i = 0; i < options_.buffer_count; ++i)
     buffers_[i].base = memory_ + static_cast<size_t>(i) * options_.buffer_bytes;
+  void_block_ = memory_ + static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count + kZeroChunkBytes;
   start_buffer(0, current_fd_, current_segment_, start.offset);
   // A segment after ours already exists: it was prepared (renamed into place only once
   // zeroed and fsynced) and recovery found nothing in it.
@@ -141,8 +148,9 @@ bool LogWriter::switch_segment() noexcept {
   if (prep_fd_ >= 0) close(prep_fd_);
   prep_fd_ = -1;
   prep_ = Prep::idle;
-  retire_fd(current_fd_);
+  const int old_fd = current_fd_;
   current_fd_ = fd;
+  retire_fd(old_fd);
   current_segment_ = next;
   segment_bytes_ = static_cast<uint64_t>(st.st_size);
   segment_blocked_ = false;
@@ -156,11 +164,13 @@ void LogWriter::retire_fd(int fd) noexcept {
   for (uint64_t s = released_; s <= filling_; ++s)
     if (buf(s).fd == fd && (s < filling_ || buf(s).used > 0)) return;
   close(fd);
+  for (uint32_t i = 0; i < options_.buffer_count; ++i)
+    if (buffers_[i].fd == fd) buffers_[i].fd = -1;  // never closed twice
 }
 
 AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* body,
                                uint32_t body_bytes, uint64_t& batch) noexcept {
-  if (failed_) return AppendStatus::unavailable;
+  if (voiding_) return AppendStatus::unavailable;
   BR_ASSERT(body_bytes <= options_.max_record_body);
   const size_t rec = record_bytes(body_bytes);
   if (buf(filling_).used + rec > buf(filling_).capacity) {
@@ -178,7 +188,7 @@ AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* bod
 }
 
 bool LogWriter::write_ready() const noexcept {
-  if (failed_) return false;
+  if (voiding_) return false;
   if (submitted_ - released_ >= options_.max_in_flight) return false;
   return submitted_ < filling_ || buf(filling_).used > 0;
 }
@@ -200,23 +210,54 @@ void LogWriter::on_write(uint64_t batch, int res) noexcept {
   Buffer& b = buf(batch);
   BR_ASSERT(!b.done);
   const auto len = static_cast<int>(base::align_up(b.used, align_));
+  res = fault_filter(res, static_cast<uint32_t>(len));
   b.done = true;
   b.res = res == len ? 0 : (res < 0 ? res : -EIO);
   if (b.res == 0) return;
-  // A failed write is never retried as if the data were safe (a failed O_DSYNC write may have
-  // dropped the page-cache copy, PostgreSQL's fsync lesson): this log stops acknowledging, and
-  // everything gathered behind the failed write fails with it.
-  if (!failed_)
-    BR_LOG_ERROR("log: write of %u bytes at %s offset %llu failed: %s; this shard answers 503 "
-                 "until restarted",
-                 b.used, options_.dir.c_str(), static_cast<unsigned long long>(b.file_offset),
+  // A failed write is never retried as if the data were safe (after a failed O_DSYNC write
+  // the page cache may hold what the disk does not: PostgreSQL's fsync lesson). Its requests
+  // get 503; since some of its bytes may have reached the disk anyway, a skip marker is
+  // written over its start, voiding [offset, offset + len) for every later scan. Until that
+  // marker is on disk nothing more is written or acknowledged; batches already gathered
+  // behind the failed one keep their offsets and are written after it.
+  BR_LOG_ERROR("log: write of %d bytes at %s segment %u offset %llu failed: %s; its %u records "
+               "are answered 503 and voided on disk before writing resumes",
+               len, options_.dir.c_str(), b.segment, static_cast<unsigned long long>(b.file_offset),
+               res < 0 ? std::strerror(-res) : "short write", b.records);
+  BR_ASSERT(!voiding_);
+  voiding_ = true;
+  void_fd_ = b.fd;
+  void_offset_ = b.file_offset;
+  void_end_ = b.file_offset + static_cast<uint64_t>(len);
+  void_retry_ns_ = 0;
+}
+
+bool LogWriter::void_ready(uint64_t now_ns) const noexcept {
+  return voiding_ && !void_in_flight_ && now_ns >= void_retry_ns_;
+}
+
+void LogWriter::prep_void(io_uring_sqe* sqe) noexcept {
+  BR_ASSERT(voiding_ && !void_in_flight_);
+  std::memset(void_block_, 0, align_);
+  encode_record(void_block_, RecordKind::skip, void_offset_, void_end_, nullptr, 0);
+  io_uring_prep_write(sqe, void_fd_, void_block_, align_, void_offset_);
+  void_in_flight_ = true;
+}
+
+void LogWriter::on_void(int res, uint64_t now_ns) noexcept {
+  BR_ASSERT(void_in_flight_);
+  void_in_flight_ = false;
+  if (res != static_cast<int>(align_)) {
+    BR_LOG_ERROR("log: cannot void the failed write in %s at offset %llu: %s (retrying every second)",
+                 options_.dir.c_str(), static_cast<unsigned long long>(void_offset_),
                  res < 0 ? std::strerror(-res) : "short write");
-  failed_ = true;
-  for (uint64_t s = submitted_; s <= filling_; ++s) {
-    buf(s).done = true;
-    buf(s).res = -ECANCELED;
+    void_retry_ns_ = now_ns + kPrepareRetryNs;
+    return;
   }
-  submitted_ = filling_ + 1;
+  voiding_ = false;
+  BR_LOG_INFO("log: failed write voided (%s offset %llu..%llu); accepting writes again",
+              options_.dir.c_str(), static_cast<unsigned long long>(void_offset_),
+              static_cast<unsigned long long>(void_end_));
 }
 
 bool LogWriter::pop_done(WriteDone& done) noexcept {
@@ -233,12 +274,12 @@ bool LogWriter::pop_done(WriteDone& done) noexcept {
 }
 
 bool LogWriter::idle() const noexcept {
-  if (released_ != submitted_) return false;
-  return submitted_ > filling_ || buf(filling_).used == 0;  // past filling_: failed, nothing left
+  if (released_ != submitted_ || voiding_) return false;
+  return submitted_ == filling_ && buf(filling_).used == 0;
 }
 
 const char* LogWriter::health_reason() const noexcept {
-  if (failed_) return "a log write failed; restart after checking the disk";
+  if (voiding_) return "a log write failed; voiding it on disk before writing resumes";
   if (segment_blocked_ && prep_error_ == -ENOSPC) return "the disk is full: no room for the next log segment";
   if (segment_blocked_ && prep_error_ != 0) return "cannot create the next log segment";
   if (segment_blocked_) return "waiting for the next log segment";
@@ -262,7 +303,7 @@ int LogWriter::begin_prepare() noexcept {
 }
 
 bool LogWriter::prepare_ready(uint64_t now_ns) noexcept {
-  if (failed_ || prep_in_flight_) return false;
+  if (prep_in_flight_) return false;
   if (prep_ == Prep::ready) return false;
   if (prep_ == Prep::idle) {
     const Buffer& f = buf(filling_);

@@ -86,7 +86,7 @@ base::Result<uint64_t> void_torn_tail(const std::string& path, const Mapped& m,
     const uint64_t to = base::align_up(s.torn_end, align);
     std::memcpy(b, m.data + from, s.bad_offset - from);
     rc = write_direct(path, b, to - from, from);
-    resume = m.size;
+    resume = base::align_up(s.data_end, align);
   }
   free_aligned(buf, base::align_up(block + m.size, 4096));
   if (rc < 0) return base::Error{"cannot void the torn tail of " + path + ": " + errno_text(rc)};

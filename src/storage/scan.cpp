@@ -1,6 +1,7 @@
 // Segment scan: see scan.h for the three ways a segment can end.
 #include "busyring/storage/scan.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "busyring/base/assert.h"
@@ -65,6 +66,13 @@ SegmentScan scan_segment(const uint8_t* data, size_t size, RecordVisitor* visito
         ++s.records;
         s.record_bytes += v.record_bytes;
         if (visitor != nullptr && !visitor->on_record(v, pos)) return s;
+      }
+      if (v.kind == RecordKind::skip && v.id == pos && v.arrival_ns > pos) {
+        // A marker at the start of a void range (a failed write, or salvage): jump over it.
+        pos = static_cast<size_t>(std::min<uint64_t>(v.arrival_ns, size));
+        pos = (pos + 7) / 8 * 8;
+        s.data_end = pos;
+        continue;
       }
       pos += v.record_bytes;
       s.data_end = pos;

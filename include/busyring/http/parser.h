@@ -69,12 +69,14 @@ class Parser {
   int on_header_value_complete() noexcept;
   int on_headers_complete() noexcept;
   int on_body(const char* at, size_t len) noexcept;
+  int on_chunk_header() noexcept;
   int on_message_complete() noexcept;
 
  private:
   enum class Header : uint8_t { other, content_type, expect };
   int fail(ParseError e) noexcept;
   bool count_head(size_t len) noexcept;
+  bool check_chunk_crlf(const char* p, const char* end) noexcept;
 
   llhttp_t llhttp_{};
   const Limits* limits_ = nullptr;
@@ -98,6 +100,14 @@ class Parser {
   uint8_t value_len_ = 0;
   char name_[16] = {};
   char value_[48] = {};
+  // Strictness llhttp 8.1 lacks: obs-fold (a value continued on the next line) and the CRLF
+  // after chunk data (llhttp skips two bytes unchecked) are rejected here.
+  const char* feed_start_ = nullptr;
+  const char* feed_end_ = nullptr;
+  bool in_value_ = false;
+  bool value_ended_at_feed_end_ = false;
+  uint64_t chunk_remaining_ = 0;
+  uint8_t crlf_expect_ = 0;  // bytes of the CRLF after chunk data still to check
 };
 
 }  // namespace busyring::http

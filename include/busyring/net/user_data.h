@@ -20,6 +20,7 @@ enum class Op : uint8_t {
   log_write,
   log_prepare,
   wake,
+  log_void,
 };
 
 inline constexpr uint32_t kSlotBits = 24;

@@ -71,12 +71,17 @@ class LogWriter {
   // Pops the oldest finished batch, in batch order; false when it has not finished yet.
   [[nodiscard]] bool pop_done(WriteDone& done) noexcept;
 
+  // After a failed write: the marker that voids it on disk (see log_writer.cpp).
+  bool void_ready(uint64_t now_ns) const noexcept;
+  void prep_void(io_uring_sqe* sqe) noexcept;
+  void on_void(int res, uint64_t now_ns) noexcept;
+
   // Segment preparation, driven by the loop like writes (at most one op in flight).
   bool prepare_ready(uint64_t now_ns) noexcept;
   void prep_prepare(io_uring_sqe* sqe) noexcept;
   void on_prepare(int res) noexcept;
 
-  bool healthy() const noexcept { return !failed_ && !segment_blocked_; }
+  bool healthy() const noexcept { return !voiding_ && !segment_blocked_; }
   const char* health_reason() const noexcept;
   uint32_t dio_align() const noexcept { return align_; }
   uint64_t batches_in_flight() const noexcept { return submitted_ - released_; }
@@ -115,7 +120,15 @@ class LogWriter {
   int current_fd_ = -1;
   uint32_t current_segment_ = 0;
   uint64_t segment_bytes_ = 0;  // size of the current segment file
-  bool failed_ = false;
+  // A write failed: appends answer unavailable and writes wait until the marker voiding the
+  // failed range is on disk.
+  bool voiding_ = false;
+  bool void_in_flight_ = false;
+  int void_fd_ = -1;
+  uint64_t void_offset_ = 0;
+  uint64_t void_end_ = 0;
+  uint64_t void_retry_ns_ = 0;
+  uint8_t* void_block_ = nullptr;  // aligned block holding the marker
   bool segment_blocked_ = false;  // the current segment is full and the next is not ready
 
   Prep prep_ = Prep::idle;

@@ -11,8 +11,8 @@
 //   24   8   arrival_ns   usage: ns since the epoch; skip: end of the skipped range
 //
 // Zero bytes are never a record (magic is nonzero): the gaps that pad each write to the
-// direct-I/O alignment are zeros. A skip marker, written by recovery at a fresh aligned offset,
-// declares the torn bytes [id, arrival_ns) before it void, so later scans pass over them.
+// direct-I/O alignment are zeros. A skip marker declares the bytes [id, arrival_ns) void: written
+// by recovery after a torn tail, by the writer over a failed write, by salvage over damage.
 #pragma once
 
 #include <cstddef>

@@ -4,8 +4,11 @@
 //              bytes [bad_offset, torn_end) are void and appending resumes after them
 //   corrupt  : an invalid record followed later by a valid one (damage in the middle): never
 //              skipped silently; the caller refuses to start and names bad_offset
-// Zero gaps (the padding that ends every write) are skipped; a skip marker whose range covers
-// an earlier invalid stretch makes that stretch void (recovery wrote it after a torn tail).
+// Zero gaps (the padding that ends every write) are skipped. Skip markers void bytes:
+//  - one whose range [id, arrival_ns) covers an earlier invalid stretch voids that stretch
+//    (recovery writes it after a torn tail, at a fresh aligned offset);
+//  - one whose id equals its own offset voids [its offset, arrival_ns) (the writer puts it over
+//    a failed write; salvage puts it over a corrupt record).
 #pragma once
 
 #include <cstddef>

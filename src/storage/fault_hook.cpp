@@ -1,0 +1,68 @@
+// The fault hook of busyring-faulty (see fault_hook.h); empty in normal builds.
+#include "busyring/storage/fault_hook.h"
+
+#ifdef BR_FAULT_INJECTION
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "busyring/base/log.h"
+
+namespace busyring::storage {
+namespace {
+
+struct Fault {
+  int kind;  // -errno, or 1 for a short write
+  uint64_t first;
+  uint64_t count;
+};
+
+std::vector<Fault> parse_faults() {
+  std::vector<Fault> out;
+  const char* env = std::getenv("BUSYRING_FAULTS");
+  if (env == nullptr) return out;
+  std::string spec = env;
+  size_t pos = 0;
+  while (pos < spec.size()) {
+    size_t comma = spec.find(',', pos);
+    if (comma == std::string::npos) comma = spec.size();
+    const std::string item = spec.substr(pos, comma - pos);
+    pos = comma + 1;
+    const size_t at = item.find('@');
+    if (at == std::string::npos) continue;
+    const std::string kind = item.substr(0, at);
+    Fault f{0, std::strtoull(item.c_str() + at + 1, nullptr, 10), 1};
+    const size_t plus = item.find('+', at);
+    if (plus != std::string::npos) f.count = std::strtoull(item.c_str() + plus + 1, nullptr, 10);
+    if (kind == "eio") f.kind = -EIO;
+    else if (kind == "enospc") f.kind = -ENOSPC;
+    else if (kind == "short") f.kind = 1;
+    else continue;
+    out.push_back(f);
+  }
+  if (!out.empty()) BR_LOG_WARN("fault injection active: BUSYRING_FAULTS=%s", env);
+  return out;
+}
+
+const std::vector<Fault>& faults() {
+  static const std::vector<Fault> f = parse_faults();
+  return f;
+}
+
+}  // namespace
+
+int fault_filter(int res, uint32_t len) noexcept {
+  thread_local uint64_t writes = 0;
+  const uint64_t n = ++writes;
+  for (const Fault& f : faults()) {
+    if (n < f.first || n >= f.first + f.count) continue;
+    if (f.kind == 1) return res > 0 ? static_cast<int>(len / 2) : res;
+    return f.kind;
+  }
+  return res;
+}
+
+}  // namespace busyring::storage
+#endif

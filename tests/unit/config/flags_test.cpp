@@ -1,0 +1,222 @@
+// config/flags: every flag in both `--x v` and `--x=v` forms, the defaults, range errors that
+// name the flag, --help, and the size/duration/CPU-list parsers.
+#include "busyring/config/flags.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace busyring::config;
+
+namespace {
+
+busyring::base::Result<Parsed> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "busyring");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_flags(static_cast<int>(argv.size()), argv.data());
+}
+
+// Parses `--flag value` and `--flag=value`; both must agree; returns the config.
+Config both_forms(const std::string& flag, const std::string& value) {
+  auto spaced = parse({flag, value});
+  auto joined = parse({flag + "=" + value});
+  INFO(flag << " " << value << ": " << (spaced.ok() ? "" : spaced.error()));
+  REQUIRE(spaced.ok());
+  REQUIRE(joined.ok());
+  return spaced.value().config;
+}
+
+// Both forms fail, and the message names the flag.
+void refused(const std::string& flag, const std::string& value) {
+  INFO(flag << " " << value);
+  auto spaced = parse({flag, value});
+  auto joined = parse({flag + "=" + value});
+  REQUIRE_FALSE(spaced.ok());
+  REQUIRE_FALSE(joined.ok());
+  CHECK_THAT(spaced.error(), Catch::StartsWith(flag));
+  CHECK_THAT(joined.error(), Catch::StartsWith(flag));
+}
+
+}  // namespace
+
+TEST_CASE("no flags give the documented defaults", "[config]") {
+  auto r = parse({});
+  REQUIRE(r.ok());
+  const Config& c = r.value().config;
+  CHECK(r.value().outcome == ParseOutcome::run);
+  CHECK(c.port == 3000);
+  CHECK(c.bind == "0.0.0.0");
+  CHECK(c.threads == static_cast<uint32_t>(sysconf(_SC_NPROCESSORS_ONLN)));
+  CHECK(c.data_dir == "./data");
+  CHECK(c.ack == Ack::durable);
+  CHECK(c.max_body == 64 * 1024);
+  CHECK(c.max_header == 8 * 1024);
+  CHECK(c.max_connections == 10000);
+  CHECK(c.idle_timeout_ms == 60000);
+  CHECK(c.request_timeout_ms == 10000);
+  CHECK(c.id_block == 32);
+  CHECK(c.segment_size == 64ull << 20);
+  CHECK(c.cpu_affinity);
+  CHECK(c.cpus.empty());
+}
+
+TEST_CASE("every flag is read in both --flag value and --flag=value forms", "[config]") {
+  CHECK(both_forms("--port", "0").port == 0);
+  CHECK(both_forms("--port", "65535").port == 65535);
+  CHECK(both_forms("--bind", "127.0.0.1").bind == "127.0.0.1");
+  CHECK(both_forms("--threads", "3").threads == 3);
+  CHECK(both_forms("--data-dir", "/var/lib/busyring").data_dir == "/var/lib/busyring");
+  CHECK(both_forms("--ack", "durable").ack == Ack::durable);
+  CHECK(both_forms("--ack", "written").ack == Ack::written);
+  CHECK(both_forms("--ack", "memory").ack == Ack::memory);
+  CHECK(both_forms("--max-body", "1M").max_body == 1u << 20);
+  CHECK(both_forms("--max-body", "100").max_body == 100);
+  CHECK(both_forms("--max-header", "16k").max_header == 16384);
+  CHECK(both_forms("--max-connections", "50000").max_connections == 50000);
+  CHECK(both_forms("--idle-timeout", "1500ms").idle_timeout_ms == 1500);
+  CHECK(both_forms("--idle-timeout", "90").idle_timeout_ms == 90000);
+  CHECK(both_forms("--request-timeout", "2s").request_timeout_ms == 2000);
+  CHECK(both_forms("--id-block", "1").id_block == 1);
+  CHECK(both_forms("--segment-size", "2M").segment_size == 2ull << 20);
+  CHECK(both_forms("--segment-size", "1G").segment_size == 1ull << 30);
+  CHECK_FALSE(both_forms("--cpu-affinity", "none").cpu_affinity);
+  const Config auto_cpus = both_forms("--cpu-affinity", "auto");
+  CHECK(auto_cpus.cpu_affinity);
+  CHECK(auto_cpus.cpus.empty());
+  auto listed = parse({"--threads", "3", "--cpu-affinity=4-5,1"});
+  REQUIRE(listed.ok());
+  CHECK(listed.value().config.cpus == std::vector<int>{4, 5, 1});
+}
+
+TEST_CASE("flags combine and a later flag wins", "[config]") {
+  auto r = parse({"--port", "8080", "--ack=written", "--threads", "2", "--port=9090", "--max-body", "4K"});
+  REQUIRE(r.ok());
+  CHECK(r.value().config.port == 9090);
+  CHECK(r.value().config.ack == Ack::written);
+  CHECK(r.value().config.threads == 2);
+  CHECK(r.value().config.max_body == 4096);
+  // A value that itself contains '=' is kept whole after the first one.
+  auto dir = parse({"--data-dir=/tmp/a=b"});
+  REQUIRE(dir.ok());
+  CHECK(dir.value().config.data_dir == "/tmp/a=b");
+}
+
+TEST_CASE("out-of-range and malformed values are refused naming the flag", "[config]") {
+  refused("--port", "65536");
+  refused("--port", "-1");
+  refused("--port", "80x");
+  refused("--port", "");
+  refused("--bind", "");
+  refused("--threads", "0");
+  refused("--threads", "1025");
+  refused("--data-dir", "");
+  refused("--ack", "fast");
+  refused("--ack", "Durable");
+  refused("--max-body", "63");
+  refused("--max-body", "17M");
+  refused("--max-body", "1X");
+  refused("--max-header", "255");
+  refused("--max-header", "2M");
+  refused("--max-connections", "0");
+  refused("--max-connections", "1000001");
+  refused("--idle-timeout", "0");
+  refused("--idle-timeout", "0ms");
+  refused("--idle-timeout", "25h");
+  refused("--idle-timeout", "86401");
+  refused("--request-timeout", "soon");
+  refused("--id-block", "0");
+  refused("--id-block", "1000001");
+  refused("--segment-size", "1536K");  // not a multiple of 1M
+  refused("--segment-size", "512K");
+  refused("--segment-size", "2T");
+  refused("--cpu-affinity", "0-");
+  refused("--cpu-affinity", "3-1");
+  refused("--cpu-affinity", "all");
+}
+
+TEST_CASE("unknown flags, stray arguments and missing values are refused", "[config]") {
+  auto unknown = parse({"--frobnicate", "1"});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(unknown.error(), Catch::Contains("--frobnicate"));
+  auto stray = parse({"serve"});
+  REQUIRE_FALSE(stray.ok());
+  CHECK_THAT(stray.error(), Catch::Contains("serve"));
+  auto missing = parse({"--port"});
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.error(), Catch::StartsWith("--port"));
+  CHECK_THAT(missing.error(), Catch::Contains("missing value"));
+}
+
+TEST_CASE("--help asks for the help text, which names every flag", "[config]") {
+  for (const char* h : {"--help", "-h"}) {
+    auto r = parse({"--port", "1", h, "--bogus"});
+    REQUIRE(r.ok());
+    CHECK(r.value().outcome == ParseOutcome::help);
+  }
+  const std::string text = help_text();
+  for (const char* flag : {"--port", "--bind", "--threads", "--data-dir", "--ack", "--max-body",
+                           "--max-header", "--max-connections", "--idle-timeout", "--request-timeout",
+                           "--id-block", "--segment-size", "--cpu-affinity", "--help"})
+    CHECK_THAT(text, Catch::Contains(flag));
+}
+
+TEST_CASE("a CPU list shorter than the thread count is refused", "[config]") {
+  auto r = parse({"--threads", "4", "--cpu-affinity", "0,1"});
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error(), Catch::StartsWith("--cpu-affinity"));
+  CHECK(parse({"--threads", "2", "--cpu-affinity", "0,1"}).ok());
+}
+
+TEST_CASE("a later --cpu-affinity none or auto replaces an earlier CPU list", "[config]") {
+  for (const char* later : {"none", "auto"}) {
+    INFO(later);
+    auto r = parse({"--threads", "4", "--cpu-affinity", "0", "--cpu-affinity", later});
+    INFO((r.ok() ? std::string() : r.error()));
+    REQUIRE(r.ok());
+    CHECK(r.value().config.cpus.empty());
+    CHECK(r.value().config.cpu_affinity == (std::string(later) == "auto"));
+  }
+}
+
+TEST_CASE("parse_size reads plain bytes and K/M/G suffixes", "[config]") {
+  uint64_t v = 0;
+  CHECK((parse_size("4096", v) && v == 4096));
+  CHECK((parse_size("64K", v) && v == 65536));
+  CHECK((parse_size("64k", v) && v == 65536));
+  CHECK((parse_size("1M", v) && v == 1048576));
+  CHECK((parse_size("2m", v) && v == 2097152));
+  CHECK((parse_size("3G", v) && v == 3ull << 30));
+  CHECK((parse_size("0", v) && v == 0));
+  v = 77;
+  for (const char* bad : {"", "K", "1.5M", "-1", "1KB", "1 K", " 1", "1T", "0x10",
+                          "18446744073709551616", "18014398509481984K", "99999999999999999999G"})
+    CHECK_FALSE(parse_size(bad, v));
+  CHECK(v == 77);  // untouched on failure
+  CHECK((parse_size("18446744073709551615", v) && v == UINT64_MAX));
+}
+
+TEST_CASE("parse_duration_ms reads seconds, Ns and Nms", "[config]") {
+  uint64_t v = 0;
+  CHECK((parse_duration_ms("60", v) && v == 60000));
+  CHECK((parse_duration_ms("2s", v) && v == 2000));
+  CHECK((parse_duration_ms("1500ms", v) && v == 1500));
+  CHECK((parse_duration_ms("0ms", v) && v == 0));
+  for (const char* bad : {"", "s", "ms", "5m", "1.5s", "-1", "10 ms", "2h", "4294968s"})
+    CHECK_FALSE(parse_duration_ms(bad, v));
+}
+
+TEST_CASE("parse_cpu_list reads numbers and ranges in order", "[config]") {
+  std::vector<int> cpus;
+  CHECK(parse_cpu_list("0,2,4-7", cpus));
+  CHECK(cpus == std::vector<int>{0, 2, 4, 5, 6, 7});
+  CHECK(parse_cpu_list("3", cpus));
+  CHECK(cpus == std::vector<int>{3});
+  CHECK(parse_cpu_list("5-5", cpus));
+  CHECK(cpus == std::vector<int>{5});
+  for (const char* bad : {"", ",", "1,", ",1", "1,,2", "a", "1-", "-1", "3-1", "1-2-3", "1024", "0-1024", " 1"})
+    CHECK_FALSE(parse_cpu_list(bad, cpus));
+}
