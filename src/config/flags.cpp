@@ -116,6 +116,9 @@ a per-core O_DIRECT log before it is acknowledged.
   --id-block N         ids a shard reserves at a time from the shared counter (default 32:
                        at most threads x N ids are unused at any moment, keeping ids dense)
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
+  --log-writes N       log writes in flight per shard (default 1: classic group commit;
+                       more overlap cache flushes, each waiting for --log-min-batch)
+  --log-min-batch N    records an overlapping log write waits for (default 16)
   --cpu-affinity LIST  pin shard k to the k-th CPU of LIST ("0,2,4-7"), "auto" (default:
                        the CPUs this process may use, in order) or "none"
   --help               this text
@@ -181,6 +184,12 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
       if (!parse_size(value, v) || !in_range(v, 1ull << 20, 1ull << 40) || v % (1ull << 20) != 0)
         return bad(arg, "a multiple of 1M, 1M..1T", value);
       c.segment_size = v;
+    } else if (arg == "--log-writes") {
+      if (!parse_u64(value, v) || !in_range(v, 1, 8)) return bad(arg, "1..8", value);
+      c.log_writes = static_cast<uint32_t>(v);
+    } else if (arg == "--log-min-batch") {
+      if (!parse_u64(value, v) || !in_range(v, 1, 4096)) return bad(arg, "1..4096", value);
+      c.log_min_batch = static_cast<uint32_t>(v);
     } else if (arg == "--cpu-affinity") {
       if (value == "none") {
         c.cpu_affinity = false;

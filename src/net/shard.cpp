@@ -78,6 +78,9 @@ std::string Shard::start() noexcept {
   wo.segment_size = config_.segment_size;
   wo.dsync = config_.ack == config::Ack::durable;
   wo.max_record_body = config_.max_body;
+  wo.max_in_flight = config_.log_writes;
+  wo.min_batch_records = config_.log_min_batch;
+  wo.buffer_count = std::max<uint32_t>(4, 2 * config_.log_writes);
   auto opened = log_.open(wo, setup_.position);
   if (!opened) return opened.error();
   rc = log_.register_buffers(&ring_);

@@ -189,8 +189,12 @@ AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* bod
 
 bool LogWriter::write_ready() const noexcept {
   if (voiding_) return false;
-  if (submitted_ - released_ >= options_.max_in_flight) return false;
-  return submitted_ < filling_ || buf(filling_).used > 0;
+  const uint64_t in_flight = submitted_ - released_;
+  if (in_flight >= options_.max_in_flight) return false;
+  if (submitted_ < filling_) return true;  // a sealed batch waits
+  if (in_flight == 0) return buf(filling_).used > 0;
+  // Overlapping writes: each waits for a minimum batch, so flushes stay large.
+  return buf(filling_).records >= options_.min_batch_records;
 }
 
 uint64_t LogWriter::prep_write(io_uring_sqe* sqe) noexcept {

@@ -30,6 +30,8 @@ struct Config {
   uint32_t request_timeout_ms = 10'000;
   uint32_t id_block = 32;
   uint64_t segment_size = 64ull << 20;
+  uint32_t log_writes = 1;       // log writes in flight per shard (group commit pipelining)
+  uint32_t log_min_batch = 16;   // records a further overlapping write waits for
   bool cpu_affinity = true;
   std::vector<int> cpus;  // explicit --cpu-affinity list; empty = the CPUs we may run on, in order
 };

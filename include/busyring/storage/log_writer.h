@@ -30,6 +30,8 @@ struct WriterOptions {
   uint32_t buffer_bytes = 512 * 1024;
   uint32_t buffer_count = 4;
   uint32_t max_in_flight = 1;  // writes in flight at once (1 = classic group commit)
+  // With a write in flight, another starts only once this many records wait for it.
+  uint32_t min_batch_records = 16;
 };
 
 enum class AppendStatus : uint8_t {
