@@ -192,9 +192,10 @@ int Parser::on_header_value(const char* at, size_t len) noexcept {
   if (!count_head(len)) return fail(ParseError::head_too_large);
   if (value_len_ == 0 && name_len_ != 0) {
     const std::string_view name(name_, name_len_ <= sizeof name_ ? name_len_ : 0);
-    header_ = name == "content-type" ? Header::content_type
-              : name == "expect"     ? Header::expect
-                                     : Header::other;
+    header_ = name == "content-type"        ? Header::content_type
+              : name == "expect"            ? Header::expect
+              : name == "transfer-encoding" ? Header::transfer_encoding
+                                            : Header::other;
     name_len_ = 0;
   }
   if (len == 0) return 0;  // llhttp reports some empty values as an empty span
@@ -220,6 +221,10 @@ int Parser::on_header_value_complete() noexcept {
   const std::string_view value(value_, value_len_ <= sizeof value_ ? value_len_ : 0);
   if (header_ == Header::content_type) {
     head_.content_type = value_len_ > sizeof value_ ? ContentType::other : classify_media_type(value);
+  } else if (header_ == Header::transfer_encoding) {
+    // Only a plain "chunked" frames a request body we accept: codings stacked before it, or
+    // chunked twice, are how smuggling starts (llhttp lets "gzip, chunked" through).
+    if (value_len_ > sizeof value_ || !ieq(trim(value), "chunked")) return fail(ParseError::malformed);
   } else if (header_ == Header::expect) {
     if (ieq(trim(value), "100-continue")) head_.expect_continue = true;
     else head_.expect_unknown = true;
@@ -243,6 +248,8 @@ int Parser::on_headers_complete() noexcept {
     default: head_.method = Method::other; break;
   }
   head_.target = std::string_view(target_buf_, target_len_);
+  // origin-form only: an absolute-form or authority-form target is for proxies, and we are none.
+  if (head_.target.empty() || head_.target.front() != '/') return fail(ParseError::malformed);
   head_.chunked = (llhttp_.flags & F_CHUNKED) != 0;
   const bool has_cl = (llhttp_.flags & F_CONTENT_LENGTH) != 0;
   head_.has_length = head_.chunked || has_cl;

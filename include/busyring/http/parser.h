@@ -73,7 +73,7 @@ class Parser {
   int on_message_complete() noexcept;
 
  private:
-  enum class Header : uint8_t { other, content_type, expect };
+  enum class Header : uint8_t { other, content_type, expect, transfer_encoding };
   int fail(ParseError e) noexcept;
   bool count_head(size_t len) noexcept;
   bool check_chunk_crlf(const char* p, const char* end) noexcept;
@@ -98,7 +98,7 @@ class Parser {
   Header header_ = Header::other;
   uint8_t name_len_ = 0;
   uint8_t value_len_ = 0;
-  char name_[16] = {};
+  char name_[24] = {};  // the longest name we act on is "transfer-encoding"
   char value_[48] = {};
   // Strictness llhttp 8.1 lacks: obs-fold (a value continued on the next line) and the CRLF
   // after chunk data (llhttp skips two bytes unchecked) are rejected here.

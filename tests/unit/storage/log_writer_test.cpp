@@ -192,6 +192,7 @@ TEST_CASE("with two writes in flight batches still complete and read back in ord
   const std::string dir = tmp.sub("shard-00");
   WriterOptions o = small_options();
   o.max_in_flight = 2;
+  o.min_batch_records = 1;  // the overlapping write may start at once
   {
     Rig rig(o, dir);
     uint64_t batch = 0;
@@ -220,4 +221,23 @@ TEST_CASE("with two writes in flight batches still complete and read back in ord
   ReadBack rb = read_back(dir);
   REQUIRE(rb.v.ids.size() == 1000);
   for (uint64_t id = 1; id <= 1000; ++id) REQUIRE(rb.v.ids[id - 1] == id);
+}
+
+TEST_CASE("an overlapping write waits for the minimum batch", "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.max_in_flight = 2;
+  o.min_batch_records = 3;
+  Rig rig(o, tmp.sub("shard-00"));
+  uint64_t batch = 0;
+  REQUIRE(rig.w.append(1, 1, "a", 1, batch) == AppendStatus::ok);
+  io_uring_sqe* s = rig.sqe();
+  io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s));
+  ++rig.in_flight;
+  REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
+  REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
+  CHECK_FALSE(rig.w.write_ready());  // 2 records wait, one write is in flight
+  REQUIRE(rig.w.append(4, 4, "d", 1, batch) == AppendStatus::ok);
+  CHECK(rig.w.write_ready());  // 3 records: the second write may overlap
+  rig.drain();
 }
