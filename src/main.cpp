@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -76,6 +78,22 @@ bool check_direct_io(const std::string& dir) {
   return true;
 }
 
+// Raises the open-file limit to what --max-connections needs (up to the hard limit), and says
+// once if the hard limit caps it.
+void raise_nofile(const config::Config& c) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t needed = static_cast<rlim_t>(c.max_connections) + 64 + 16 * c.threads;
+  if (rl.rlim_cur >= needed) return;
+  const rlim_t want = rl.rlim_max == RLIM_INFINITY ? needed : std::min(needed, rl.rlim_max);
+  rlimit raised{want, rl.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl.rlim_cur = want;
+  if (rl.rlim_cur < needed)
+    BR_LOG_WARN("open-file limit %llu caps connections below --max-connections %u; raise it "
+                "(ulimit -n, or LimitNOFILE= under systemd)",
+                static_cast<unsigned long long>(rl.rlim_cur), c.max_connections);
+}
+
 std::vector<int> shard_cpus(const config::Config& c) {
   std::vector<int> cpus;
   if (!c.cpu_affinity) return std::vector<int>(c.threads, -1);
@@ -104,6 +122,7 @@ int main(int argc, char** argv) {
   }
   const config::Config config = parsed.value().config;
 
+  raise_nofile(config);
   if (auto probe = net::probe_io_uring(); !probe) {
     base::print_fatal("%s", probe.error().c_str());
     return 1;

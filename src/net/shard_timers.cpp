@@ -30,8 +30,9 @@ void Shard::timer_set(Connection& c, TimerList list, uint64_t deadline_ns) noexc
 }
 
 // Puts the connection on the list its state calls for: a started request has until its
-// request deadline (not refreshed by each byte: slowloris), an idle keep-alive connection
-// until its idle deadline, a connection with work in flight on none.
+// request deadline (not refreshed by each byte: slowloris); otherwise the idle deadline runs
+// from the last progress (bytes in, a send completed), which also closes a client that stops
+// reading its answers (its sends stall, and it is no longer read once its pipeline is full).
 void Shard::timer_update(Connection& c) noexcept {
   if (c.closing || c.draining) return;
   if (c.parser.in_request() && !c.stop_reading) {
@@ -39,10 +40,7 @@ void Shard::timer_update(Connection& c) noexcept {
       timer_set(c, TimerList::request, c.request_start_ns + config_.request_timeout_ms * 1'000'000ull);
     return;
   }
-  if (c.queue.empty() && !c.send_in_flight && c.out_len == 0 && c.backlog_len == 0)
-    timer_set(c, TimerList::idle, now_ns_ + config_.idle_timeout_ms * 1'000'000ull);
-  else
-    timer_clear(c);
+  timer_set(c, TimerList::idle, now_ns_ + config_.idle_timeout_ms * 1'000'000ull);
 }
 
 void Shard::expire_timers() noexcept {
