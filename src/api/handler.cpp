@@ -72,10 +72,16 @@ Outcome Handler::on_request(const HeadVerdict& verdict, const http::RequestHead&
   const uint64_t id = ids_.next(arrival_ns);
   uint64_t batch = 0;
   const auto st = log_.append(id, arrival_ns, body.data(), static_cast<uint32_t>(body.size()), batch);
+  if (st == storage::AppendStatus::busy) {
+    // A momentary stall of the disk: the caller holds the request and reads no further from
+    // that connection (backpressure) rather than answering 503.
+    ids_.unissue(id);
+    out.retry = true;
+    return out;
+  }
   if (st != storage::AppendStatus::ok) {
     ids_.unissue(id);
-    out.pending = error_pending(st == storage::AppendStatus::busy ? ErrorId::storage_busy
-                                                                  : ErrorId::storage_unavailable);
+    out.pending = error_pending(ErrorId::storage_unavailable);
     out.pending.route = static_cast<uint8_t>(verdict.route);
     return out;
   }

@@ -139,6 +139,13 @@ void Parser::stash() noexcept {
   body_in_staging_ = true;
 }
 
+void Parser::keep_body() noexcept {
+  if (body_in_staging_ || body_bytes_ == 0) return;
+  std::memmove(staging_, body_, body_bytes_);
+  body_ = staging_;
+  body_in_staging_ = true;
+}
+
 int Parser::fail(ParseError e) noexcept {
   error_ = e;
   return HPE_USER;

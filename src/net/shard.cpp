@@ -80,7 +80,8 @@ std::string Shard::start() noexcept {
   wo.max_record_body = config_.max_body;
   wo.max_in_flight = config_.log_writes;
   wo.min_batch_records = config_.log_min_batch;
-  wo.buffer_count = std::max<uint32_t>(4, 2 * config_.log_writes);
+  // Enough buffers to ride out a disk stall of a few hundred milliseconds at full rate.
+  wo.buffer_count = std::max<uint32_t>(8, 2 * config_.log_writes);
   auto opened = log_.open(wo, setup_.position);
   if (!opened) return opened.error();
   rc = log_.register_buffers(&ring_);
@@ -97,6 +98,7 @@ std::string Shard::start() noexcept {
   waiter_mask_ = waiters_.size() - 1;
   dirty_.reserve(config_.max_connections);
   rearm_.reserve(config_.max_connections);
+  held_.reserve(config_.max_connections);
   scratch_.resize(kMetricsScratch);
   for (auto& h : timer_head_) h = kNoSlot;
   for (auto& t : timer_tail_) t = kNoSlot;
@@ -314,6 +316,7 @@ void Shard::before_sleep() noexcept {
   }
   rearm_.clear();
   if (!accept_armed_ && !stopping_) arm_accept();
+  if (!held_.empty()) retry_held();
   submit_log_ops();
   for (size_t i = 0; i < dirty_.size(); ++i) {
     Connection& c = conns_.at(dirty_[i]);

@@ -72,7 +72,7 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) noexcept {
 
 void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
   if (c.stop_reading) return;  // dropped: after a closing response, or while stopping
-  if (c.backlog_len > 0) {
+  if (c.backlog_len > 0 || c.held) {
     if (c.backlog_len + len > kBacklogBytes) {
       begin_close(c);  // pipelined far past what we answer without being read: give up
       return;
@@ -84,6 +84,7 @@ void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
   }
   const size_t used = parse_input(c, data, len);
   if (used < len && !c.stop_reading) {
+    // The pipeline is full or a request is held: keep the rest for later.
     BR_ASSERT(len - used <= kBacklogBytes);
     std::memcpy(c.backlog, data + used, len - used);
     c.backlog_len = static_cast<uint32_t>(len - used);
@@ -108,7 +109,7 @@ void Shard::pause_recv(Connection& c) noexcept {
 // stops reading. Returns the bytes consumed.
 size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept {
   size_t off = 0;
-  while (!c.stop_reading) {
+  while (!c.stop_reading && !c.held) {
     if (c.queue.size() + 2 > kPipelineDepth) return off;  // a head may queue 100 Continue too
     if (!c.parser.in_request()) c.request_start_ns = now_ns_;
     size_t used = 0;
@@ -141,18 +142,16 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
         break;
       }
       case http::Event::request: {
-        const http::RequestHead& head = c.parser.head();
-        api::Outcome o = handler_.on_request(c.verdict, head, c.parser.body(), wall_ns_);
-        o.pending.start_ns = c.request_start_ns;
-        o.pending.keep_alive = o.pending.keep_alive && c.parser.keep_alive();
-        o.pending.http10 = head.version_minor == 0;
-        o.pending.head = head.method == http::Method::head;
-        const bool keep = o.pending.keep_alive;
-        enqueue(c, o.pending, o.wait_for_batch, o.batch);
-        if (!keep) {
-          stop_input(c, false);
-          return len;
+        const api::Outcome o = handler_.on_request(c.verdict, c.parser.head(), c.parser.body(), wall_ns_);
+        if (o.retry) {
+          // Hold it: keep its body, read no further until the log has room.
+          c.parser.keep_body();
+          c.held = true;
+          held_.push_back(c.slot);
+          return off;
         }
+        complete_request(c, o);
+        if (c.stop_reading) return len;
         break;
       }
       case http::Event::error: {
@@ -169,11 +168,42 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
   return len;
 }
 
+void Shard::complete_request(Connection& c, const api::Outcome& o) noexcept {
+  const http::RequestHead& head = c.parser.head();
+  http::Pending p = o.pending;
+  p.start_ns = c.request_start_ns;
+  p.keep_alive = p.keep_alive && c.parser.keep_alive();
+  p.http10 = head.version_minor == 0;
+  p.head = head.method == http::Method::head;
+  enqueue(c, p, o.wait_for_batch, o.batch);
+  if (!p.keep_alive) stop_input(c, false);
+}
+
+// Retries held requests, oldest first, once log buffers are free again; stops at the first
+// that still finds no room, so they are taken in arrival order.
+void Shard::retry_held() noexcept {
+  while (held_head_ < held_.size()) {
+    Connection& c = conns_.at(held_[held_head_]);
+    if (c.open && !c.closing && c.held) {
+      const api::Outcome o = handler_.on_request(c.verdict, c.parser.head(), c.parser.body(), wall_ns_);
+      if (o.retry) return;
+      c.held = false;
+      complete_request(c, o);
+      if (c.backlog_len > 0) drain_backlog(c);
+      timer_update(c);
+    }
+    ++held_head_;
+  }
+  held_.clear();
+  held_head_ = 0;
+}
+
 void Shard::drain_backlog(Connection& c) noexcept {
   if (c.stop_reading) {
     c.backlog_len = 0;
     return;
   }
+  if (c.held) return;
   const size_t used = parse_input(c, c.backlog, c.backlog_len);
   if (used < c.backlog_len && !c.stop_reading) {
     std::memmove(c.backlog, c.backlog + used, c.backlog_len - used);

@@ -28,6 +28,7 @@ struct Outcome {
   http::Pending pending;       // what to queue for the response
   bool wait_for_batch = false;  // the 201 waits for log batch `batch`
   uint64_t batch = 0;
+  bool retry = false;  // the log's buffers are all taken: hold the request, try again later
 };
 
 class Handler {

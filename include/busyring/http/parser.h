@@ -51,6 +51,9 @@ class Parser {
   Event feed(const char* data, size_t len, size_t& consumed) noexcept;
   // Copies a body still pointing into the fed bytes into staging.
   void stash() noexcept;
+  // Copies the body of the request just completed into staging, so it outlives the fed bytes
+  // (a request held until the log has room).
+  void keep_body() noexcept;
   // Refuse the body of the current request: it is parsed and dropped, not gathered.
   void discard_body() noexcept { discard_body_ = true; }
 

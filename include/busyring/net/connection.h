@@ -44,6 +44,7 @@ struct Connection {
   bool dirty = false;         // on the shard's flush list
   bool rearm = false;         // on the shard's re-arm list
   bool recv_paused = false;   // backlog full: receive cancelled until it drains
+  bool held = false;          // a complete request waits for room in the log (backpressure)
   TimerList timer = TimerList::none;
   uint32_t timer_prev = kNoSlot;
   uint32_t timer_next = kNoSlot;

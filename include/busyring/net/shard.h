@@ -90,6 +90,8 @@ class Shard {
   size_t parse_input(Connection& c, const char* data, size_t len) noexcept;
   void drain_backlog(Connection& c) noexcept;
   void pause_recv(Connection& c) noexcept;
+  void complete_request(Connection& c, const api::Outcome& o) noexcept;
+  void retry_held() noexcept;
   void enqueue(Connection& c, http::Pending p, bool wait, uint64_t batch) noexcept;
   void mark_dirty(Connection& c) noexcept;
   void flush(Connection& c) noexcept;
@@ -123,6 +125,8 @@ class Shard {
   std::vector<char> scratch_;
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> rearm_;
+  std::vector<uint32_t> held_;  // connections holding a request for the log, oldest first
+  size_t held_head_ = 0;
   std::vector<Waiter> waiters_;  // ring buffer of size waiter_mask_ + 1
   uint64_t waiter_head_ = 0;
   uint64_t waiter_tail_ = 0;

@@ -1,0 +1,169 @@
+// Failed log writes under load, injected by busyring-faulty at the completion boundary
+// (BUSYRING_FAULTS, counted per shard thread: see include/busyring/storage/fault_hook.h): the
+// requests of a failed write get 503 with Retry-After, the server logs one line per failed
+// write, nothing is falsely acknowledged (the ids on disk are exactly the ids answered 201, the
+// failed range being voided by a skip marker), and the shard acknowledges again without a
+// restart. A second test would use a device-mapper error target; without device-mapper in
+// the kernel it says so and is skipped (never counted as a pass silently).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "harness.h"
+#include "load_driver.h"
+
+using namespace blackbox;
+
+namespace {
+
+struct Fault {
+  const char* spec;        // BUSYRING_FAULTS
+  const char* error_text;  // what the log line says went wrong
+  int failed_writes;       // log writes the spec fails
+  int pipeline = 1;        // requests each connection sends before reading the answers
+};
+
+// The faulty binary on a fresh dir with one shard, BUSYRING_FAULTS set in its environment only.
+std::unique_ptr<ServerProcess> start_faulty(const std::string& data_dir, const Fault& fault) {
+  const std::string bin = faulty_bin();
+  INFO("fault build " << bin << " (make build/release/busyring-faulty)");
+  REQUIRE(access(bin.c_str(), X_OK) == 0);
+  ScopedEnv use_bin("BUSYRING_BIN", bin);
+  ScopedEnv faults("BUSYRING_FAULTS", fault.spec);
+  return start_server(data_dir, {"--threads", "1", "--ack", "durable"});
+}
+
+std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  return out;
+}
+
+// "... failed: <error>; its N records are answered 503 ..." -> N
+uint64_t records_in_line(const std::string& line) {
+  const size_t at = line.find("; its ");
+  if (at == std::string::npos) return 0;
+  return std::strtoull(line.c_str() + at + 6, nullptr, 10);
+}
+
+void failed_writes_are_answered_503_and_never_stored(const Fault& fault) {
+  TempDir dir;
+  auto server = start_faulty(dir.path(), fault);
+  LoadDriver load(server->port(), LoadOptions{8, fault.pipeline, std::string("fault-") + fault.spec, 0});
+  // The faults hit the first few writes; then the shard must acknowledge again, under the
+  // same load, without a restart.
+  INFO("stderr:\n" << server->stderr_text());
+  REQUIRE(wait_until([&] { return load.unavailable() > 0; }, 10'000));
+  const uint64_t acked_at_first_503 = load.acked();
+  REQUIRE(load.wait_acked(acked_at_first_503 + 300, 10'000));
+  load.stop();
+
+  uint64_t unavailable = 0, acked_after_503 = 0;
+  int64_t first_503_ms = INT64_MAX, last_201_ms = 0;
+  for (const auto& log : load.logs()) {
+    CHECK(log.other_statuses.empty());
+    CHECK(log.bad_201_bodies.empty());
+    CHECK(log.unavailable_without_retry_after == 0);
+    unavailable += log.unavailable;
+    acked_after_503 += log.acked_after_503;
+    if (log.first_503_ms != 0) first_503_ms = std::min(first_503_ms, log.first_503_ms);
+    if (!log.acked.empty()) last_201_ms = std::max(last_201_ms, log.acked.back().at_ms);
+  }
+  CHECK(unavailable > 0);
+  CHECK(acked_after_503 > 0);
+  CHECK(last_201_ms > first_503_ms);
+
+  Client c(server->port());
+  CHECK(wait_until([&] { return roundtrip(c, get_request("/healthz")).status == 200; }, 5'000));
+
+  const ExitStatus st = server->stop();
+  const std::string err = server->stderr_text();
+  INFO(describe(st) << "\nstderr:\n" << err);
+  REQUIRE(st.exited);
+  CHECK(st.code == 0);
+  // One clear line per failed write, saying what failed and what happened to its requests;
+  // every request of a failed write got a 503 (and so did those refused while it was voided).
+  CHECK(err.find("fault injection active") != std::string::npos);  // logged at the first write
+  const auto failed = lines_with(err, "log: write of");
+  CHECK(failed.size() == static_cast<size_t>(fault.failed_writes));
+  uint64_t records_in_failed_writes = 0;
+  for (const auto& line : failed) {
+    CHECK(line.find(fault.error_text) != std::string::npos);
+    CHECK(line.find("503") != std::string::npos);
+    records_in_failed_writes += records_in_line(line);
+  }
+  CHECK(records_in_failed_writes > 0);
+  CHECK(unavailable >= records_in_failed_writes);
+  CHECK(lines_with(err, "failed write voided").size() == static_cast<size_t>(fault.failed_writes));
+
+  // Nothing falsely acknowledged, nothing acknowledged lost: on disk is exactly what got 201.
+  const IdBodies acked = load.acked_ids();
+  const IdBodies on_disk = stored_unique(dir.path());
+  CHECK(on_disk.size() == acked.size());
+  for (const auto& [id, body] : on_disk) {
+    INFO("id " << id << " is on disk");
+    REQUIRE(acked.count(id) == 1);
+    CHECK(acked.at(id) == body);
+  }
+  for (const auto& [id, body] : acked) {
+    INFO("acknowledged id " << id);
+    REQUIRE(on_disk.count(id) == 1);
+  }
+  WARN(fault.spec << ": " << unavailable << " answers 503 (" << records_in_failed_writes
+                  << " records in the failed writes), " << acked.size() << " acknowledged, "
+                  << on_disk.size() << " on disk");
+}
+
+}  // namespace
+
+TEST_CASE("an EIO log write is answered 503, never stored, and the shard acknowledges again",
+          "[durability][io-error]") {
+  failed_writes_are_answered_503_and_never_stored(Fault{"eio@5", "Input/output error", 1});
+}
+
+TEST_CASE("a short log write is answered 503, never stored, and the shard acknowledges again",
+          "[durability][io-error]") {
+  failed_writes_are_answered_503_and_never_stored(Fault{"short@3", "short write", 1});
+}
+
+TEST_CASE("two ENOSPC log writes in a row are answered 503, never stored, and the shard recovers",
+          "[durability][io-error]") {
+  failed_writes_are_answered_503_and_never_stored(Fault{"enospc@4+2", "No space left on device", 2});
+}
+
+// With pipelined load the group commit gathers the next batch while the failing write is in
+// flight; that batch is written (and acknowledged) only after the marker voiding the failed
+// one is on disk.
+TEST_CASE("an EIO log write under pipelined load fails only its own batch; the batch behind it is stored",
+          "[durability][io-error]") {
+  failed_writes_are_answered_503_and_never_stored(Fault{"eio@40", "Input/output error", 1, 8});
+}
+
+// Real block-device errors need a device-mapper error target; these VMs' kernels have no
+// device-mapper, so the test reports the skip (a SKIPPED line and a warning) and asserts nothing.
+TEST_CASE("SKIPPABLE: I/O errors from a device-mapper error target (skipped without device-mapper)",
+          "[durability][io-error]") {
+  std::string out;
+  const int rc = run_command("dmsetup targets", &out);
+  if (rc != 0 || out.find("error") == std::string::npos) {
+    const std::string reason = rc != 0 ? "no device-mapper (dmsetup targets failed)"
+                                       : "device-mapper has no error target";
+    std::printf("SKIPPED: %s\n", reason.c_str());
+    std::fflush(stdout);
+    WARN("skipped: " << reason << "\n" << out);
+    return;
+  }
+  const std::string reason = "device-mapper is available, but the dm-error scenario is not written yet";
+  std::printf("SKIPPED: %s\n", reason.c_str());
+  std::fflush(stdout);
+  WARN("skipped: " << reason);
+}

@@ -1,0 +1,118 @@
+// Unit tests of busyring-log's command line: every command, both flag forms, flags that belong
+// to another command, DIR counts, and the one-line errors that make main() exit 2.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "../../../tools/log/options.h"
+
+using namespace busyring::logtool;
+
+namespace {
+
+struct Parsed {
+  ParseOutcome outcome;
+  Options options;
+  std::string error;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  std::vector<const char*> argv = {"busyring-log"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  Parsed p;
+  p.outcome = parse_args(static_cast<int>(argv.size()), argv.data(), &p.options, &p.error);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("each command parses with its DIR and defaults", "[logtool]") {
+  const struct {
+    const char* name;
+    Command command;
+  } cases[] = {{"verify", Command::verify},
+               {"export", Command::export_records},
+               {"dump", Command::dump},
+               {"stats", Command::stats},
+               {"salvage", Command::salvage}};
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const Parsed p = parse({c.name, "/data"});
+    REQUIRE(p.outcome == ParseOutcome::run);
+    CHECK(p.options.command == c.command);
+    CHECK(p.options.dirs == std::vector<std::string>{"/data"});
+    CHECK(p.options.format == Format::jsonl);
+    CHECK(p.options.from_id == 0);
+    CHECK_FALSE(p.options.json);
+    CHECK(std::string(command_name(c.command)) == c.name);
+  }
+}
+
+TEST_CASE("export takes --format and --from-id in both forms, before or after the dirs", "[logtool]") {
+  Parsed p = parse({"export", "--format", "csv", "a", "b", "--from-id=42"});
+  REQUIRE(p.outcome == ParseOutcome::run);
+  CHECK(p.options.format == Format::csv);
+  CHECK(p.options.from_id == 42);
+  CHECK(p.options.dirs == std::vector<std::string>{"a", "b"});
+  p = parse({"export", "a", "--format=jsonl", "--from-id", "18446744073709551615"});
+  REQUIRE(p.outcome == ParseOutcome::run);
+  CHECK(p.options.format == Format::jsonl);
+  CHECK(p.options.from_id == 18446744073709551615ull);
+}
+
+TEST_CASE("stats --json and several dirs", "[logtool]") {
+  const Parsed p = parse({"stats", "--json", "x", "y", "z"});
+  REQUIRE(p.outcome == ParseOutcome::run);
+  CHECK(p.options.json);
+  CHECK(p.options.dirs.size() == 3);
+}
+
+TEST_CASE("-- ends the flags so a dir may start with a dash", "[logtool]") {
+  const Parsed p = parse({"verify", "--", "--odd-dir"});
+  REQUIRE(p.outcome == ParseOutcome::run);
+  CHECK(p.options.dirs == std::vector<std::string>{"--odd-dir"});
+}
+
+TEST_CASE("--help anywhere asks for the usage text", "[logtool]") {
+  CHECK(parse({"--help"}).outcome == ParseOutcome::help);
+  CHECK(parse({"-h"}).outcome == ParseOutcome::help);
+  CHECK(parse({"export", "--help"}).outcome == ParseOutcome::help);
+  const std::string usage = usage_text();
+  for (const char* word : {"verify", "export", "dump", "stats", "salvage", "--format", "--from-id", "--json"})
+    CHECK(usage.find(word) != std::string::npos);
+}
+
+TEST_CASE("bad usage is one line naming what is wrong", "[logtool]") {
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } cases[] = {
+      {{}, "missing COMMAND"},
+      {{"frobnicate", "d"}, "unknown command 'frobnicate'"},
+      {{"verify"}, "missing DIR"},
+      {{"verify", "a", "b"}, "takes one DIR"},
+      {{"dump", "a", "b"}, "takes one DIR"},
+      {{"salvage", "a", "b"}, "takes one DIR"},
+      {{"export", "d", "--format", "xml"}, "want jsonl or csv"},
+      {{"export", "d", "--format"}, "--format: missing value"},
+      {{"export", "d", "--from-id", "-1"}, "--from-id: want a decimal id"},
+      {{"export", "d", "--from-id", "12x"}, "--from-id: want a decimal id"},
+      {{"export", "d", "--from-id", "99999999999999999999"}, "--from-id: want a decimal id"},
+      {{"verify", "d", "--format", "csv"}, "--format applies to export only"},
+      {{"stats", "d", "--from-id", "3"}, "--from-id applies to export only"},
+      {{"export", "d", "--json"}, "--json applies to stats only"},
+      {{"stats", "d", "--json=1"}, "--json takes no value"},
+      {{"verify", "d", "--bogus"}, "unknown flag --bogus"},
+      {{"verify", "d", "--bogus=1"}, "unknown flag --bogus"},
+      {{"verify", ""}, "an empty DIR"},
+  };
+  for (const auto& c : cases) {
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    INFO("args: " << joined);
+    const Parsed p = parse(c.args);
+    REQUIRE(p.outcome == ParseOutcome::error);
+    CHECK(p.error.find(c.says) != std::string::npos);
+    CHECK(p.error.find('\n') == std::string::npos);
+  }
+}
