@@ -19,6 +19,18 @@ void IdRecovery::add(uint64_t id) {
   max_id_ = std::max(max_id_, id);
 }
 
+void IdRecovery::merge(const IdRecovery& other) {
+  if (other.bits_.size() > bits_.size()) bits_.resize(other.bits_.size(), 0);
+  for (size_t w = 0; w < other.bits_.size(); ++w) {
+    const uint64_t both = bits_[w] & other.bits_[w];
+    duplicates_ += static_cast<uint64_t>(__builtin_popcountll(both));
+    count_ += static_cast<uint64_t>(__builtin_popcountll(other.bits_[w] & ~both));
+    bits_[w] |= other.bits_[w];
+  }
+  duplicates_ += other.duplicates_;
+  max_id_ = std::max(max_id_, other.max_id_);
+}
+
 std::vector<IdRange> IdRecovery::holes() const {
   std::vector<IdRange> out;
   uint64_t id = 1;

@@ -13,6 +13,8 @@ namespace busyring::ids {
 class IdRecovery {
  public:
   void add(uint64_t id);
+  // Folds another recovery in (ids found by both count as duplicates).
+  void merge(const IdRecovery& other);
 
   uint64_t max_id() const noexcept { return max_id_; }
   uint64_t count() const noexcept { return count_; }

@@ -104,3 +104,18 @@ TEST_CASE("holes are dealt round-robin in pieces of at most one block", "[ids]")
   CHECK(many[3].empty());
   CHECK(IdRecovery::deal({}, 3, 8).size() == 3);
 }
+
+TEST_CASE("merging recoveries unions ids, counts ids found twice, keeps the highest", "[ids]") {
+  busyring::ids::IdRecovery a;
+  busyring::ids::IdRecovery b;
+  for (uint64_t id : {1, 2, 5, 130}) a.add(id);
+  for (uint64_t id : {3, 5, 700}) b.add(id);
+  a.merge(b);
+  CHECK(a.count() == 6);
+  CHECK(a.duplicates() == 1);
+  CHECK(a.max_id() == 700);
+  const auto holes = a.holes();
+  REQUIRE(!holes.empty());
+  CHECK(holes.front().first == 4);
+  CHECK(holes.front().end == 5);
+}
