@@ -182,7 +182,13 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
       return;
     case Op::log_write:
       --log_ops_in_flight_;
-      on_log_write(ud.seq, cqe->res);
+      log_.on_write(ud.seq, cqe->res);
+      release_batches();
+      return;
+    case Op::log_sync:
+      --log_ops_in_flight_;
+      log_.on_sync(ud.seq, cqe->res);
+      release_batches();
       return;
     case Op::log_prepare:
       --log_ops_in_flight_;
@@ -248,10 +254,17 @@ void Shard::on_accept(const io_uring_cqe* cqe) noexcept {
 
 void Shard::submit_log_ops() noexcept {
   while (log_.write_ready()) {
-    io_uring_sqe* s = sqe();
-    const uint64_t batch = log_.prep_write(s);
-    io_uring_sqe_set_data64(s, encode_seq(Op::log_write, batch));
+    // The write and its linked fdatasync must go in one submission: make room for both first.
+    if (io_uring_sq_space_left(&ring_) < log_.sqes_per_write()) io_uring_submit(&ring_);
+    io_uring_sqe* w = sqe();
+    io_uring_sqe* f = log_.sqes_per_write() == 2 ? sqe() : nullptr;
+    const uint64_t batch = log_.prep_write(w, f);
+    io_uring_sqe_set_data64(w, encode_seq(Op::log_write, batch));
     ++log_ops_in_flight_;
+    if (f != nullptr) {
+      io_uring_sqe_set_data64(f, encode_seq(Op::log_sync, batch));
+      ++log_ops_in_flight_;
+    }
   }
   if (log_.void_ready(now_ns_)) {
     io_uring_sqe* s = sqe();
@@ -267,8 +280,7 @@ void Shard::submit_log_ops() noexcept {
   }
 }
 
-void Shard::on_log_write(uint64_t batch, int res) noexcept {
-  log_.on_write(batch, res);
+void Shard::release_batches() noexcept {
   storage::WriteDone done;
   metrics::ShardMetrics& m = *setup_.metrics;
   while (log_.pop_done(done)) {

@@ -39,6 +39,7 @@ std::vector<Fault> parse_faults() {
     if (kind == "eio") f.kind = -EIO;
     else if (kind == "enospc") f.kind = -ENOSPC;
     else if (kind == "short") f.kind = 1;
+    else if (kind == "fsync") f.kind = 2;
     else continue;
     out.push_back(f);
   }
@@ -57,10 +58,18 @@ int fault_filter(int res, uint32_t len) noexcept {
   thread_local uint64_t writes = 0;
   const uint64_t n = ++writes;
   for (const Fault& f : faults()) {
-    if (n < f.first || n >= f.first + f.count) continue;
+    if (f.kind == 2 || n < f.first || n >= f.first + f.count) continue;
     if (f.kind == 1) return res > 0 ? static_cast<int>(len / 2) : res;
     return f.kind;
   }
+  return res;
+}
+
+int fault_filter_sync(int res) noexcept {
+  thread_local uint64_t syncs = 0;
+  const uint64_t n = ++syncs;
+  for (const Fault& f : faults())
+    if (f.kind == 2 && n >= f.first && n < f.first + f.count) return -EIO;
   return res;
 }
 

@@ -43,6 +43,7 @@ LogWriter::~LogWriter() {
   if (current_fd_ >= 0) close(current_fd_);
   if (prep_fd_ >= 0) close(prep_fd_);
   if (prep_dir_fd_ >= 0) close(prep_dir_fd_);
+  if (void_fd_ >= 0) close(void_fd_);
   if (memory_ != nullptr) free_aligned(memory_, memory_bytes_);
 }
 
@@ -75,7 +76,7 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
   segment_bytes_ = static_cast<uint64_t>(st.st_size);
   current_segment_ = start.segment;
   BR_ASSERT(start.offset % align_ == 0 && start.offset < segment_bytes_);
-  current_fd_ = open_segment(path, options_.dsync);
+  current_fd_ = open_segment(path, false);
   if (current_fd_ < 0) return base::Error{"cannot open " + path + ": " + err(current_fd_)};
   prep_dir_fd_ = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (prep_dir_fd_ < 0) return base::Error{"cannot open " + options_.dir + ": " + err(-errno)};
@@ -136,7 +137,7 @@ bool LogWriter::switch_segment() noexcept {
   const uint32_t next = current_segment_ + 1;
   const std::string path = segment_path(options_.dir, next);
   struct stat st {};
-  const int fd = open_segment(path, options_.dsync);
+  const int fd = open_segment(path, false);
   if (fd < 0 || fstat(fd, &st) != 0) {
     if (fd >= 0) close(fd);
     BR_LOG_ERROR("log: cannot open %s: %s", path.c_str(), std::strerror(errno));
@@ -197,8 +198,9 @@ bool LogWriter::write_ready() const noexcept {
   return buf(filling_).records >= options_.min_batch_records;
 }
 
-uint64_t LogWriter::prep_write(io_uring_sqe* sqe) noexcept {
+uint64_t LogWriter::prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexcept {
   BR_ASSERT(write_ready());
+  BR_ASSERT((sync_sqe != nullptr) == options_.dsync);
   if (submitted_ == filling_) BR_ASSERT(seal_filling());
   Buffer& b = buf(submitted_);
   BR_ASSERT(b.used > 0);
@@ -206,6 +208,11 @@ uint64_t LogWriter::prep_write(io_uring_sqe* sqe) noexcept {
   std::memset(b.base + b.used, 0, len - b.used);
   io_uring_prep_write_fixed(sqe, b.fd, b.base, len, b.file_offset,
                             static_cast<int>(submitted_ % options_.buffer_count));
+  if (sync_sqe != nullptr) {
+    // The link makes the fdatasync start after the write, and fail (-ECANCELED) if it fails.
+    sqe->flags |= IOSQE_IO_LINK;
+    io_uring_prep_fsync(sync_sqe, b.fd, IORING_FSYNC_DATASYNC);
+  }
   return submitted_++;
 }
 
@@ -215,6 +222,26 @@ void LogWriter::on_write(uint64_t batch, int res) noexcept {
   BR_ASSERT(!b.done);
   const auto len = static_cast<int>(base::align_up(b.used, align_));
   res = fault_filter(res, static_cast<uint32_t>(len));
+  if (options_.dsync) {
+    b.write_res = res;  // complete once the fdatasync says so
+    return;
+  }
+  complete(b, res);
+}
+
+void LogWriter::on_sync(uint64_t batch, int res) noexcept {
+  BR_ASSERT(options_.dsync);
+  BR_ASSERT(batch >= released_ && batch < submitted_);
+  Buffer& b = buf(batch);
+  BR_ASSERT(!b.done);
+  const auto len = static_cast<int>(base::align_up(b.used, align_));
+  res = fault_filter_sync(res);
+  // A failed write cancels its fdatasync; report the write's own error then.
+  complete(b, b.write_res != len ? b.write_res : (res == 0 ? len : res));
+}
+
+void LogWriter::complete(Buffer& b, int res) noexcept {
+  const auto len = static_cast<int>(base::align_up(b.used, align_));
   b.done = true;
   b.res = res == len ? 0 : (res < 0 ? res : -EIO);
   if (b.res == 0) return;
@@ -230,7 +257,10 @@ void LogWriter::on_write(uint64_t batch, int res) noexcept {
                res < 0 ? std::strerror(-res) : "short write", b.records);
   BR_ASSERT(!voiding_);
   voiding_ = true;
-  void_fd_ = b.fd;
+  // The marker goes through its own O_DSYNC descriptor: one rare write, durable on completion.
+  if (void_fd_ >= 0) close(void_fd_);
+  b_void_segment_ = b.segment;
+  void_fd_ = open_segment(segment_path(options_.dir, b.segment), options_.dsync);
   void_offset_ = b.file_offset;
   void_end_ = b.file_offset + static_cast<uint64_t>(len);
   void_retry_ns_ = 0;
@@ -242,6 +272,7 @@ bool LogWriter::void_ready(uint64_t now_ns) const noexcept {
 
 void LogWriter::prep_void(io_uring_sqe* sqe) noexcept {
   BR_ASSERT(voiding_ && !void_in_flight_);
+  if (void_fd_ < 0) void_fd_ = open_segment(segment_path(options_.dir, b_void_segment_), options_.dsync);
   std::memset(void_block_, 0, align_);
   encode_record(void_block_, RecordKind::skip, void_offset_, void_end_, nullptr, 0);
   io_uring_prep_write(sqe, void_fd_, void_block_, align_, void_offset_);
@@ -259,6 +290,8 @@ void LogWriter::on_void(int res, uint64_t now_ns) noexcept {
     return;
   }
   voiding_ = false;
+  close(void_fd_);
+  void_fd_ = -1;
   BR_LOG_INFO("log: failed write voided (%s offset %llu..%llu); accepting writes again",
               options_.dir.c_str(), static_cast<unsigned long long>(void_offset_),
               static_cast<unsigned long long>(void_end_));

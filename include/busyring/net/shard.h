@@ -76,7 +76,7 @@ class Shard {
   void arm_accept() noexcept;
   void arm_wake() noexcept;
   void on_accept(const io_uring_cqe* cqe) noexcept;
-  void on_log_write(uint64_t batch, int res) noexcept;
+  void release_batches() noexcept;
   void submit_log_ops() noexcept;
   void begin_stop() noexcept;
   bool drained() const noexcept;

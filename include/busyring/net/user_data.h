@@ -21,6 +21,7 @@ enum class Op : uint8_t {
   log_prepare,
   wake,
   log_void,
+  log_sync,
 };
 
 inline constexpr uint32_t kSlotBits = 24;

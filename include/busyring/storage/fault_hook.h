@@ -1,7 +1,8 @@
 // Storage fault injection at the completion boundary (as TigerBeetle's simulated storage does),
 // compiled only into the test binary busyring-faulty (-DBR_FAULT_INJECTION). It rewrites the
 // result of chosen log writes, counted per shard thread, from the environment:
-//   BUSYRING_FAULTS="eio@5,enospc@9+3,short@12"   (kind@N[+K]: the Nth write, K in a row)
+//   BUSYRING_FAULTS="eio@5,enospc@9+3,short@12,fsync@7"   (kind@N[+K]: the Nth write, K in a
+//   row; fsync@N fails the fdatasync after the Nth durable write with EIO)
 // In every other build fault_filter() returns the result untouched.
 #pragma once
 
@@ -11,8 +12,10 @@ namespace busyring::storage {
 
 #ifdef BR_FAULT_INJECTION
 int fault_filter(int res, uint32_t len) noexcept;
+int fault_filter_sync(int res) noexcept;
 #else
 inline int fault_filter(int res, uint32_t /*len*/) noexcept { return res; }
+inline int fault_filter_sync(int res) noexcept { return res; }
 #endif
 
 }  // namespace busyring::storage

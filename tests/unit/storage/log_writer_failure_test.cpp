@@ -26,7 +26,7 @@ namespace {
 void write_only(Rig& rig) {
   while (rig.w.write_ready()) {
     io_uring_sqe* s = rig.sqe();
-    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s));
+    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
     ++rig.in_flight;
   }
   REQUIRE(io_uring_submit(&rig.ring) >= 0);
@@ -67,7 +67,7 @@ TEST_CASE("a failed write is answered as failed, voided on disk, and writing res
   uint64_t batch = 0;
   for (uint64_t id = 1; id <= 3; ++id) REQUIRE(rig.w.append(id, 0, "x", 1, batch) == AppendStatus::ok);
   io_uring_sqe* s = rig.sqe();
-  const uint64_t b0 = rig.w.prep_write(s);
+  const uint64_t b0 = rig.w.prep_write(s, nullptr);
   io_uring_sqe_set_data64(s, kWriteTag | b0);
   REQUIRE(io_uring_submit(&rig.ring) == 1);
   for (uint64_t id = 4; id <= 5; ++id) REQUIRE(rig.w.append(id, 0, "y", 1, batch) == AppendStatus::ok);
@@ -113,7 +113,7 @@ TEST_CASE("a short write counts as a failed write", "[storage]") {
   const std::string body(700, 'k');  // two sectors' worth with the header
   REQUIRE(rig.w.append(1, 0, body.data(), 700, batch) == AppendStatus::ok);
   io_uring_sqe* s = rig.sqe();
-  const uint64_t b0 = rig.w.prep_write(s);
+  const uint64_t b0 = rig.w.prep_write(s, nullptr);
   io_uring_sqe_set_data64(s, kWriteTag | b0);
   REQUIRE(io_uring_submit(&rig.ring) == 1);
   io_uring_cqe* cqe = nullptr;

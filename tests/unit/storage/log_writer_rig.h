@@ -27,6 +27,7 @@ using storage::WriterOptions;
 constexpr uint64_t kWriteTag = 1ull << 63;
 constexpr uint64_t kPrepareTag = 1ull << 62;
 constexpr uint64_t kVoidTag = 1ull << 61;
+constexpr uint64_t kSyncTag = 1ull << 60;
 
 inline WriterOptions small_options() {
   WriterOptions o;
@@ -66,6 +67,10 @@ struct Rig {
       w.on_write(cqe->user_data & ~kWriteTag, cqe->res);
       WriteDone d;
       while (w.pop_done(d)) done.push_back(d);
+    } else if (cqe->user_data & kSyncTag) {
+      w.on_sync(cqe->user_data & ~kSyncTag, cqe->res);
+      WriteDone d;
+      while (w.pop_done(d)) done.push_back(d);
     } else if (cqe->user_data == kVoidTag) {
       w.on_void(cqe->res, busyring::base::monotonic_ns());
     } else {
@@ -77,9 +82,16 @@ struct Rig {
   // Starts what may start, then waits for at least one completion if anything is in flight.
   void turn() {
     while (w.write_ready()) {
+      if (io_uring_sq_space_left(&ring) < w.sqes_per_write()) io_uring_submit(&ring);
       io_uring_sqe* s = sqe();
-      io_uring_sqe_set_data64(s, kWriteTag | w.prep_write(s));
+      io_uring_sqe* f = w.sqes_per_write() == 2 ? sqe() : nullptr;
+      const uint64_t batch = w.prep_write(s, f);
+      io_uring_sqe_set_data64(s, kWriteTag | batch);
       ++in_flight;
+      if (f != nullptr) {
+        io_uring_sqe_set_data64(f, kSyncTag | batch);
+        ++in_flight;
+      }
     }
     if (w.void_ready(busyring::base::monotonic_ns())) {
       io_uring_sqe* s = sqe();

@@ -63,7 +63,7 @@ TEST_CASE("records appended while a write is in flight go to the next batch", "[
   }
   REQUIRE(rig.w.write_ready());
   io_uring_sqe* s = rig.sqe();
-  REQUIRE(rig.w.prep_write(s) == 0);
+  REQUIRE(rig.w.prep_write(s, nullptr) == 0);
   io_uring_sqe_set_data64(s, kWriteTag | 0);
   ++rig.in_flight;
   REQUIRE(io_uring_submit(&rig.ring) == 1);
@@ -198,13 +198,13 @@ TEST_CASE("with two writes in flight batches still complete and read back in ord
     uint64_t batch = 0;
     REQUIRE(rig.w.append(1, 1, "a", 1, batch) == AppendStatus::ok);
     io_uring_sqe* s = rig.sqe();
-    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s));
+    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
     ++rig.in_flight;
     REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
     CHECK(batch == 1);
     REQUIRE(rig.w.write_ready());  // a second write may start while the first is in flight
     s = rig.sqe();
-    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s));
+    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
     ++rig.in_flight;
     CHECK(rig.w.batches_in_flight() == 2);
     REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
@@ -232,7 +232,7 @@ TEST_CASE("an overlapping write waits for the minimum batch", "[storage]") {
   uint64_t batch = 0;
   REQUIRE(rig.w.append(1, 1, "a", 1, batch) == AppendStatus::ok);
   io_uring_sqe* s = rig.sqe();
-  io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s));
+  io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
   ++rig.in_flight;
   REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
   REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
@@ -240,4 +240,29 @@ TEST_CASE("an overlapping write waits for the minimum batch", "[storage]") {
   REQUIRE(rig.w.append(4, 4, "d", 1, batch) == AppendStatus::ok);
   CHECK(rig.w.write_ready());  // 3 records: the second write may overlap
   rig.drain();
+}
+
+TEST_CASE("durable writes complete after their linked fdatasync and read back", "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.dsync = true;
+  const std::string dir = tmp.sub("shard-00");
+  {
+    Rig rig(o, dir);
+    CHECK(rig.w.sqes_per_write() == 2);
+    for (uint64_t id = 1; id <= 50; ++id) rig.append(id, "{\"n\":" + std::to_string(id) + "}", id);
+    rig.drain();
+    uint64_t records = 0;
+    for (const WriteDone& d : rig.done) {
+      CHECK(d.res == 0);
+      records += d.records;
+    }
+    CHECK(records == 50);
+  }
+  CollectingVisitor v;
+  auto r = busyring::storage::recover_shard(dir, false, &v);
+  REQUIRE(r.ok());
+  REQUIRE(v.ids.size() == 50);
+  CHECK(v.ids.front() == 1);
+  CHECK(v.ids.back() == 50);
 }
