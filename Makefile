@@ -110,7 +110,7 @@ $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 
 $(LOADGEN): $(LOAD_SRCS:%.cpp=$(BUILD)/%.o)
 	@$(if $(Q),echo "  LD    $@")
-	$(Q)$(CXX) $(LDFLAGS) $^ -o $@
+	$(Q)$(CXX) $(LDFLAGS) $^ -luring -o $@
 
 $(UNIT): $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(LOAD_LIB_SRCS:%.cpp=$(BUILD)/%.o) $(LOG_LIB_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")

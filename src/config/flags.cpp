@@ -116,9 +116,9 @@ a per-core O_DIRECT log before it is acknowledged.
   --id-block N         ids a shard reserves at a time from the shared counter (default 32:
                        at most threads x N ids are unused at any moment, keeping ids dense)
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
-  --log-writes N       log writes in flight per shard (default 1: classic group commit;
-                       more overlap cache flushes, each waiting for --log-min-batch)
-  --log-min-batch N    records an overlapping log write waits for (default 16)
+  --log-writes N       log writes in flight per shard (default 4; 1 is classic group
+                       commit; more overlap cache flushes, each waiting for --log-min-batch)
+  --log-min-batch N    records an overlapping log write waits for (default 8)
   --cpu-affinity LIST  pin shard k to the k-th CPU of LIST ("0,2,4-7"), "auto" (default:
                        the CPUs this process may use, in order) or "none"
   --help               this text

@@ -30,8 +30,10 @@ struct Config {
   uint32_t request_timeout_ms = 10'000;
   uint32_t id_block = 32;
   uint64_t segment_size = 64ull << 20;
-  uint32_t log_writes = 1;       // log writes in flight per shard (group commit pipelining)
-  uint32_t log_min_batch = 16;   // records a further overlapping write waits for
+  // Log writes in flight per shard, and the records an overlapping one waits for: measured
+  // against one write in flight with wrk -c64, 4/8 won (perf/RESULTS.md).
+  uint32_t log_writes = 4;
+  uint32_t log_min_batch = 8;
   bool cpu_affinity = true;
   std::vector<int> cpus;  // explicit --cpu-affinity list; empty = the CPUs we may run on, in order
 };
