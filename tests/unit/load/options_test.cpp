@@ -1,0 +1,99 @@
+// Unit tests of busyring-load's flag parsing and URL splitting: defaults, both flag forms,
+// range checks, and one-line errors for bad flags.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "../../../tools/load/options.h"
+
+using namespace busyring::load;
+
+namespace {
+
+ParseOutcome parse(std::vector<const char*> args, Options* o, std::string* error) {
+  args.insert(args.begin(), "busyring-load");
+  return parse_options(static_cast<int>(args.size()), args.data(), o, error);
+}
+
+}  // namespace
+
+TEST_CASE("no flags gives the documented defaults", "[load]") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({}, &o, &error) == ParseOutcome::run);
+  REQUIRE(o.rate == 0);
+  REQUIRE(o.connections == 64);
+  REQUIRE(o.pipeline == 1);
+  REQUIRE(o.threads == 1);
+  REQUIRE(o.method == Method::post);
+  REQUIRE(o.url == "http://127.0.0.1:3000/api/usages");
+  REQUIRE(o.body == "data.json");
+  REQUIRE_FALSE(o.json);
+}
+
+TEST_CASE("flags take their value after a space or an equals sign", "[load]") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({"--rate", "18000", "--connections=32", "--duration", "2.5", "--pipeline=4",
+                 "--method", "GET", "--url", "http://localhost:8080/healthz", "--json",
+                 "--ids-out", "/tmp/ids", "--hist-out=/tmp/h", "--threads", "2",
+                 "--timeout", "0.5", "--batch-us", "100"},
+                &o, &error) == ParseOutcome::run);
+  REQUIRE(o.rate == 18000);
+  REQUIRE(o.connections == 32);
+  REQUIRE(o.duration_s == 2.5);
+  REQUIRE(o.pipeline == 4);
+  REQUIRE(o.method == Method::get);
+  REQUIRE(o.url == "http://localhost:8080/healthz");
+  REQUIRE(o.json);
+  REQUIRE(o.ids_out == "/tmp/ids");
+  REQUIRE(o.hist_out == "/tmp/h");
+  REQUIRE(o.threads == 2);
+  REQUIRE(o.timeout_s == 0.5);
+  REQUIRE(o.batch_us == 100);
+}
+
+TEST_CASE("--help asks for the usage text", "[load]") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({"--rate", "5", "--help"}, &o, &error) == ParseOutcome::help);
+  REQUIRE(std::string(usage_text()).find("--rate") != std::string::npos);
+}
+
+TEST_CASE("bad flags are rejected with one line naming the flag", "[load]") {
+  const std::vector<std::vector<const char*>> bad = {
+      {"--bogus"},           {"--bogus", "1"},        {"--rate"},
+      {"--rate", "-1"},      {"--rate", "fast"},      {"--connections", "0"},
+      {"--pipeline", "0"},   {"--pipeline", "5000"},  {"--duration", "0"},
+      {"--method", "PUT"},   {"--url", "ftp://x/"},   {"--url", "http://:80/"},
+      {"--url", "http://h:0/"}, {"--url", "http://h:70000/"}, {"--threads", "0"},
+      {"stray"},             {"--connections", "2", "--threads", "3"},
+  };
+  for (const auto& args : bad) {
+    INFO(args[0]);
+    Options o;
+    std::string error;
+    REQUIRE(parse(args, &o, &error) == ParseOutcome::error);
+    REQUIRE_FALSE(error.empty());
+    REQUIRE(error.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("URLs split into host, port, path and Host header", "[load]") {
+  Url u;
+  std::string error;
+  REQUIRE(parse_url("http://127.0.0.1:3000/api/usages", &u, &error));
+  REQUIRE(u.host == "127.0.0.1");
+  REQUIRE(u.port == "3000");
+  REQUIRE(u.path == "/api/usages");
+  REQUIRE(u.authority == "127.0.0.1:3000");
+  REQUIRE(parse_url("http://example", &u, &error));
+  REQUIRE(u.port == "80");
+  REQUIRE(u.path == "/");
+  REQUIRE(parse_url("http://[::1]:8080/x?y=1", &u, &error));
+  REQUIRE(u.host == "::1");
+  REQUIRE(u.port == "8080");
+  REQUIRE(u.path == "/x?y=1");
+  REQUIRE(u.authority == "[::1]:8080");
+  REQUIRE_FALSE(parse_url("http://h/a b", &u, &error));
+}
