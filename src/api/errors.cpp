@@ -41,6 +41,19 @@ static_assert(sizeof(kErrors) / sizeof(kErrors[0]) == static_cast<size_t>(ErrorI
 
 }  // namespace
 
+const char* const* error_reason_names() noexcept {
+  static constexpr const char* kNames[] = {
+      "malformed_http",    "bad_json",           "not_object",          "missing_patient_id",
+      "bad_patient_id",    "missing_timestamp",  "bad_timestamp",       "missing_medication",
+      "bad_medication",    "not_found",          "method_not_allowed",  "method_not_allowed_get",
+      "request_timeout",   "length_required",    "body_too_large",      "target_too_long",
+      "unsupported_media_type", "expectation_failed", "headers_too_large", "storage_unavailable",
+      "storage_busy",      "http_version_not_supported",
+  };
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(ErrorId::count));
+  return kNames;
+}
+
 const ErrorInfo& error_info(ErrorId id) noexcept {
   BR_ASSERT(id < ErrorId::count);
   return kErrors[static_cast<size_t>(id)];

@@ -60,7 +60,8 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       break;
     case http::PendingKind::metrics: {
       BR_ASSERT(ctx.scratch != nullptr);
-      const size_t n = metrics::render_prometheus(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes);
+      const size_t n = metrics::render_prometheus(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
+                                                  error_reason_names(), static_cast<size_t>(ErrorId::count));
       r.type = http::BodyType::text;
       r.body = {ctx.scratch, n};
       break;

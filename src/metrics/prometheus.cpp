@@ -48,8 +48,8 @@ void scalar(Out& out, const ShardMetrics* const* shards, size_t n, const char* n
 
 }  // namespace
 
-size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf,
-                         size_t cap) noexcept {
+size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf, size_t cap,
+                         const char* const* reason_names, size_t reason_count) noexcept {
   if (cap == 0) return 0;
   Out out(buf, cap);
   out.line("# HELP busyring_requests_total HTTP requests answered, by route and status.\n"
@@ -107,8 +107,37 @@ size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf,
   out.line("busyring_flush_records_sum %llu\nbusyring_flush_records_count %llu\n",
            static_cast<unsigned long long>(flush_records),
            static_cast<unsigned long long>(cumulative));
+  out.line("# HELP busyring_log_write_duration_seconds Log write latency, submission to completion "
+           "(with its fdatasync under --ack=durable).\n# TYPE busyring_log_write_duration_seconds histogram\n");
+  cumulative = 0;
+  for (size_t b = 0; b < kLatencyBuckets; ++b) {
+    for (size_t i = 0; i < n; ++i) cumulative += read(shards[i]->write_latency_buckets[b]);
+    if (b + 1 < kLatencyBuckets)
+      out.line("busyring_log_write_duration_seconds_bucket{le=\"%g\"} %llu\n",
+               static_cast<double>(kLatencyBoundsUs[b]) / 1e6, static_cast<unsigned long long>(cumulative));
+    else
+      out.line("busyring_log_write_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+               static_cast<unsigned long long>(cumulative));
+  }
+  out.line("busyring_log_write_duration_seconds_sum %.6f\nbusyring_log_write_duration_seconds_count %llu\n",
+           static_cast<double>(sum(shards, n, &ShardMetrics::write_latency_sum_us)) / 1e6,
+           static_cast<unsigned long long>(cumulative));
+  if (reason_names != nullptr && reason_count > 0) {
+    out.line("# HELP busyring_rejections_total Requests refused, by reason.\n"
+             "# TYPE busyring_rejections_total counter\n");
+    for (size_t r = 0; r < reason_count && r < kMaxReasons; ++r) {
+      uint64_t total = 0;
+      for (size_t i = 0; i < n; ++i) total += read(shards[i]->rejections[r]);
+      out.line("busyring_rejections_total{reason=\"%s\"} %llu\n", reason_names[r],
+               static_cast<unsigned long long>(total));
+    }
+  }
   scalar(out, shards, n, "busyring_ids_issued_total", "counter", "Ids given to records.",
          &ShardMetrics::ids_issued);
+  scalar(out, shards, n, "busyring_id_blocks_taken_total", "counter",
+         "Id blocks reserved from the shared counter.", &ShardMetrics::id_blocks_taken);
+  scalar(out, shards, n, "busyring_holes_reissued_total", "counter",
+         "Ids below the recovered maximum issued again (holes).", &ShardMetrics::holes_reissued);
   scalar(out, shards, n, "busyring_connections_open", "gauge", "Open client connections.",
          &ShardMetrics::connections_open);
   scalar(out, shards, n, "busyring_connections_accepted_total", "counter",

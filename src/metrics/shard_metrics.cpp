@@ -33,6 +33,13 @@ void ShardMetrics::observe_latency_us(uint64_t us) noexcept {
   bump(latency_count);
 }
 
+void ShardMetrics::observe_write_latency_us(uint64_t us) noexcept {
+  size_t b = 0;
+  while (b < kLatencyBuckets - 1 && us > kLatencyBoundsUs[b]) ++b;
+  bump(write_latency_buckets[b]);
+  bump(write_latency_sum_us, us);
+}
+
 void ShardMetrics::observe_flush(uint64_t records) noexcept {
   size_t b = 0;
   while (b < kFlushBuckets - 1 && records > kFlushBounds[b]) ++b;

@@ -259,6 +259,7 @@ void Shard::submit_log_ops() noexcept {
     io_uring_sqe* w = sqe();
     io_uring_sqe* f = log_.sqes_per_write() == 2 ? sqe() : nullptr;
     const uint64_t batch = log_.prep_write(w, f);
+    batch_submit_ns_[batch % kBatchSlots] = now_ns_;
     io_uring_sqe_set_data64(w, encode_seq(Op::log_write, batch));
     ++log_ops_in_flight_;
     if (f != nullptr) {
@@ -284,6 +285,7 @@ void Shard::release_batches() noexcept {
   storage::WriteDone done;
   metrics::ShardMetrics& m = *setup_.metrics;
   while (log_.pop_done(done)) {
+    m.observe_write_latency_us((now_ns_ - batch_submit_ns_[done.batch % kBatchSlots]) / 1000);
     if (done.res == 0) {
       metrics::bump(m.records_written, done.records);
       metrics::bump(m.bytes_written, done.bytes);
@@ -344,6 +346,8 @@ void Shard::before_sleep() noexcept {
     if (healthy) BR_LOG_INFO("shard %u: storage accepts writes again", setup_.index);
     else BR_LOG_ERROR("shard %u: storage unavailable: %s", setup_.index, log_.health_reason());
   }
+  setup_.metrics->id_blocks_taken.store(ids_.issued(), std::memory_order_relaxed);
+  setup_.metrics->holes_reissued.store(ids_.holes_reissued(), std::memory_order_relaxed);
   const uint32_t overflow = *ring_.cq.koverflow;
   if (overflow != last_overflow_) {
     metrics::bump(setup_.metrics->cq_overflows, overflow - last_overflow_);

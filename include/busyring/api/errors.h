@@ -42,4 +42,7 @@ struct ErrorInfo {
 
 const ErrorInfo& error_info(ErrorId id) noexcept;
 
+// A label per ErrorId for the rejection counters ("bad_json", "missing_patient_id", ...).
+const char* const* error_reason_names() noexcept;
+
 }  // namespace busyring::api

@@ -36,6 +36,10 @@ inline constexpr size_t kLatencyBuckets = sizeof(kLatencyBoundsUs) / sizeof(kLat
 inline constexpr uint64_t kFlushBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
 inline constexpr size_t kFlushBuckets = sizeof(kFlushBounds) / sizeof(kFlushBounds[0]) + 1;
 
+// Rejections are counted by a reason index; the names come from the api's error table at
+// render time (metrics knows nothing above base).
+inline constexpr size_t kMaxReasons = 32;
+
 struct alignas(64) ShardMetrics {
   Counter requests[kRoutes][kStatusCount] = {};
   Counter latency_buckets[kLatencyBuckets] = {};
@@ -54,10 +58,19 @@ struct alignas(64) ShardMetrics {
   Counter cq_overflows = 0;
   Counter stale_cqes = 0;
   Counter storage_healthy = 1;  // gauge 0/1
+  Counter rejections[kMaxReasons] = {};
+  Counter write_latency_buckets[kLatencyBuckets] = {};  // log write (+ fdatasync) latency
+  Counter write_latency_sum_us = 0;
+  Counter id_blocks_taken = 0;  // gauges mirrored from the shard's id issuer
+  Counter holes_reissued = 0;
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;
   void observe_flush(uint64_t records) noexcept;
+  void observe_write_latency_us(uint64_t us) noexcept;
+  void count_rejection(size_t reason) noexcept {
+    if (reason < kMaxReasons) bump(rejections[reason]);
+  }
 };
 
 }  // namespace busyring::metrics

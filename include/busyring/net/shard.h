@@ -145,6 +145,8 @@ class Shard {
   bool listener_closed_ = false;
   bool healthy_ = true;
   uint32_t last_overflow_ = 0;
+  static constexpr size_t kBatchSlots = 64;  // > log buffers: a batch's submit time, by batch
+  uint64_t batch_submit_ns_[kBatchSlots] = {};
 };
 
 }  // namespace busyring::net
