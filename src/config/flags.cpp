@@ -116,6 +116,7 @@ a per-core O_DIRECT log before it is acknowledged.
   --id-block N         ids a shard reserves at a time from the shared counter (default 32:
                        at most threads x N ids are unused at any moment, keeping ids dense)
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
+  --log-interval DUR   log rate, p99 latency and records per flush this often (default off)
   --log-writes N       log writes in flight per shard (default 4; 1 is classic group
                        commit; more overlap cache flushes, each waiting for --log-min-batch)
   --log-min-batch N    records an overlapping log write waits for (default 8)
@@ -184,6 +185,9 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
       if (!parse_size(value, v) || !in_range(v, 1ull << 20, 1ull << 40) || v % (1ull << 20) != 0)
         return bad(arg, "a multiple of 1M, 1M..1T", value);
       c.segment_size = v;
+    } else if (arg == "--log-interval") {
+      if (!parse_duration_ms(value, v) || v > 86'400'000) return bad(arg, "a duration up to 24h (0 = off)", value);
+      c.log_interval_ms = static_cast<uint32_t>(v);
     } else if (arg == "--log-writes") {
       if (!parse_u64(value, v) || !in_range(v, 1, 8)) return bad(arg, "1..8", value);
       c.log_writes = static_cast<uint32_t>(v);

@@ -34,6 +34,7 @@ struct Config {
   // against one write in flight with wrk -c64, 4/8 won (perf/RESULTS.md).
   uint32_t log_writes = 4;
   uint32_t log_min_batch = 8;
+  uint32_t log_interval_ms = 0;  // 0: off; else log rate, p99 and flush size this often
   bool cpu_affinity = true;
   std::vector<int> cpus;  // explicit --cpu-affinity list; empty = the CPUs we may run on, in order
 };
