@@ -21,6 +21,10 @@ int cb_headers_complete(llhttp_t* p) { return self(p)->on_headers_complete(); }
 int cb_body(llhttp_t* p, const char* at, size_t n) { return self(p)->on_body(at, n); }
 int cb_message_complete(llhttp_t* p) { return self(p)->on_message_complete(); }
 int cb_chunk_header(llhttp_t* p) { return self(p)->on_chunk_header(); }
+int cb_ext_name(llhttp_t* p, const char* at, size_t n) { return self(p)->on_chunk_extension_name(at, n); }
+int cb_ext_name_done(llhttp_t* p) { return self(p)->on_chunk_extension_name_complete(); }
+int cb_ext_value(llhttp_t* p, const char* at, size_t n) { return self(p)->on_chunk_extension_value(at, n); }
+int cb_ext_value_done(llhttp_t* p) { return self(p)->on_chunk_extension_value_complete(); }
 
 llhttp_settings_t make_settings() {
   llhttp_settings_t s;
@@ -34,6 +38,10 @@ llhttp_settings_t make_settings() {
   s.on_body = cb_body;
   s.on_message_complete = cb_message_complete;
   s.on_chunk_header = cb_chunk_header;
+  s.on_chunk_extension_name = cb_ext_name;
+  s.on_chunk_extension_name_complete = cb_ext_name_done;
+  s.on_chunk_extension_value = cb_ext_value;
+  s.on_chunk_extension_value_complete = cb_ext_value_done;
   return s;
 }
 
@@ -102,15 +110,26 @@ Event Parser::feed(const char* data, size_t len, size_t& consumed) noexcept {
     error_ = ParseError::malformed;
     return Event::error;
   }
+  // Bytes of a request head are checked for bare CR and bare LF, which llhttp 8.1 accepts in
+  // places (after the request line, as the blank line ending the head).
+  const bool in_head = !head_done_ || !in_request_;
   const llhttp_errno_t err = llhttp_execute(&llhttp_, data, len);
   if (err == HPE_OK) {
     consumed = len;
+    if (in_head && !check_line_ends(data, len)) {
+      error_ = ParseError::malformed;
+      return Event::error;
+    }
     return Event::need_more;
   }
   const char* pos = llhttp_get_error_pos(&llhttp_);
   consumed = (pos != nullptr && pos >= data && pos <= data + len) ? static_cast<size_t>(pos - data) : len;
   if (err == HPE_PAUSED) {
     BR_ASSERT(pending_ == Event::head || pending_ == Event::request);
+    if (in_head && pending_ == Event::head && !check_line_ends(data, consumed)) {
+      error_ = ParseError::malformed;
+      return Event::error;
+    }
     return pending_;
   }
   if (error_ == ParseError::none) error_ = ParseError::malformed;
@@ -130,6 +149,16 @@ const char* Parser::error_reason() const noexcept {
     case ParseError::version: return "only HTTP/1.0 and HTTP/1.1 are supported";
   }
   return "";
+}
+
+bool Parser::check_line_ends(const char* p, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) {
+    const char b = p[i];
+    if (b == '\n' && last_head_byte_ != '\r') return false;
+    if (last_head_byte_ == '\r' && b != '\n') return false;
+    last_head_byte_ = b;
+  }
+  return true;
 }
 
 void Parser::stash() noexcept {
@@ -173,6 +202,7 @@ int Parser::on_message_begin() noexcept {
   in_value_ = false;
   chunk_remaining_ = 0;
   crlf_expect_ = 0;
+  name_seen_ = false;
   return 0;
 }
 
@@ -186,6 +216,7 @@ int Parser::on_target(const char* at, size_t len) noexcept {
 
 int Parser::on_header_field(const char* at, size_t len) noexcept {
   if (!count_head(len)) return fail(ParseError::head_too_large);
+  if (len > 0) name_seen_ = true;
   for (size_t i = 0; i < len; ++i) {
     // llhttp (non-strict) lets whitespace into most names; RFC 9112 5.1 says reject.
     if (!is_token_char(at[i])) return fail(ParseError::malformed);
@@ -224,6 +255,8 @@ int Parser::on_header_value(const char* at, size_t len) noexcept {
 
 int Parser::on_header_value_complete() noexcept {
   in_value_ = false;
+  if (!name_seen_) return fail(ParseError::malformed);  // ": value" has no field name
+  name_seen_ = false;
   if (++header_count_ > limits_->max_headers) return fail(ParseError::head_too_large);
   const std::string_view value(value_, value_len_ <= sizeof value_ ? value_len_ : 0);
   if (header_ == Header::content_type) {
@@ -258,6 +291,9 @@ int Parser::on_headers_complete() noexcept {
   // origin-form only: an absolute-form or authority-form target is for proxies, and we are none.
   if (head_.target.empty() || head_.target.front() != '/') return fail(ParseError::malformed);
   head_.chunked = (llhttp_.flags & F_CHUNKED) != 0;
+  // RFC 9112 6.1: Transfer-Encoding in a 1.0 request means the framing is faulty.
+  if (head_.version_minor == 0 && (head_.chunked || (llhttp_.flags & F_TRANSFER_ENCODING) != 0))
+    return fail(ParseError::malformed);
   const bool has_cl = (llhttp_.flags & F_CONTENT_LENGTH) != 0;
   head_.has_length = head_.chunked || has_cl;
   if (has_cl && !head_.chunked) {
@@ -278,6 +314,37 @@ bool Parser::check_chunk_crlf(const char* p, const char* end) noexcept {
     ++p;
   }
   return true;
+}
+
+// Chunk extensions are ignored (RFC 9112 7.1.1) but must be well formed; llhttp 8.1 lets an
+// empty name and control bytes in values through, so names are checked as tokens and values
+// for control bytes here.
+int Parser::on_chunk_extension_name(const char* at, size_t len) noexcept {
+  for (size_t i = 0; i < len; ++i)
+    if (!is_token_char(at[i])) return fail(ParseError::malformed);
+  ext_name_len_ += static_cast<uint32_t>(len);
+  return 0;
+}
+
+int Parser::on_chunk_extension_name_complete() noexcept {
+  if (ext_name_len_ == 0) return fail(ParseError::malformed);
+  ext_name_len_ = 0;
+  ext_named_ = true;
+  return 0;
+}
+
+int Parser::on_chunk_extension_value(const char* at, size_t len) noexcept {
+  if (!ext_named_) return fail(ParseError::malformed);
+  for (size_t i = 0; i < len; ++i) {
+    const auto b = static_cast<unsigned char>(at[i]);
+    if ((b < 0x20 && b != '\t') || b == 0x7f) return fail(ParseError::malformed);
+  }
+  return 0;
+}
+
+int Parser::on_chunk_extension_value_complete() noexcept {
+  ext_named_ = false;
+  return 0;
 }
 
 int Parser::on_chunk_header() noexcept {

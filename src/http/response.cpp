@@ -15,6 +15,7 @@ class Cursor {
       ok_ = false;
       return;
     }
+    if (s.empty()) return;  // an empty view may carry a null pointer
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }

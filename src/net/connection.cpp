@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <new>
 
 #include "busyring/base/align.h"
@@ -55,6 +56,7 @@ Connection* ConnectionTable::acquire(int fd) noexcept {
     slot = high_water_++;
     Connection* c = new (&slots_[slot]) Connection();
     c->slot = slot;
+    c->gen = gen_base_;
     char* h = heavy_ + heavy_stride_ * slot;
     c->target = h;
     c->out = h + out_off_;
@@ -65,7 +67,7 @@ Connection* ConnectionTable::acquire(int fd) noexcept {
   }
   Connection& c = slots_[slot];
   BR_ASSERT(!c.open && c.in_flight == 0);
-  const uint32_t gen = c.gen;
+  const uint32_t gen = c.gen > gen_base_ ? c.gen : gen_base_;
   char* target = c.target;
   char* out = c.out;
   char* backlog = c.backlog;
@@ -95,6 +97,29 @@ void ConnectionTable::release(Connection& c) noexcept {
   ++c.gen;
   --used_;
   free_.push_back(c.slot);
+  if (used_ == 0 && high_water_ > kReturnAbove) give_back_all();
+}
+
+void ConnectionTable::trim_backlog(Connection& c) noexcept {
+  if (c.backlog_peak <= kBacklogReleaseBytes) return;
+  madvise(c.backlog, kBacklogBytes, MADV_DONTNEED);
+  c.backlog_peak = 0;
+}
+
+// After a burst of connections has gone, give every page back: slots are rebuilt on demand.
+// Generations continue above every one handed out, so a stale completion or waiter for an old
+// connection can never match a new one.
+void ConnectionTable::give_back_all() noexcept {
+  uint32_t max_gen = gen_base_;
+  for (uint32_t i = 0; i < high_water_; ++i) {
+    max_gen = std::max(max_gen, slots_[i].gen);
+    slots_[i].~Connection();
+  }
+  gen_base_ = max_gen + 1;
+  madvise(slots_, slots_bytes_, MADV_DONTNEED);
+  madvise(heavy_, heavy_bytes_, MADV_DONTNEED);
+  high_water_ = 0;
+  free_.clear();
 }
 
 }  // namespace busyring::net

@@ -20,8 +20,6 @@
 namespace busyring::net {
 namespace {
 
-constexpr uint32_t kRecvBuffers = 1024;
-constexpr uint32_t kRecvBufferBytes = 8192;
 constexpr uint16_t kRecvGroup = 0;
 constexpr uint64_t kWaitNs = 100'000'000;       // loop tick: drives timeouts and the stop check
 constexpr uint64_t kStopGraceNs = 10'000'000'000;

@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "busyring/base/assert.h"
@@ -79,6 +80,7 @@ void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
     }
     std::memcpy(c.backlog + c.backlog_len, data, len);
     c.backlog_len += static_cast<uint32_t>(len);
+    c.backlog_peak = std::max(c.backlog_peak, c.backlog_len);
     pause_recv(c);
     return;
   }
@@ -211,6 +213,7 @@ void Shard::drain_backlog(Connection& c) noexcept {
     return;
   }
   c.backlog_len = 0;
+  conns_.trim_backlog(c);
   if (c.recv_paused) {
     c.recv_paused = false;
     if (!c.recv_armed && !c.closing && !c.rearm) {

@@ -73,6 +73,10 @@ class Parser {
   int on_headers_complete() noexcept;
   int on_body(const char* at, size_t len) noexcept;
   int on_chunk_header() noexcept;
+  int on_chunk_extension_name(const char* at, size_t len) noexcept;
+  int on_chunk_extension_name_complete() noexcept;
+  int on_chunk_extension_value(const char* at, size_t len) noexcept;
+  int on_chunk_extension_value_complete() noexcept;
   int on_message_complete() noexcept;
 
  private:
@@ -111,6 +115,11 @@ class Parser {
   bool value_ended_at_feed_end_ = false;
   uint64_t chunk_remaining_ = 0;
   uint8_t crlf_expect_ = 0;  // bytes of the CRLF after chunk data still to check
+  bool name_seen_ = false;   // the current header line had a field name
+  uint32_t ext_name_len_ = 0;  // chunk extension name bytes so far
+  bool ext_named_ = false;     // a chunk extension value has a name before it
+  char last_head_byte_ = 0;  // for the bare CR / bare LF check across feeds
+  bool check_line_ends(const char* p, size_t n) noexcept;
 };
 
 }  // namespace busyring::http

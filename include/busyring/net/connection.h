@@ -21,9 +21,16 @@ inline constexpr uint32_t kNoSlot = UINT32_MAX;
 inline constexpr uint32_t kMaxSlotsPerShard = 1u << 24;  // slot field of user_data
 inline constexpr uint32_t kPipelineDepth = 256;  // requests queued per connection
 inline constexpr uint32_t kOutBytes = 16 * 1024;  // response bytes gathered per send
-// Input received but not parsed yet (the pipeline was full). The receive is cancelled as soon
-// as parsing stops; this holds what the multishot receive had already delivered by then.
-inline constexpr uint32_t kBacklogBytes = 512 * 1024;
+// The shard's receive buffer ring: kRecvBuffers buffers of kRecvBufferBytes.
+inline constexpr uint32_t kRecvBuffers = 1024;
+inline constexpr uint32_t kRecvBufferBytes = 8192;
+// Input received but not parsed yet (the pipeline was full, or a request is held). The receive
+// is cancelled as soon as parsing stops, but a multishot receive may already have filled every
+// buffer of the ring for this connection by then, so the backlog can hold a whole ring. It is
+// address space (MAP_NORESERVE); only what a connection really backs up becomes resident, and
+// a large backlog is given back (MADV_DONTNEED) once drained.
+inline constexpr uint32_t kBacklogBytes = kRecvBuffers * kRecvBufferBytes + 64 * 1024;
+inline constexpr uint32_t kBacklogReleaseBytes = 256 * 1024;
 
 enum class TimerList : uint8_t { none, idle, request, linger, count };
 
@@ -53,6 +60,7 @@ struct Connection {
   uint32_t out_len = 0;
   uint32_t out_sent = 0;
   uint32_t backlog_len = 0;
+  uint32_t backlog_peak = 0;  // the most it held since it was last given back
   api::HeadVerdict verdict;
   http::Parser parser;
   http::PipelineQueue queue;
@@ -77,6 +85,9 @@ class ConnectionTable {
   // A fresh slot (parser and queue reset), or nullptr when all are taken.
   Connection* acquire(int fd) noexcept;
   void release(Connection& c) noexcept;
+  // Gives the pages of a drained, once-large backlog back to the kernel.
+  void trim_backlog(Connection& c) noexcept;
+  static constexpr uint32_t kReturnAbove = 1024;  // slots ever used before an idle table is returned
 
   Connection& at(uint32_t slot) noexcept { return slots_[slot]; }
   uint32_t used() const noexcept { return used_; }
@@ -92,7 +103,9 @@ class ConnectionTable {
   uint32_t capacity_ = 0;
   uint32_t high_water_ = 0;
   uint32_t used_ = 0;
+  uint32_t gen_base_ = 0;  // generations restart above this after the table is given back
   const http::Limits* limits_ = nullptr;
+  void give_back_all() noexcept;
   std::vector<uint32_t> free_;
 };
 
