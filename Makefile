@@ -8,7 +8,7 @@ CC ?= gcc
 
 # Debian packages the build and the tests need; bench adds its own below.
 # prometheus: promtool and a real server for the /metrics tests.
-DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev catch2 apache2-utils curl prometheus
+DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev catch2 apache2-utils curl prometheus postgresql
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox
 
 LLHTTP_INC := /usr/share/include/llhttp
@@ -55,24 +55,23 @@ endif
 all: deps $(SERVER) $(if $(LOG_SRCS),$(LOGTOOL)) $(if $(LOAD_SRCS),$(LOADGEN))
 
 # Installs only what is missing (dpkg-query first); apt-get update once, only if needed.
-deps:
-	@missing=""; for p in $(DEPS); do \
+# $(call install_missing,PACKAGES,TARGET)
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
-	    { echo "make deps: could not install$$missing (run as root, or apt-get install them)"; exit 1; }; \
+	    { echo "make $(2): could not install$$missing (run as root, or apt-get install them)"; exit 1; }; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS),deps)
 
 deps-bench:
-	@missing=""; for p in $(BENCH_DEPS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
-	fi
+	$(call install_missing,$(BENCH_DEPS),bench)
 
 # GCC 12's -Wmaybe-uninitialized misfires inside libstdc++'s <regex> (which Catch2's header
 # pulls in) under -O1 -fsanitize: test objects alone drop it in asan mode; src/ keeps every warning.
@@ -138,14 +137,7 @@ $(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay
 FUZZ_SECONDS ?= 60
 FUZZ_DEPS := clang libclang-rt-14-dev
 fuzz: deps
-	@missing=""; for p in $(FUZZ_DEPS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
-	    { echo "make fuzz: could not install$$missing (run as root, or apt-get install them)"; exit 1; }; \
-	fi
+	$(call install_missing,$(FUZZ_DEPS),fuzz)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
 
 run: all
