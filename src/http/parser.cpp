@@ -106,6 +106,14 @@ Event Parser::feed(const char* data, size_t len, size_t& consumed) noexcept {
   pending_ = Event::need_more;
   feed_start_ = data;
   feed_end_ = data + len;
+  prev_feed_fold_prefix_ = feed_fold_prefix_;
+  {
+    // Does this feed leave the stream ending in LF + optional whitespace?
+    size_t i = len;
+    while (i > 0 && (data[i - 1] == ' ' || data[i - 1] == '\t')) --i;
+    if (i > 0) feed_fold_prefix_ = data[i - 1] == '\n';
+    else feed_fold_prefix_ = feed_fold_prefix_ && true;  // only whitespace: the state carries on
+  }
   if (crlf_expect_ > 0 && !check_chunk_crlf(data, data + len)) {
     error_ = ParseError::malformed;
     return Event::error;
@@ -245,6 +253,7 @@ int Parser::on_header_value(const char* at, size_t len) noexcept {
   const char* p = at;
   while (p > feed_start_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
   if (p > feed_start_ && p[-1] == '\n') return fail(ParseError::malformed);
+  if (p == feed_start_ && prev_feed_fold_prefix_) return fail(ParseError::malformed);
   if (header_ == Header::other) return 0;
   for (size_t i = 0; i < len; ++i) {
     if (value_len_ < sizeof value_) value_[value_len_] = at[i];

@@ -1,4 +1,4 @@
-// The five commands of busyring-log. Each writes its report to `out`, one line per problem to
+// The six commands of busyring-log. Each writes its report to `out`, one line per problem to
 // `err` ("busyring-log: <command>: ..."), and returns the exit status: 0 ok, 1 damaged or
 // failed. Taking the streams as arguments lets the unit tests capture them.
 #pragma once
@@ -15,6 +15,9 @@ int run_export(const Options& options, std::FILE* out, std::FILE* err);
 int run_dump(const Options& options, std::FILE* out, std::FILE* err);
 int run_stats(const Options& options, std::FILE* out, std::FILE* err);
 int run_salvage(const Options& options, std::FILE* out, std::FILE* err);
+// export --since-checkpoint FILE (export_since.cpp) and checkpoint commit FILE (checkpoint.cpp).
+int run_export_since(const Options& options, std::FILE* out, std::FILE* err);
+int run_checkpoint(const Options& options, std::FILE* out, std::FILE* err);
 
 // Runs options.command.
 int run_command(const Options& options, std::FILE* out, std::FILE* err);

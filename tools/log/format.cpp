@@ -81,6 +81,26 @@ void append_jsonl_line(std::string& out, uint64_t id, uint32_t shard, uint64_t a
   out += "}\n";
 }
 
+namespace {
+
+// A decoded field as a CSV field; a NUL (from \u0000) becomes U+FFFD, since COPY refuses NUL.
+void append_csv_text(std::string& out, std::string_view s) {
+  if (s.find('\0') == std::string_view::npos) {
+    append_csv_field(out, s);
+    return;
+  }
+  std::string clean;
+  for (const char c : s) {
+    if (c == '\0')
+      clean += "\xEF\xBF\xBD";
+    else
+      clean.push_back(c);
+  }
+  append_csv_field(out, clean);
+}
+
+}  // namespace
+
 void append_csv_line(std::string& out, uint64_t id, uint32_t shard, uint64_t arrival_ns, const UsageFields& fields,
                      std::string_view body) {
   append_u64(out, id);
@@ -89,11 +109,11 @@ void append_csv_line(std::string& out, uint64_t id, uint32_t shard, uint64_t arr
   out.push_back(',');
   append_u64(out, arrival_ns);
   out.push_back(',');
-  append_csv_field(out, fields.patient_id);
+  append_csv_text(out, fields.patient_id);
   out.push_back(',');
-  append_csv_field(out, fields.timestamp);
+  append_csv_text(out, fields.timestamp);
   out.push_back(',');
-  append_csv_field(out, fields.medication);
+  append_csv_text(out, fields.medication);
   out.push_back(',');
   append_csv_field(out, body);
   out.push_back('\n');

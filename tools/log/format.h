@@ -29,7 +29,9 @@ struct UsageFields {
   std::string medication;
 };
 
-// One CSV row (CRLF-free line end "\n"), fields quoted as needed; the body verbatim.
+// One CSV row (CRLF-free line end "\n"), fields quoted as needed; the body verbatim. A NUL in
+// a usage field (a decoded \u0000) becomes U+FFFD: PostgreSQL's COPY cannot take a NUL byte
+// (the body keeps its escaped \u0000).
 void append_csv_line(std::string& out, uint64_t id, uint32_t shard, uint64_t arrival_ns, const UsageFields& fields,
                      std::string_view body);
 

@@ -1,6 +1,7 @@
 // Flag parsing for busyring-log. Accepts `--flag value` and `--flag=value` anywhere after the
 // command, and `--` to end the flags. A flag that belongs to another command is an error, so
-// a typo never silently changes what a command does.
+// a typo never silently changes what a command does. `checkpoint` takes the action `commit`
+// and the checkpoint FILE as its two operands.
 #include "options.h"
 
 #include <charconv>
@@ -16,7 +17,7 @@ struct CommandName {
 
 constexpr CommandName kCommands[] = {
     {"verify", Command::verify}, {"export", Command::export_records}, {"dump", Command::dump},
-    {"stats", Command::stats},   {"salvage", Command::salvage},
+    {"stats", Command::stats},   {"salvage", Command::salvage},       {"checkpoint", Command::checkpoint},
 };
 
 bool fail(std::string* error, std::string why) {
@@ -45,6 +46,16 @@ bool apply(std::string_view flag, std::string_view value, Options* o, std::strin
     if (o->command != Command::export_records) return fail(error, "--from-id applies to export only");
     if (!to_u64(value, &o->from_id))
       return fail(error, "--from-id: want a decimal id, not '" + std::string(value) + "'");
+  } else if (flag == "--since-checkpoint") {
+    if (o->command != Command::export_records) return fail(error, "--since-checkpoint applies to export only");
+    if (value.empty()) return fail(error, "--since-checkpoint: want a FILE, not an empty name");
+    o->checkpoint = value;
+  } else if (flag == "--settle") {
+    if (o->command != Command::export_records) return fail(error, "--settle applies to export only");
+    if (!to_u64(value, &o->settle_s) || o->settle_s > kMaxSettleS)
+      return fail(error, "--settle: want whole seconds from 0 to " + std::to_string(kMaxSettleS) + ", not '" +
+                             std::string(value) + "'");
+    o->settle_given = true;
   } else if (flag == "--json") {
     if (o->command != Command::stats) return fail(error, "--json applies to stats only");
     o->json = true;
@@ -54,7 +65,27 @@ bool apply(std::string_view flag, std::string_view value, Options* o, std::strin
   return true;
 }
 
-bool takes_value(std::string_view flag) { return flag == "--format" || flag == "--from-id"; }
+bool takes_value(std::string_view flag) {
+  return flag == "--format" || flag == "--from-id" || flag == "--since-checkpoint" || flag == "--settle";
+}
+
+// `checkpoint commit FILE`: the operands become options.checkpoint.
+bool check_checkpoint_operands(Options& o, std::string* error) {
+  if (o.dirs.size() != 2 || o.dirs[0] != "commit")
+    return fail(error, "checkpoint: want 'checkpoint commit FILE' (see busyring-log --help)");
+  if (o.dirs[1].empty()) return fail(error, "checkpoint commit: an empty FILE argument");
+  o.checkpoint = o.dirs[1];
+  o.dirs.clear();
+  return true;
+}
+
+bool check_export_flags(const Options& o, std::string* error) {
+  if (o.command != Command::export_records) return true;
+  if (!o.checkpoint.empty() && o.from_id != 0)
+    return fail(error, "--from-id and --since-checkpoint do not mix: the checkpoint says where to start");
+  if (o.checkpoint.empty() && o.settle_given) return fail(error, "--settle applies to --since-checkpoint only");
+  return true;
+}
 
 bool check_dirs(const Options& o, std::string* error) {
   const std::string cmd = command_name(o.command);
@@ -86,11 +117,18 @@ const char* usage_text() {
          "      --format jsonl|csv   jsonl (default): {\"id\":N,\"shard\":K,\"arrival_ns\":T,\"body\":{...}}\n"
          "                           csv: id,shard,arrival_ns,patient_id,timestamp,medication,body\n"
          "      --from-id N          only records with id >= N\n"
+         "      --since-checkpoint FILE  only records the checkpoint FILE does not cover (all when\n"
+         "                           FILE is missing); the advanced checkpoint goes to FILE.next,\n"
+         "                           FILE itself is left alone until `checkpoint commit FILE`\n"
+         "      --settle S           with --since-checkpoint: leave records younger than S seconds\n"
+         "                           (default 10) for the next run, so writes in flight settle\n"
          "  dump DIR          every record, skip marker and segment end, with offsets\n"
          "  stats DIR...      records, bytes, max id, density, holes, duplicates, records per shard\n"
          "      --json               the same as one JSON object\n"
          "  salvage DIR       voids corrupt stretches so the server can start again; each damaged\n"
          "                    segment is first copied to <segment>.broken (the server must be stopped)\n"
+         "  checkpoint commit FILE  FILE.next replaces FILE (after the consumer of the export\n"
+         "                    succeeded); refused when FILE.next was not made from FILE\n"
          "\n"
          "Exit status: 0 ok, 1 damaged log or failure, 2 bad usage.\n";
 }
@@ -98,7 +136,7 @@ const char* usage_text() {
 ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::string* error) {
   *out = Options{};
   if (argc < 2) {
-    *error = "missing COMMAND (verify, export, dump, stats, salvage; see --help)";
+    *error = "missing COMMAND (verify, export, dump, stats, salvage, checkpoint; see --help)";
     return ParseOutcome::error;
   }
   const std::string_view first = argv[1];
@@ -111,7 +149,8 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
     }
   }
   if (!known) {
-    *error = "unknown command '" + std::string(first) + "' (verify, export, dump, stats, salvage; see --help)";
+    *error =
+        "unknown command '" + std::string(first) + "' (verify, export, dump, stats, salvage, checkpoint; see --help)";
     return ParseOutcome::error;
   }
   bool flags_done = false;
@@ -143,7 +182,9 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
     }
     if (!apply(flag, value, out, error)) return ParseOutcome::error;
   }
-  return check_dirs(*out, error) ? ParseOutcome::run : ParseOutcome::error;
+  if (out->command == Command::checkpoint)
+    return check_checkpoint_operands(*out, error) ? ParseOutcome::run : ParseOutcome::error;
+  return check_dirs(*out, error) && check_export_flags(*out, error) ? ParseOutcome::run : ParseOutcome::error;
 }
 
 }  // namespace busyring::logtool

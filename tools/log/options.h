@@ -1,6 +1,7 @@
 // Command line of busyring-log: the command, its data dirs and flags. Parsing is pure (no I/O)
 // so it is unit-tested; main() prints the one error line and exits 2 on bad usage.
-// verify, dump and salvage take one DIR; export and stats take one or more.
+// verify, dump and salvage take one DIR; export and stats take one or more; `checkpoint commit
+// FILE` takes no DIR.
 #pragma once
 
 #include <cstdint>
@@ -9,15 +10,23 @@
 
 namespace busyring::logtool {
 
-enum class Command : uint8_t { verify, export_records, dump, stats, salvage };
+enum class Command : uint8_t { verify, export_records, dump, stats, salvage, checkpoint };
 enum class Format : uint8_t { jsonl, csv };
+
+// A record is exported since a checkpoint only once it arrived this long ago: by then the
+// write that holds it (and any write in flight before it) has landed or been voided.
+inline constexpr uint64_t kDefaultSettleS = 10;
+inline constexpr uint64_t kMaxSettleS = 86'400;
 
 struct Options {
   Command command = Command::verify;
   std::vector<std::string> dirs;
-  Format format = Format::jsonl;  // export
-  uint64_t from_id = 0;           // export: records with id >= from_id
-  bool json = false;              // stats
+  Format format = Format::jsonl;        // export
+  uint64_t from_id = 0;                 // export: records with id >= from_id
+  std::string checkpoint;               // export --since-checkpoint FILE; checkpoint commit FILE
+  uint64_t settle_s = kDefaultSettleS;  // export --since-checkpoint: younger records wait
+  bool settle_given = false;            // --settle was on the command line
+  bool json = false;                    // stats
 };
 
 enum class ParseOutcome : uint8_t { run, help, error };

@@ -119,6 +119,10 @@ class Parser {
   uint32_t ext_name_len_ = 0;  // chunk extension name bytes so far
   bool ext_named_ = false;     // a chunk extension value has a name before it
   char last_head_byte_ = 0;  // for the bare CR / bare LF check across feeds
+  // The bytes fed so far end in LF then only spaces/tabs: a value span starting the next feed
+  // is then a folded continuation line.
+  bool prev_feed_fold_prefix_ = false;
+  bool feed_fold_prefix_ = false;
   bool check_line_ends(const char* p, size_t n) noexcept;
 };
 

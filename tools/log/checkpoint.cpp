@@ -1,0 +1,261 @@
+// Checkpoint files: the strict text format, durable FILE.next writes, and `checkpoint commit`;
+// see checkpoint.h. Parsing accepts exactly what format_checkpoint writes, so a hand-edited or
+// cut file is refused rather than half-applied.
+#include "checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "busyring/storage/segment.h"
+#include "commands.h"
+#include "format.h"
+
+namespace busyring::logtool {
+namespace {
+
+constexpr uint64_t kMaxCheckpointBytes = 256ull << 20;
+constexpr uint32_t kMaxDirs = 1u << 16;
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string dir_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The words of one line, split on single spaces.
+std::vector<std::string_view> words_of(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t at = 0;
+  while (at <= line.size()) {
+    const size_t sp = line.find(' ', at);
+    const size_t end = sp == std::string_view::npos ? line.size() : sp;
+    out.push_back(line.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+bool to_u64(std::string_view s, uint64_t* out) {
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc{} && ptr == s.data() + s.size();
+}
+
+bool to_u32(std::string_view s, uint32_t* out) {
+  uint64_t v = 0;
+  if (!to_u64(s, &v) || v > UINT32_MAX) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// "name N" with N a decimal number.
+bool named_number(std::string_view line, std::string_view name, uint64_t* out) {
+  const auto w = words_of(line);
+  return w.size() == 2 && w[0] == name && to_u64(w[1], out);
+}
+
+base::Result<SegmentMark> parse_segment(std::string_view line, uint32_t dirs) {
+  const auto w = words_of(line);
+  SegmentMark m;
+  if (w.size() != 8 || w[0] != "segment" || !to_u32(w[1], &m.dir) || !to_u32(w[2], &m.shard) ||
+      !to_u32(w[3], &m.segment) || !to_u64(w[4], &m.offset) || !to_u64(w[5], &m.first_id) ||
+      !to_u64(w[6], &m.first_arrival_ns) || (w[7] != "sealed" && w[7] != "open"))
+    return base::Error{"want 'segment DIR SHARD SEGMENT OFFSET FIRST_ID FIRST_ARRIVAL_NS sealed|open'"};
+  m.sealed = w[7] == "sealed";
+  if (m.dir >= dirs) return base::Error{"dir " + std::to_string(m.dir) + " but only " + std::to_string(dirs) + " dirs"};
+  if (m.offset % 8 != 0) return base::Error{"offset " + std::to_string(m.offset) + " is not a record boundary"};
+  if (m.first_id == 0 && (m.offset != 0 || m.first_arrival_ns != 0))
+    return base::Error{"a segment without records has offset 0"};
+  return m;
+}
+
+base::Status write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return base::Error{errno_text(errno)};
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return base::ok_status();
+}
+
+base::Result<std::string> read_file(const std::string& path, bool* exists) {
+  *exists = false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return std::string();
+  if (fd < 0) return base::Error{"cannot open " + path + ": " + errno_text(errno)};
+  *exists = true;
+  std::string text;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return base::Error{"cannot read " + path + ": " + errno_text(e)};
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxCheckpointBytes) {
+      ::close(fd);
+      return base::Error{path + " is larger than any checkpoint: not a busyring-log checkpoint"};
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+std::string format_checkpoint(const Checkpoint& c) {
+  std::string out(kCheckpointMagic);
+  out += "\ngeneration ";
+  append_u64(out, c.generation);
+  out += "\nbase ";
+  append_u64(out, c.base);
+  out += "\ndirs ";
+  append_u64(out, c.dirs);
+  out += '\n';
+  for (const SegmentMark& m : c.segments) {
+    out += "segment ";
+    for (const uint64_t v :
+         {uint64_t{m.dir}, uint64_t{m.shard}, uint64_t{m.segment}, m.offset, m.first_id, m.first_arrival_ns}) {
+      append_u64(out, v);
+      out += ' ';
+    }
+    out += m.sealed ? "sealed\n" : "open\n";
+  }
+  out += "end ";
+  append_u64(out, c.segments.size());
+  out += '\n';
+  return out;
+}
+
+base::Result<Checkpoint> parse_checkpoint(std::string_view text) {
+  Checkpoint c;
+  size_t line_no = 0;
+  bool ended = false;
+  uint64_t dirs = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return base::Error{"line " + std::to_string(line_no + 1) + " is cut short"};
+    const std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    ++line_no;
+    const auto bad = [&](const std::string& why) {
+      return base::Error{"line " + std::to_string(line_no) + ": " + why};
+    };
+    uint64_t n = 0;
+    if (ended) return bad("text after the end line");
+    if (line_no == 1) {
+      if (line != kCheckpointMagic) return bad("want '" + std::string(kCheckpointMagic) + "'");
+    } else if (line_no == 2) {
+      if (!named_number(line, "generation", &c.generation) || c.generation == 0)
+        return bad("want 'generation N', N >= 1");
+    } else if (line_no == 3) {
+      if (!named_number(line, "base", &c.base) || c.base + 1 != c.generation)
+        return bad("want 'base N', N = generation - 1");
+    } else if (line_no == 4) {
+      if (!named_number(line, "dirs", &dirs) || dirs == 0 || dirs > kMaxDirs) return bad("want 'dirs N', N >= 1");
+      c.dirs = static_cast<uint32_t>(dirs);
+    } else if (named_number(line, "end", &n)) {
+      if (n != c.segments.size())
+        return bad("says " + std::to_string(n) + " segments, the file has " + std::to_string(c.segments.size()));
+      ended = true;
+    } else {
+      auto m = parse_segment(line, c.dirs);
+      if (!m) return bad(m.error());
+      if (!c.segments.empty() && !c.segments.back().before(m.value())) return bad("segments out of order or repeated");
+      c.segments.push_back(m.value());
+    }
+  }
+  if (!ended) return base::Error{"no end line (the file is cut short)"};
+  return c;
+}
+
+base::Result<Checkpoint> load_checkpoint(const std::string& path) {
+  bool exists = false;
+  auto text = read_file(path, &exists);
+  if (!text) return base::Error{text.error()};
+  if (!exists) return Checkpoint{};
+  auto c = parse_checkpoint(text.value());
+  if (!c) return base::Error{path + " is not a busyring-log checkpoint (" + c.error() + ")"};
+  return c;
+}
+
+std::string next_path(const std::string& path) { return path + ".next"; }
+
+base::Status prepare_next(const std::string& path) {
+  const std::string next = next_path(path);
+  if (::unlink(next.c_str()) != 0 && errno != ENOENT)
+    return base::Error{"cannot remove " + next + ": " + errno_text(errno)};
+  const std::string tmp = next + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return base::Error{"cannot create " + tmp + ": " + errno_text(errno) + " (the checkpoint could not advance)"};
+  ::close(fd);
+  ::unlink(tmp.c_str());
+  return base::ok_status();
+}
+
+base::Status write_next(const std::string& path, const Checkpoint& checkpoint) {
+  const std::string next = next_path(path);
+  const std::string tmp = next + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return base::Error{"cannot create " + tmp + ": " + errno_text(errno)};
+  auto st = write_all(fd, format_checkpoint(checkpoint));
+  if (st && ::fsync(fd) != 0) st = base::Error{"fsync: " + errno_text(errno)};
+  if (::close(fd) != 0 && st) st = base::Error{"close: " + errno_text(errno)};
+  if (!st) {
+    ::unlink(tmp.c_str());
+    return base::Error{"cannot write " + tmp + ": " + st.error()};
+  }
+  if (::rename(tmp.c_str(), next.c_str()) != 0)
+    return base::Error{"cannot rename " + tmp + " to " + next + ": " + errno_text(errno)};
+  if (const int rc = storage::fsync_dir(dir_of(path)); rc < 0)
+    return base::Error{"cannot fsync the directory of " + next + ": " + errno_text(-rc)};
+  return base::ok_status();
+}
+
+base::Result<uint64_t> commit_next(const std::string& path) {
+  const std::string next = next_path(path);
+  bool exists = false;
+  auto text = read_file(next, &exists);
+  if (!text) return base::Error{text.error()};
+  if (!exists)
+    return base::Error{"nothing to commit: " + next + " does not exist (export --since-checkpoint " + path +
+                       " writes it)"};
+  auto proposed = parse_checkpoint(text.value());
+  if (!proposed)
+    return base::Error{next + " is not a busyring-log checkpoint (" + proposed.error() + "); it is left as it is"};
+  auto current = load_checkpoint(path);
+  if (!current) return base::Error{current.error()};
+  if (proposed.value().base != current.value().generation)
+    return base::Error{next + " was made from generation " + std::to_string(proposed.value().base) + " but " + path +
+                       " is at generation " + std::to_string(current.value().generation) +
+                       ": refusing a stale commit (run the export again)"};
+  if (::rename(next.c_str(), path.c_str()) != 0)
+    return base::Error{"cannot rename " + next + " to " + path + ": " + errno_text(errno)};
+  if (const int rc = storage::fsync_dir(dir_of(path)); rc < 0)
+    return base::Error{"cannot fsync the directory of " + path + ": " + errno_text(-rc)};
+  return proposed.value().generation;
+}
+
+int run_checkpoint(const Options& options, std::FILE* /*out*/, std::FILE* err) {
+  auto committed = commit_next(options.checkpoint);
+  if (!committed) {
+    print_error(err, Command::checkpoint, committed.error());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace busyring::logtool
