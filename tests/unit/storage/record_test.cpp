@@ -85,7 +85,7 @@ TEST_CASE("encode then decode round-trips every field for bodies of 0..300 bytes
     CHECK(v.body_bytes == n);
     CHECK(v.body == s.data() + kRecordHeaderBytes);
     CHECK(v.record_bytes == written);
-    REQUIRE(std::memcmp(v.body, body.data(), n) == 0);
+    if (n > 0) REQUIRE(std::memcmp(v.body, body.data(), n) == 0);  // an empty body may have no data pointer
   }
 }
 
