@@ -113,37 +113,37 @@ WorkerPlan plan_for(const Options& o, const Target& target, uint32_t t, int ids_
   return plan;
 }
 
-}  // namespace
-
-int run_load(const Options& o) {
-  Target target;
-  std::string error;
-  if (!load_target(o, &target, &error)) {
-    std::fprintf(stderr, "busyring-load: %s\n", error.c_str());
-    return 1;
-  }
+struct Outputs {
   int ids_fd = -1;
+  std::FILE* hist = nullptr;
+};
+
+// Opens --ids-out and --hist-out before the load, so that a bad path costs no run.
+bool open_outputs(const Options& o, Outputs* out) {
   if (!o.ids_out.empty()) {
-    ids_fd = ::open(o.ids_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (ids_fd < 0) {
+    out->ids_fd =
+        ::open(o.ids_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (out->ids_fd < 0) {
       std::fprintf(stderr, "busyring-load: cannot open --ids-out %s: %s\n", o.ids_out.c_str(),
                    std::strerror(errno));
-      return 1;
+      return false;
     }
   }
-  std::FILE* hist = nullptr;
-  if (!o.hist_out.empty() && (hist = std::fopen(o.hist_out.c_str(), "w")) == nullptr) {
+  if (!o.hist_out.empty() && (out->hist = std::fopen(o.hist_out.c_str(), "w")) == nullptr) {
     std::fprintf(stderr, "busyring-load: cannot open --hist-out %s: %s\n", o.hist_out.c_str(),
                  std::strerror(errno));
-    if (ids_fd >= 0) ::close(ids_fd);
-    return 1;
+    if (out->ids_fd >= 0) ::close(out->ids_fd);
+    return false;
   }
+  return true;
+}
 
+// Runs every worker on its own thread; 0, or the -errno of a failed ring setup.
+int run_workers(const Options& o, const Target& target, int ids_fd,
+                std::vector<WorkerResult>* results, uint64_t* start_ns) {
   const bool live = isatty(STDOUT_FILENO) != 0;
   Shared shared;
   shared.progress.reset(new Progress[o.threads]);
-  std::vector<WorkerResult> results(o.threads);
-  catch_signals();
   auto fix_start = [&shared]() noexcept { shared.start_ns.store(now_ns()); };
   std::barrier gate(static_cast<std::ptrdiff_t>(o.threads), fix_start);
   std::vector<std::thread> threads;
@@ -160,10 +160,11 @@ int run_load(const Options& o) {
       gate.arrive_and_wait();
       if (shared.setup_error.load() == 0) {
         worker->run(shared.start_ns.load());
-        results[t].stats = worker->stats();
-        results[t].histogram = worker->histogram();
-        results[t].stop_ns = worker->stop_ns();
-        results[t].ids_error = worker->ids_error();
+        WorkerResult& r = (*results)[t];
+        r.stats = worker->stats();
+        r.histogram = worker->histogram();
+        r.stop_ns = worker->stop_ns();
+        r.ids_error = worker->ids_error();
       }
       worker.reset();  // the ring and sockets close on the thread that owns them
       shared.finished.fetch_add(1);
@@ -171,22 +172,58 @@ int run_load(const Options& o) {
   }
   if (live) show_live(o, shared);
   for (std::thread& thread : threads) thread.join();
-  if (shared.setup_error.load() != 0) {
-    std::fprintf(stderr, "busyring-load: cannot set up io_uring: %s\n",
-                 std::strerror(-shared.setup_error.load()));
+  *start_ns = shared.start_ns.load();
+  return shared.setup_error.load();
+}
+
+// Flushes and closes the outputs; 0, or 1 if any of them could not be written.
+int close_outputs(const Options& o, const Outputs& out, const Histogram& histogram,
+                  int ids_error) {
+  int status = 0;
+  if (out.ids_fd >= 0 && (ids_error != 0 || ::close(out.ids_fd) != 0)) {
+    std::fprintf(stderr, "busyring-load: writing --ids-out %s failed: %s\n", o.ids_out.c_str(),
+                 std::strerror(ids_error != 0 ? -ids_error : errno));
+    status = 1;
+  }
+  if (out.hist != nullptr) {
+    const int rc = histogram.write_spectrum(out.hist, 1000.0);
+    if (std::fclose(out.hist) != 0 || rc != 0) {
+      std::fprintf(stderr, "busyring-load: writing --hist-out %s failed\n", o.hist_out.c_str());
+      status = 1;
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+int run_load(const Options& o) {
+  Target target;
+  std::string error;
+  if (!load_target(o, &target, &error)) {
+    std::fprintf(stderr, "busyring-load: %s\n", error.c_str());
     return 1;
   }
-
+  Outputs outputs;
+  if (!open_outputs(o, &outputs)) return 1;
+  catch_signals();
+  std::vector<WorkerResult> results(o.threads);
+  uint64_t start_ns = 0;
+  const int rc = run_workers(o, target, outputs.ids_fd, &results, &start_ns);
+  if (rc < 0) {
+    std::fprintf(stderr, "busyring-load: cannot set up io_uring: %s\n", std::strerror(-rc));
+    return 1;
+  }
   RunResult result;
   int ids_error = 0;
-  uint64_t stop_ns = 0;
+  uint64_t stop_ns = start_ns;
   for (const WorkerResult& r : results) {
     result.stats.merge(r.stats);
     result.histogram.merge(r.histogram);
     if (ids_error == 0) ids_error = r.ids_error;
     stop_ns = std::max(stop_ns, r.stop_ns);
   }
-  result.duration_s = static_cast<double>(stop_ns - shared.start_ns.load()) / 1e9;
+  result.duration_s = static_cast<double>(stop_ns - start_ns) / 1e9;
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   result.cpu_user_s = seconds(usage.ru_utime);
@@ -196,20 +233,7 @@ int run_load(const Options& o) {
   } else {
     print_text(stdout, o, result);
   }
-  int status = 0;
-  if (ids_fd >= 0 && (ids_error != 0 || ::close(ids_fd) != 0)) {
-    std::fprintf(stderr, "busyring-load: writing --ids-out %s failed: %s\n", o.ids_out.c_str(),
-                 std::strerror(ids_error != 0 ? -ids_error : errno));
-    status = 1;
-  }
-  if (hist != nullptr) {
-    const int rc = result.histogram.write_spectrum(hist, 1000.0);
-    if (std::fclose(hist) != 0 || rc != 0) {
-      std::fprintf(stderr, "busyring-load: writing --hist-out %s failed\n", o.hist_out.c_str());
-      status = 1;
-    }
-  }
-  return status;
+  return close_outputs(o, outputs, result.histogram, ids_error);
 }
 
 }  // namespace busyring::load

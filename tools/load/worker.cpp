@@ -1,7 +1,8 @@
 // Worker lifecycle and loop: ring setup, the turn (one io_uring_enter that submits every
 // queued SQE and waits for a CQE or the next timer), the due-time heap, and the periodic
 // tick (timeouts, reconnects, progress). Connection I/O handlers live in worker_io.cpp.
-// A loop turn makes one syscall however many requests it sends or replies it reads.
+// A loop turn makes one syscall however many requests it sends or replies it reads; in an
+// open loop, replies (kernel-stamped) do not wake it unless a due request waits on one.
 #include "worker.h"
 
 #include <sys/prctl.h>

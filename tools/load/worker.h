@@ -136,6 +136,7 @@ class Worker {
   uint32_t late_count_ = 0;          // connections with `late` set
   unsigned cq_entries_ = 1;
   bool rx_stamps_ = true;  // the last reply read carried its kernel arrival time
+  bool recv_poll_first_ = true;  // the kernel takes IORING_RECVSEND_POLL_FIRST
 };
 
 }  // namespace busyring::load

@@ -101,6 +101,9 @@ void Worker::arm_recv(Connection& c) noexcept {
   c.msg.msg_controllen = sizeof c.control;
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_recvmsg(sqe, c.fd, &c.msg, 0);
+  // Armed right after the socket was drained, so a first try would find nothing: wait for
+  // data first (5.19+; older kernels answer -EINVAL once and lose the flag).
+  if (recv_poll_first_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   prep(sqe, c, Op::recv);
 }
 
@@ -126,6 +129,10 @@ uint64_t Worker::arrival_ns(const Connection& c) const noexcept {
 }
 
 void Worker::on_recv(Connection& c, int res) noexcept {
+  if (res == -EINVAL && recv_poll_first_) {
+    recv_poll_first_ = false;
+    res = -EAGAIN;
+  }
   if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS) {
     arm_recv(c);
     return;

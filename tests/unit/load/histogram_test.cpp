@@ -29,7 +29,7 @@ double relative_error(uint64_t got, uint64_t want) {
 
 }  // namespace
 
-TEST_CASE("every bucket maps back to itself and buckets tile the value range", "[load]") {
+TEST_CASE("load histogram: buckets map back to themselves and tile the value range", "[load]") {
   for (uint32_t i = 0; i < Histogram::bucket_count; i++) {
     REQUIRE(Histogram::index_of(Histogram::lowest_of(i)) == i);
     REQUIRE(Histogram::index_of(Histogram::highest_of(i)) == i);
@@ -40,8 +40,7 @@ TEST_CASE("every bucket maps back to itself and buckets tile the value range", "
   REQUIRE(Histogram::highest_of(Histogram::bucket_count - 1) == UINT64_MAX);
 }
 
-TEST_CASE("a bucket is exact below 256 and never wider than 1/128 of its values above",
-          "[load]") {
+TEST_CASE("load histogram: buckets are exact below 256, then at most 1/128 wide", "[load]") {
   for (uint32_t i = 0; i < Histogram::bucket_count; i++) {
     const uint64_t low = Histogram::lowest_of(i);
     const uint64_t width = Histogram::highest_of(i) - low + 1;
@@ -53,7 +52,7 @@ TEST_CASE("a bucket is exact below 256 and never wider than 1/128 of its values 
   }
 }
 
-TEST_CASE("percentiles of values from 1 us to 60 s are within 1 percent", "[load]") {
+TEST_CASE("load histogram: percentiles from 1 us to 60 s are within 1 percent", "[load]") {
   std::mt19937_64 rng(42);
   // Log-uniform nanoseconds from 1 us to 60 s: every octave of the range gets samples.
   std::uniform_real_distribution<double> exponent(std::log(1e3), std::log(6e10));
@@ -75,7 +74,7 @@ TEST_CASE("percentiles of values from 1 us to 60 s are within 1 percent", "[load
   REQUIRE(h.value_at_percentile(0) == values.front());
 }
 
-TEST_CASE("a single value is reported within 1 percent at every percentile", "[load]") {
+TEST_CASE("load histogram: one value is reported within 1 percent at any percentile", "[load]") {
   for (uint64_t v : {uint64_t{1}, uint64_t{255}, uint64_t{256}, uint64_t{1000},
                      uint64_t{123456789}, uint64_t{60'000'000'000}}) {
     Histogram h;
@@ -88,7 +87,7 @@ TEST_CASE("a single value is reported within 1 percent at every percentile", "[l
   }
 }
 
-TEST_CASE("values below 256 are counted exactly", "[load]") {
+TEST_CASE("load histogram: values below 256 are counted exactly", "[load]") {
   Histogram h;
   for (uint64_t v = 1; v <= 100; v++) h.record(v);
   REQUIRE(h.value_at_percentile(50) == 50);
@@ -96,7 +95,7 @@ TEST_CASE("values below 256 are counted exactly", "[load]") {
   REQUIRE(h.mean() == Approx(50.5));
 }
 
-TEST_CASE("an empty histogram reports zeros", "[load]") {
+TEST_CASE("load histogram: an empty histogram reports zeros", "[load]") {
   Histogram h;
   REQUIRE(h.count() == 0);
   REQUIRE(h.min() == 0);
@@ -105,7 +104,7 @@ TEST_CASE("an empty histogram reports zeros", "[load]") {
   REQUIRE(h.mean() == 0);
 }
 
-TEST_CASE("merging histograms equals recording everything into one", "[load]") {
+TEST_CASE("load histogram: merging histograms equals recording everything into one", "[load]") {
   Histogram a;
   Histogram b;
   Histogram all;
@@ -124,7 +123,7 @@ TEST_CASE("merging histograms equals recording everything into one", "[load]") {
   }
 }
 
-TEST_CASE("merging into an empty histogram keeps the other's min", "[load]") {
+TEST_CASE("load histogram: merging into an empty histogram keeps the other's min", "[load]") {
   Histogram empty;
   Histogram one;
   one.record(12345);
@@ -133,7 +132,7 @@ TEST_CASE("merging into an empty histogram keeps the other's min", "[load]") {
   REQUIRE(empty.max() == 12345);
 }
 
-TEST_CASE("the spectrum has HdrHistogram's columns and ends at 100 percent", "[load]") {
+TEST_CASE("load histogram: the spectrum has HdrHistogram columns, up to 100 percent", "[load]") {
   Histogram h;
   for (uint64_t v = 1; v <= 10000; v++) h.record(v * 1000);  // 1 us .. 10 ms
   char* text = nullptr;

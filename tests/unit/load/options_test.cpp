@@ -17,7 +17,7 @@ ParseOutcome parse(std::vector<const char*> args, Options* o, std::string* error
 
 }  // namespace
 
-TEST_CASE("no flags gives the documented defaults", "[load]") {
+TEST_CASE("busyring-load without flags uses the documented defaults", "[load]") {
   Options o;
   std::string error;
   REQUIRE(parse({}, &o, &error) == ParseOutcome::run);
@@ -28,10 +28,12 @@ TEST_CASE("no flags gives the documented defaults", "[load]") {
   REQUIRE(o.method == Method::post);
   REQUIRE(o.url == "http://127.0.0.1:3000/api/usages");
   REQUIRE(o.body == "data.json");
+  REQUIRE(o.batch_us == 250);
+  REQUIRE(o.timeout_s == 2);
   REQUIRE_FALSE(o.json);
 }
 
-TEST_CASE("flags take their value after a space or an equals sign", "[load]") {
+TEST_CASE("busyring-load flags take their value after a space or an equals sign", "[load]") {
   Options o;
   std::string error;
   REQUIRE(parse({"--rate", "18000", "--connections=32", "--duration", "2.5", "--pipeline=4",
@@ -53,14 +55,14 @@ TEST_CASE("flags take their value after a space or an equals sign", "[load]") {
   REQUIRE(o.batch_us == 100);
 }
 
-TEST_CASE("--help asks for the usage text", "[load]") {
+TEST_CASE("busyring-load --help asks for the usage text", "[load]") {
   Options o;
   std::string error;
   REQUIRE(parse({"--rate", "5", "--help"}, &o, &error) == ParseOutcome::help);
   REQUIRE(std::string(usage_text()).find("--rate") != std::string::npos);
 }
 
-TEST_CASE("bad flags are rejected with one line naming the flag", "[load]") {
+TEST_CASE("busyring-load rejects a bad flag with one line naming it", "[load]") {
   const std::vector<std::vector<const char*>> bad = {
       {"--bogus"},           {"--bogus", "1"},        {"--rate"},
       {"--rate", "-1"},      {"--rate", "fast"},      {"--connections", "0"},
@@ -79,7 +81,7 @@ TEST_CASE("bad flags are rejected with one line naming the flag", "[load]") {
   }
 }
 
-TEST_CASE("URLs split into host, port, path and Host header", "[load]") {
+TEST_CASE("busyring-load --url splits into host, port, path and Host header", "[load]") {
   Url u;
   std::string error;
   REQUIRE(parse_url("http://127.0.0.1:3000/api/usages", &u, &error));

@@ -180,7 +180,7 @@ TEST_CASE("201 bodies are parsed by the table", "[load]") {
   }
 }
 
-TEST_CASE("bad replies are counted as malformed", "[load]") {
+TEST_CASE("bad HTTP replies are counted as malformed", "[load]") {
   const char* bad[] = {
       "HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\n{\"id\":\"\"}",  // 201 without an id
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
@@ -221,7 +221,7 @@ TEST_CASE("interim 100 Continue replies are skipped", "[load]") {
   REQUIRE(out.responses[0].code == 201);
 }
 
-TEST_CASE("parsers never read past the end of their input", "[load]") {
+TEST_CASE("response parsers never read past the end of their input", "[load]") {
   const long page = sysconf(_SC_PAGESIZE);
   void* map = mmap(nullptr, static_cast<size_t>(2 * page), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
