@@ -7,8 +7,10 @@ CXX ?= g++
 CC ?= gcc
 
 # Debian packages the build and the tests need; bench adds its own below.
-# prometheus: promtool and a real server for the /metrics tests.
-DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev catch2 apache2-utils curl prometheus postgresql
+# prometheus: promtool and a real server for the /metrics tests; redis-server and haproxy: the
+# real id source and balancer of the cluster tests (libhiredis-dev is the server's Redis client).
+DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev catch2 apache2-utils curl \
+        prometheus postgresql redis-server haproxy
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox
 
 LLHTTP_INC := /usr/share/include/llhttp
@@ -23,7 +25,7 @@ CXXFLAGS := -std=c++20 -g -fno-omit-frame-pointer -pthread $(CXXFLAGS_$(MODE)) $
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
-LDLIBS := -luring -lsimdjson
+LDLIBS := -luring -lsimdjson -lhiredis
 
 LIB_SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
