@@ -21,7 +21,9 @@
 #include "busyring/base/log.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
+#include "busyring/ids/held_ranges.h"
 #include "busyring/ids/id_recovery.h"
+#include "busyring/ids/redis_block_source.h"
 #include "busyring/metrics/shard_metrics.h"
 #include "busyring/net/listener.h"
 #include "busyring/net/ring.h"
@@ -110,6 +112,37 @@ std::vector<int> shard_cpus(const config::Config& c) {
   return cpus;
 }
 
+// The id source --id-source asks for, and the holes this node issues first: with its own
+// counter, the ids in [1, highest] that no record carries; with Redis, every id of the ranges
+// it reserved (DATA_DIR/id-ranges) that no record carries. A data dir is one or the other.
+base::Result<std::unique_ptr<ids::BlockSource>> make_id_source(const config::Config& config,
+                                                               const ids::IdRecovery& recovered,
+                                                               std::vector<ids::IdRange>& holes) {
+  const std::string ranges_path = ids::held_ranges_path(config.data_dir);
+  auto held = ids::load_held_ranges(ranges_path);
+  if (!held) return base::Error{held.error()};
+  std::vector<ids::IdRange>& ranges = held.value();
+  if (!config.id_source.redis) {
+    if (!ranges.empty())
+      return base::Error{ranges_path + " shows this data dir took its ids from a shared counter: start it with "
+                         "--id-source redis://... again (with its own counter it would issue ids other nodes hold)"};
+    holes = recovered.holes();
+    return std::unique_ptr<ids::BlockSource>(new ids::LocalBlockSource(recovered.max_id() + 1));
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const ids::IdRange& a, const ids::IdRange& b) { return a.first < b.first; });
+  if (recovered.count_within(ranges) != recovered.count())
+    return base::Error{config.data_dir + " holds records whose ids were not reserved from Redis (written with "
+                       "--id-source local?); a cluster node needs its own empty --data-dir, or run this one alone "
+                       "with --id-source local"};
+  holes = recovered.holes_within(ranges);
+  const uint64_t held_end = std::max(ranges.empty() ? 1 : ranges.back().end, recovered.max_id() + 1);
+  const config::IdSource& s = config.id_source;
+  auto source = std::make_unique<ids::RedisBlockSource>(ids::RedisEndpoint{s.host, s.port, s.key}, config.id_reserve,
+                                                        held_end);
+  if (auto st = source->start(ranges_path); !st) return base::Error{st.error()};
+  return std::unique_ptr<ids::BlockSource>(std::move(source));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,7 +226,12 @@ int main(int argc, char** argv) {
   if (id_recovery.duplicates() > 0)
     BR_LOG_ERROR("recovery: %llu ids appear in more than one record (see busyring-log verify)",
                  static_cast<unsigned long long>(id_recovery.duplicates()));
-  const auto holes = id_recovery.holes();
+  std::vector<ids::IdRange> holes;
+  auto source = make_id_source(config, id_recovery, holes);
+  if (!source) {
+    base::print_fatal("%s", source.error().c_str());
+    return 1;
+  }
   uint64_t hole_ids = 0;
   for (const auto& h : holes) hole_ids += h.size();
   BR_LOG_INFO("recovery: %llu records in %zu shard dirs, %.1f MiB scanned in %.3f s (%.0f MiB/s), "
@@ -202,7 +240,6 @@ int main(int argc, char** argv) {
               scan_s, scan_s > 0 ? static_cast<double>(scanned) / 1048576.0 / scan_s : 0.0,
               static_cast<unsigned long long>(id_recovery.max_id()), static_cast<unsigned long long>(hole_ids));
   auto dealt = ids::IdRecovery::deal(holes, config.threads, config.id_block);
-  ids::LocalBlockSource source(id_recovery.max_id() + 1);
 
 
   std::vector<std::unique_ptr<metrics::ShardMetrics>> metrics_blocks;
@@ -224,14 +261,21 @@ int main(int argc, char** argv) {
   plan.port = listeners.value().port;
   utsname u{};
   uname(&u);
-  char banner[512];
+  char ids_text[256];
+  if (config.id_source.redis)
+    std::snprintf(ids_text, sizeof ids_text, "ids from redis %s:%u key %s (%llu held ids first)",
+                  config.id_source.host.c_str(), config.id_source.port, config.id_source.key.c_str(),
+                  static_cast<unsigned long long>(hole_ids));
+  else
+    std::snprintf(ids_text, sizeof ids_text, "next id %llu",
+                  static_cast<unsigned long long>(holes.empty() ? id_recovery.max_id() + 1 : holes.front().first));
+  char banner[768];
   std::snprintf(banner, sizeof banner,
-                "busyring %s: kernel %s, %u shards, data dir %s, --ack=%s%s, %llu records recovered, next id %llu",
+                "busyring %s: kernel %s, %u shards, data dir %s, --ack=%s%s, %llu records recovered, %s",
                 kVersion, u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
                 config.ack == config::Ack::memory ? " (UNSAFE: a crash loses what was not yet written)" : "",
-                static_cast<unsigned long long>(records),
-                static_cast<unsigned long long>(holes.empty() ? id_recovery.max_id() + 1 : holes.front().first));
+                static_cast<unsigned long long>(records), ids_text);
   plan.banner = banner;
   net::block_stop_signals();
-  return net::run_server(config, source, std::move(plan), metrics_view.data());
+  return net::run_server(config, *source.value(), std::move(plan), metrics_view.data());
 }

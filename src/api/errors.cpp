@@ -33,6 +33,8 @@ constexpr ErrorInfo kErrors[] = {
            "Retry-After: 1\r\n", false),
     BR_ERR(503, "storage_busy", "the log is saturated; the record was not stored",
            "Retry-After: 1\r\n", false),
+    BR_ERR(503, "id_source_unavailable", "no id can be issued now (the shared id source); the record was not stored",
+           "Retry-After: 1\r\n", false),
     BR_ERR(505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true),
 };
 #undef BR_ERR
@@ -48,7 +50,7 @@ const char* const* error_reason_names() noexcept {
       "bad_medication",    "not_found",          "method_not_allowed",  "method_not_allowed_get",
       "request_timeout",   "length_required",    "body_too_large",      "target_too_long",
       "unsupported_media_type", "expectation_failed", "headers_too_large", "storage_unavailable",
-      "storage_busy",      "http_version_not_supported",
+      "storage_busy",      "id_source_unavailable", "http_version_not_supported",
   };
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(ErrorId::count));
   return kNames;

@@ -70,6 +70,11 @@ Outcome Handler::on_request(const HeadVerdict& verdict, const http::RequestHead&
     return out;
   }
   const uint64_t id = ids_.next(arrival_ns);
+  if (id == 0) {
+    out.pending = error_pending(ErrorId::id_source_unavailable);
+    out.pending.route = static_cast<uint8_t>(verdict.route);
+    return out;
+  }
   uint64_t batch = 0;
   const auto st = log_.append(id, arrival_ns, body.data(), static_cast<uint32_t>(body.size()), batch);
   if (st == storage::AppendStatus::busy) {

@@ -1,6 +1,8 @@
 // Rendering of ready entries into HTTP responses.
 #include "busyring/api/render.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "busyring/api/errors.h"
@@ -16,10 +18,37 @@ bool storage_healthy(const RenderContext& ctx) noexcept {
   return true;
 }
 
+ids::SourceStats id_source_stats(const RenderContext& ctx) noexcept {
+  return ctx.id_source != nullptr ? ctx.id_source->stats() : ids::SourceStats{};
+}
+
+// /healthz: 503 when a shard's log takes no writes or no id can be issued (a load balancer
+// then sends the traffic elsewhere); 200 otherwise, saying so when the id source is degraded.
+struct Health {
+  bool ok;
+  const char* reason;  // static text, or nullptr
+};
+
+Health health(const RenderContext& ctx) noexcept {
+  if (!storage_healthy(ctx)) return {false, "a shard's log cannot take writes (see the server log)"};
+  const ids::SourceStats ids = id_source_stats(ctx);
+  if (!ids.serving()) return {false, ids.problem};
+  return {true, ids.problem};
+}
+
+// {"status":"...","reason":"..."}; reason texts carry no characters that need escaping.
+size_t health_body(char* out, size_t cap, const Health& h) noexcept {
+  const int n = h.reason == nullptr
+                    ? std::snprintf(out, cap, "{\"status\":\"ok\"}")
+                    : std::snprintf(out, cap, "{\"status\":\"%s\",\"reason\":\"%s\"}",
+                                    h.ok ? "degraded" : "unavailable", h.reason);
+  return n < 0 ? 0 : std::min(cap - 1, static_cast<size_t>(n));
+}
+
 }  // namespace
 
 uint16_t rendered_status(const http::Pending& p, const RenderContext& ctx) noexcept {
-  if (p.kind == http::PendingKind::health) return storage_healthy(ctx) ? 200 : 503;
+  if (p.kind == http::PendingKind::health) return health(ctx).ok ? 200 : 503;
   return p.status;
 }
 
@@ -29,7 +58,7 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
   r.http10 = p.http10;
   r.status = p.status;
   r.omit_body = p.head;
-  char body[40];
+  char body[256];
   switch (p.kind) {
     case http::PendingKind::interim_continue:
       if (cap < http::kContinue.size()) return 0;
@@ -49,19 +78,22 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       r.extra_headers = e.headers;
       break;
     }
-    case http::PendingKind::health:
-      if (storage_healthy(ctx)) {
-        r.body = "{\"status\":\"ok\"}";
-      } else {
+    case http::PendingKind::health: {
+      const Health h = health(ctx);
+      r.body = {body, health_body(body, sizeof body, h)};
+      if (!h.ok) {
         r.status = 503;
-        r.body = "{\"status\":\"unavailable\",\"reason\":\"a shard's log cannot take writes (see the server log)\"}";
         r.extra_headers = "Retry-After: 1\r\n";
       }
       break;
+    }
     case http::PendingKind::metrics: {
       BR_ASSERT(ctx.scratch != nullptr);
+      const ids::SourceStats ids = id_source_stats(ctx);
+      metrics::IdSourceGauges gauges{ids.up, ids.refused, ids.reserve_ids, ids.calls, ids.errors};
       const size_t n = metrics::render_prometheus(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
-                                                  error_reason_names(), static_cast<size_t>(ErrorId::count));
+                                                  error_reason_names(), static_cast<size_t>(ErrorId::count),
+                                                  ids.shared ? &gauges : nullptr);
       r.type = http::BodyType::text;
       r.body = {ctx.scratch, n};
       break;

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace busyring::config {
 namespace {
@@ -94,6 +95,38 @@ bool parse_cpu_list(const std::string& text, std::vector<int>& out) noexcept {
   return !out.empty();
 }
 
+// "local", or redis://HOST[:PORT][/KEY] (KEY: printable, no spaces; Redis keys may hold ':').
+bool parse_id_source(const std::string& text, IdSource& out) noexcept {
+  IdSource s;
+  if (text == "local") {
+    out = s;
+    return true;
+  }
+  constexpr std::string_view kScheme = "redis://";
+  if (text.rfind(kScheme, 0) != 0) return false;
+  std::string rest = text.substr(kScheme.size());
+  const size_t slash = rest.find('/');
+  if (slash != std::string::npos) {
+    const std::string key = rest.substr(slash + 1);
+    if (!key.empty()) s.key = key;
+    rest.resize(slash);
+    for (const char ch : s.key)
+      if (ch <= ' ' || ch == 0x7f) return false;
+  }
+  const size_t colon = rest.rfind(':');
+  if (colon != std::string::npos) {
+    uint64_t port = 0;
+    if (!parse_u64(rest.substr(colon + 1), port) || port == 0 || port > 65535) return false;
+    s.port = static_cast<uint16_t>(port);
+    rest.resize(colon);
+  }
+  if (rest.empty()) return false;
+  s.host = rest;
+  s.redis = true;
+  out = s;
+  return true;
+}
+
 const char* help_text() noexcept {
   return R"(usage: busyring [flags]
 
@@ -115,6 +148,12 @@ a per-core O_DIRECT log before it is acknowledged.
   --request-timeout DUR  a started request must be complete within this (default 10s) -> 408
   --id-block N         ids a shard reserves at a time from the shared counter (default 32:
                        at most threads x N ids are unused at any moment, keeping ids dense)
+  --id-source SRC      local (default: this node's own counter) or redis://HOST:PORT/KEY
+                       (KEY default busyring:ids): id ranges reserved from a Redis counter
+                       shared by several nodes (INCRBY), each written to DATA_DIR/id-ranges
+                       before any of its ids is issued
+  --id-reserve N       with redis: the most ids held in reserve (default 32768); one INCRBY
+                       of N/2 whenever the reserve falls under N/2
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
   --log-interval DUR   log rate, p99 latency and records per flush this often (default off)
   --log-writes N       log writes in flight per shard (default 4; 1 is classic group
@@ -181,6 +220,12 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     } else if (arg == "--id-block") {
       if (!parse_u64(value, v) || !in_range(v, 1, 1'000'000)) return bad(arg, "1..1000000", value);
       c.id_block = static_cast<uint32_t>(v);
+    } else if (arg == "--id-source") {
+      if (!parse_id_source(value, c.id_source))
+        return bad(arg, "local or redis://HOST:PORT/KEY", value);
+    } else if (arg == "--id-reserve") {
+      if (!parse_u64(value, v) || !in_range(v, 2, 1u << 30)) return bad(arg, "2..1073741824", value);
+      c.id_reserve = static_cast<uint32_t>(v);
     } else if (arg == "--segment-size") {
       if (!parse_size(value, v) || !in_range(v, 1ull << 20, 1ull << 40) || v % (1ull << 20) != 0)
         return bad(arg, "a multiple of 1M, 1M..1T", value);

@@ -51,6 +51,39 @@ std::vector<IdRange> IdRecovery::holes() const {
   return out;
 }
 
+bool IdRecovery::has(uint64_t id) const noexcept {
+  const uint64_t word = id / 64;
+  return word < bits_.size() && (bits_[word] & (1ull << (id % 64))) != 0;
+}
+
+std::vector<IdRange> IdRecovery::holes_within(const std::vector<IdRange>& held) const {
+  std::vector<IdRange> out;
+  for (const IdRange& r : held) {
+    uint64_t id = r.first;
+    while (id < r.end) {
+      if (has(id)) {
+        ++id;
+        continue;
+      }
+      const uint64_t first = id;
+      while (id < r.end && !has(id)) {
+        // Past the bitmap every id is a hole: take the rest of the range at once.
+        if (id / 64 >= bits_.size()) id = r.end;
+        else ++id;
+      }
+      out.push_back({first, id});
+    }
+  }
+  return out;
+}
+
+uint64_t IdRecovery::count_within(const std::vector<IdRange>& held) const {
+  uint64_t n = 0;
+  for (const IdRange& r : held)
+    for (uint64_t id = r.first; id < r.end && id / 64 < bits_.size(); ++id) n += has(id) ? 1 : 0;
+  return n;
+}
+
 std::vector<std::vector<IdRange>> IdRecovery::deal(const std::vector<IdRange>& holes,
                                                    uint32_t shards, uint32_t block) {
   std::vector<std::vector<IdRange>> out(shards);

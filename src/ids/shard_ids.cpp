@@ -13,23 +13,28 @@ ShardIds::ShardIds(BlockSource& source, uint32_t block, std::vector<IdRange> hol
   std::reverse(holes_.begin(), holes_.end());
 }
 
-void ShardIds::refill(uint64_t now_ns) noexcept {
+bool ShardIds::refill(uint64_t now_ns) noexcept {
+  // Once a shared counter was found behind this node, even ids already in hand may be handed
+  // to another node: none is issued.
+  if (!source_.issuing_allowed()) return false;
   while (!holes_.empty()) {
     current_ = holes_.back();
     holes_.pop_back();
     if (!current_.empty()) {
       holes_taken_ += current_.size();
-      return;
+      return true;
     }
   }
   constexpr uint64_t kSlowNs = 1'000'000;
   if (now_ns - last_refill_ns_ > kSlowNs) next_block_ = 1;
   else next_block_ = std::min(block_, next_block_ * 2);
   last_refill_ns_ = now_ns;
-  const uint64_t first = source_.take(next_block_);
-  BR_ASSERT(first > 0);
-  current_ = {first, first + next_block_};
+  const IdRange block = source_.take(next_block_);
+  if (block.empty()) return false;
+  BR_ASSERT(block.first > 0 && block.size() <= next_block_);
+  current_ = block;
   ++issued_blocks_;
+  return true;
 }
 
 }  // namespace busyring::ids

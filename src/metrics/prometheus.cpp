@@ -49,7 +49,8 @@ void scalar(Out& out, const ShardMetrics* const* shards, size_t n, const char* n
 }  // namespace
 
 size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf, size_t cap,
-                         const char* const* reason_names, size_t reason_count) noexcept {
+                         const char* const* reason_names, size_t reason_count,
+                         const IdSourceGauges* id_source) noexcept {
   if (cap == 0) return 0;
   Out out(buf, cap);
   out.line("# HELP busyring_requests_total HTTP requests answered, by route and status.\n"
@@ -154,6 +155,22 @@ size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf,
   out.line("# HELP busyring_storage_healthy_shards Shards whose log accepts writes.\n"
            "# TYPE busyring_storage_healthy_shards gauge\nbusyring_storage_healthy_shards %llu\n",
            static_cast<unsigned long long>(sum(shards, n, &ShardMetrics::storage_healthy)));
+  if (id_source != nullptr) {
+    const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+    out.line("# HELP busyring_id_source_up 1 when the last call to the shared id counter (Redis) succeeded.\n"
+             "# TYPE busyring_id_source_up gauge\nbusyring_id_source_up %llu\n", u(id_source->up));
+    out.line("# HELP busyring_id_source_refused 1 when the shared counter went behind ids this node holds "
+             "(nothing is issued until it is set right).\n"
+             "# TYPE busyring_id_source_refused gauge\nbusyring_id_source_refused %llu\n", u(id_source->refused));
+    out.line("# HELP busyring_id_reserve_ids Ids reserved from the shared counter and not yet given to a shard.\n"
+             "# TYPE busyring_id_reserve_ids gauge\nbusyring_id_reserve_ids %llu\n", u(id_source->reserve_ids));
+    out.line("# HELP busyring_id_source_calls_total Calls to the shared id counter (INCRBY).\n"
+             "# TYPE busyring_id_source_calls_total counter\nbusyring_id_source_calls_total %llu\n",
+             u(id_source->calls));
+    out.line("# HELP busyring_id_source_errors_total Failed calls to the shared id counter.\n"
+             "# TYPE busyring_id_source_errors_total counter\nbusyring_id_source_errors_total %llu\n",
+             u(id_source->errors));
+  }
   return out.len();
 }
 

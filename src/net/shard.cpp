@@ -106,6 +106,7 @@ std::string Shard::start() noexcept {
   render_ctx_.scratch = scratch_.data();
   render_ctx_.scratch_bytes = scratch_.size();
   render_ctx_.date = &date_;
+  render_ctx_.id_source = shared_.block_source;
 
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);

@@ -2,9 +2,13 @@
 // holes in [1, max id] as ranges (the first 20, then a count), duplicate ids (must be 0) and
 // records per shard. Memory: 8 bytes per record (the ids, sorted once). A damaged log is
 // counted as far as it reads, said on stderr, and exits 1; so do duplicates.
+// Over the dirs of a cluster's nodes it also says the least value a shared id counter (Redis)
+// may hold: the highest id any node wrote or reserved (their DATA_DIR/id-ranges files).
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "busyring/ids/held_ranges.h"
 #include "commands.h"
 #include "format.h"
 #include "holes.h"
@@ -57,8 +61,8 @@ std::string shard_name(const ShardCount& s, bool with_dir) {
   return with_dir ? s.dir + "/" + name : std::string(name);
 }
 
-void print_text(std::FILE* out, const IdSummary& ids, uint64_t bytes, const std::vector<ShardCount>& shards,
-                bool with_dir) {
+void print_text(std::FILE* out, const IdSummary& ids, uint64_t bytes, uint64_t counter_min,
+                const std::vector<ShardCount>& shards, bool with_dir) {
   std::fprintf(out, "records        %llu\n", static_cast<unsigned long long>(ids.records));
   std::fprintf(out, "bytes          %llu\n", static_cast<unsigned long long>(bytes));
   std::fprintf(out, "max id         %llu\n", static_cast<unsigned long long>(ids.max_id));
@@ -69,12 +73,15 @@ void print_text(std::FILE* out, const IdSummary& ids, uint64_t bytes, const std:
     holes += ", and " + std::to_string(ids.hole_ranges - ids.holes.size()) + " more ranges";
   std::fprintf(out, "holes          %s\n", holes.c_str());
   std::fprintf(out, "duplicate ids  %llu\n", static_cast<unsigned long long>(ids.duplicates));
+  std::fprintf(out, "id counter     %llu (the least value for a shared id counter: redis-cli SET KEY %llu)\n",
+               static_cast<unsigned long long>(counter_min), static_cast<unsigned long long>(counter_min));
   for (const ShardCount& s : shards)
     std::fprintf(out, "%-14s %llu records\n", shard_name(s, with_dir).c_str(),
                  static_cast<unsigned long long>(s.records));
 }
 
-void print_json(std::FILE* out, const IdSummary& ids, uint64_t bytes, const std::vector<ShardCount>& shards) {
+void print_json(std::FILE* out, const IdSummary& ids, uint64_t bytes, uint64_t counter_min,
+                const std::vector<ShardCount>& shards) {
   std::string j = "{\"records\":";
   append_u64(j, ids.records);
   j += ",\"bytes\":";
@@ -99,6 +106,8 @@ void print_json(std::FILE* out, const IdSummary& ids, uint64_t bytes, const std:
   }
   j += "]},\"duplicate_ids\":";
   append_u64(j, ids.duplicates);
+  j += ",\"id_counter_min\":";
+  append_u64(j, counter_min);
   j += ",\"shards\":[";
   for (size_t i = 0; i < shards.size(); ++i) {
     j += i == 0 ? "{\"dir\":" : ",{\"dir\":";
@@ -120,7 +129,14 @@ int run_stats(const Options& options, std::FILE* out, std::FILE* err) {
   std::vector<ShardCount> shards;
   uint64_t bytes = 0;
   uint64_t damaged = 0;
+  uint64_t held_max = 0;
   for (size_t i = 0; i < options.dirs.size(); ++i) {
+    auto held = ids::load_held_ranges(ids::held_ranges_path(options.dirs[i]));
+    if (!held) {
+      print_error(err, Command::stats, held.error());
+      return 1;
+    }
+    for (const auto& r : held.value()) held_max = std::max(held_max, r.end - 1);
     IdCollector collector(ids, shards, options.dirs[i], static_cast<uint32_t>(i));
     auto totals = walk_log(options.dirs[i], static_cast<uint32_t>(i), collector, nullptr);
     if (!totals) {
@@ -134,10 +150,11 @@ int run_stats(const Options& options, std::FILE* out, std::FILE* err) {
                   totals.value().first_problem + " (counted up to the damage; see busyring-log verify)");
   }
   const IdSummary summary = summarize_ids(ids, kRangesShown);
+  const uint64_t counter_min = std::max(held_max, summary.max_id);
   if (options.json) {
-    print_json(out, summary, bytes, shards);
+    print_json(out, summary, bytes, counter_min, shards);
   } else {
-    print_text(out, summary, bytes, shards, options.dirs.size() > 1);
+    print_text(out, summary, bytes, counter_min, shards, options.dirs.size() > 1);
   }
   if (summary.duplicates > 0)
     print_error(err, Command::stats,

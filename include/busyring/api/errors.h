@@ -29,6 +29,7 @@ enum class ErrorId : uint8_t {
   head_too_large,
   storage_unavailable,
   storage_busy,
+  id_source_unavailable,
   version_not_supported,
   count,
 };

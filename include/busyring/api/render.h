@@ -1,10 +1,12 @@
 // Turns a ready pipeline entry into response bytes: {"id":N}, an error body, the health
-// verdict, or the metrics text. Health and metrics read every shard's counters (relaxed).
+// verdict, or the metrics text. Health and metrics read every shard's counters (relaxed) and
+// the id source's state.
 #pragma once
 
 #include <cstddef>
 
 #include "busyring/http/pipeline.h"
+#include "busyring/ids/block_source.h"
 #include "busyring/http/response.h"
 #include "busyring/metrics/shard_metrics.h"
 
@@ -16,6 +18,7 @@ struct RenderContext {
   char* scratch = nullptr;  // room for the metrics text
   size_t scratch_bytes = 0;
   const http::DateLine* date = nullptr;
+  const ids::BlockSource* id_source = nullptr;  // its health joins /healthz and /metrics
 };
 
 // Bytes written into out, or 0 if the response does not fit in cap.

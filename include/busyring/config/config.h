@@ -17,6 +17,15 @@ enum class Ack : uint8_t {
 
 const char* ack_name(Ack ack) noexcept;
 
+// Where id blocks come from (--id-source): the node's own counter, or ranges reserved from a
+// Redis counter shared by a cluster of nodes (redis://HOST:PORT/KEY).
+struct IdSource {
+  bool redis = false;
+  std::string host;  // redis only
+  uint16_t port = 6379;
+  std::string key = "busyring:ids";
+};
+
 struct Config {
   uint16_t port = 3000;
   std::string bind = "0.0.0.0";
@@ -29,6 +38,10 @@ struct Config {
   uint32_t idle_timeout_ms = 60'000;
   uint32_t request_timeout_ms = 10'000;
   uint32_t id_block = 32;
+  IdSource id_source;
+  // The most ids a node holds in reserve from Redis; refilled by id_reserve/2 per INCRBY when it
+  // falls under half (so it never holds more than this: the cluster's density bound).
+  uint32_t id_reserve = 32768;
   uint64_t segment_size = 64ull << 20;
   // Log writes in flight per shard, and the records an overlapping one waits for: measured
   // against one write in flight with wrk -c64, 4/8 won (perf/RESULTS.md).

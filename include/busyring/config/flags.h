@@ -24,6 +24,8 @@ const char* help_text() noexcept;
 [[nodiscard]] bool parse_size(const std::string& text, uint64_t& out) noexcept;
 // "60" (seconds) / "1500ms" / "2s" -> milliseconds.
 [[nodiscard]] bool parse_duration_ms(const std::string& text, uint64_t& out) noexcept;
+// "local" / "redis://HOST[:PORT][/KEY]" -> IdSource; false on anything else.
+[[nodiscard]] bool parse_id_source(const std::string& text, IdSource& out) noexcept;
 // "0,2,4-7" -> {0,2,4,5,6,7}.
 [[nodiscard]] bool parse_cpu_list(const std::string& text, std::vector<int>& out) noexcept;
 

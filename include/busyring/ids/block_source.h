@@ -1,26 +1,47 @@
-// Where id blocks come from: the "block source" seam. Today one process-wide atomic counter;
-// later a shared counter outside the node (Redis INCRBY, a PostgreSQL sequence) behind the
-// same interface. A block is `count` consecutive ids starting at the returned id.
+// Where id blocks come from: the "block source" seam. The node's own atomic counter (local), or
+// ranges reserved from a Redis counter shared by a cluster (redis_block_source.h), behind the
+// same interface. Shards call take() once per block, never per request.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include "busyring/ids/id_range.h"
+
 namespace busyring::ids {
+
+// What /healthz and /metrics say of a source. Texts are static: rendering allocates nothing.
+struct SourceStats {
+  bool shared = false;       // ids come from outside the node (Redis)
+  bool up = true;            // the last call to the shared counter succeeded
+  bool refused = false;      // the shared counter went behind ids this node holds: no ids
+  uint64_t reserve_ids = 0;  // ids reserved and not yet handed to a shard
+  uint64_t calls = 0;        // calls to the shared counter (INCRBY)
+  uint64_t errors = 0;       // of which failed
+  const char* problem = nullptr;  // set when !up or refused
+  // Ids can be issued now (a momentarily empty reserve that is being refilled counts as serving).
+  bool serving() const noexcept { return !refused && (up || reserve_ids > 0); }
+};
 
 class BlockSource {
  public:
   virtual ~BlockSource() = default;
-  // First id of a fresh block of `count` ids that no one else holds. Thread-safe.
-  virtual uint64_t take(uint32_t count) noexcept = 0;
+  // Up to `count` consecutive ids that no one else holds (fewer at the end of a reserved
+  // range); empty when the source has none to give now (the caller answers 503). Thread-safe.
+  virtual IdRange take(uint32_t count) noexcept = 0;
+  // Whether ids already handed out (a shard's holes and block) may still be issued: false once
+  // a shared counter was found behind this node, since other nodes may now get the same ids.
+  virtual bool issuing_allowed() const noexcept { return true; }
+  virtual SourceStats stats() const noexcept { return {}; }
 };
 
 // The local source: one atomic counter shared by the shards, touched once per block.
 class LocalBlockSource final : public BlockSource {
  public:
   explicit LocalBlockSource(uint64_t first_free_id) noexcept : next_(first_free_id) {}
-  uint64_t take(uint32_t count) noexcept override {
-    return next_.fetch_add(count, std::memory_order_relaxed);
+  IdRange take(uint32_t count) noexcept override {
+    const uint64_t first = next_.fetch_add(count, std::memory_order_relaxed);
+    return {first, first + count};
   }
   uint64_t peek() const noexcept { return next_.load(std::memory_order_relaxed); }
 

@@ -23,11 +23,21 @@ class IdRecovery {
   // Ranges of ids in [1, max_id] that no record carries, ascending.
   std::vector<IdRange> holes() const;
 
+  // The same within `held` (the ranges a node reserved from a shared counter, ascending and
+  // disjoint), up to each range's end: with a shared counter, every id of a range this node
+  // reserved and did not use is its own to issue, above its highest id too.
+  std::vector<IdRange> holes_within(const std::vector<IdRange>& held) const;
+
+  // Ids on disk that fall in `held` (equal to count() when every record's id was reserved).
+  uint64_t count_within(const std::vector<IdRange>& held) const;
+
   // Splits holes into pieces of at most `block` ids and deals them round-robin to `shards`.
   static std::vector<std::vector<IdRange>> deal(const std::vector<IdRange>& holes, uint32_t shards,
                                                 uint32_t block);
 
  private:
+  bool has(uint64_t id) const noexcept;
+
   std::vector<uint64_t> bits_;  // bit i set: id i is on disk
   uint64_t max_id_ = 0;
   uint64_t count_ = 0;

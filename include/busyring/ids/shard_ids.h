@@ -5,7 +5,8 @@
 // Block sizes adapt to the rate: a shard whose last block lasted over a millisecond takes a
 // single id next time, one that used its block up quickly doubles the next, up to --id-block.
 // So sequential requests get 1, 2, 3 whichever shard takes them, and a loaded shard touches
-// the shared counter once per --id-block requests.
+// the shared counter once per --id-block requests. A source may hand out less than asked (the
+// end of a reserved range) or nothing (a Redis source with an empty reserve).
 #pragma once
 
 #include <cstdint>
@@ -20,9 +21,10 @@ class ShardIds {
  public:
   ShardIds(BlockSource& source, uint32_t block, std::vector<IdRange> holes) noexcept;
 
+  // A fresh id, or 0 when the source has none to give now (the request is answered 503).
   // now_ns: any clock, used only to size the next block.
   uint64_t next(uint64_t now_ns) noexcept {
-    if (current_.empty()) refill(now_ns);
+    if (current_.empty() && !refill(now_ns)) return 0;
     return current_.first++;
   }
 
@@ -36,7 +38,7 @@ class ShardIds {
   uint64_t holes_reissued() const noexcept { return holes_taken_; }
 
  private:
-  void refill(uint64_t now_ns) noexcept;
+  bool refill(uint64_t now_ns) noexcept;
 
   BlockSource& source_;
   uint32_t block_;

@@ -220,3 +220,26 @@ TEST_CASE("parse_cpu_list reads numbers and ranges in order", "[config]") {
   for (const char* bad : {"", ",", "1,", ",1", "1,,2", "a", "1-", "-1", "3-1", "1-2-3", "1024", "0-1024", " 1"})
     CHECK_FALSE(parse_cpu_list(bad, cpus));
 }
+
+TEST_CASE("--id-source takes local or redis://HOST[:PORT][/KEY]; --id-reserve its range", "[config]") {
+  const Config local = both_forms("--id-source", "local");
+  CHECK_FALSE(local.id_source.redis);
+  const Config full = both_forms("--id-source", "redis://10.0.0.5:6380/cluster:ids");
+  CHECK(full.id_source.redis);
+  CHECK(full.id_source.host == "10.0.0.5");
+  CHECK(full.id_source.port == 6380);
+  CHECK(full.id_source.key == "cluster:ids");
+  const Config bare = both_forms("--id-source", "redis://cache");
+  CHECK(bare.id_source.host == "cache");
+  CHECK(bare.id_source.port == 6379);
+  CHECK(bare.id_source.key == "busyring:ids");
+  for (const char* bad : {"redis", "redis://", "redis://:6379/k", "redis://h:0/k", "redis://h:70000", "redis://h/a b",
+                          "http://h:1/k"}) {
+    auto p = parse({"--id-source", bad});
+    REQUIRE_FALSE(p);
+    CHECK(p.error().rfind("--id-source:", 0) == 0);
+  }
+  CHECK(both_forms("--id-reserve", "256").id_reserve == 256);
+  CHECK(parse({}).value().config.id_reserve == 32768);
+  CHECK_FALSE(parse({"--id-reserve", "1"}));
+}

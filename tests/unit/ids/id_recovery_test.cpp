@@ -119,3 +119,14 @@ TEST_CASE("merging recoveries unions ids, counts ids found twice, keeps the high
   CHECK(holes.front().first == 4);
   CHECK(holes.front().end == 5);
 }
+
+TEST_CASE("holes within held ranges run to each range's end; ids outside them are not counted", "[ids]") {
+  IdRecovery r;
+  for (uint64_t id : {1, 2, 4, 200, 201}) r.add(id);
+  r.add(9);  // not in any held range (a record this node never reserved)
+  const std::vector<IdRange> held{{1, 5}, {200, 203}, {300, 310}};
+  CHECK(pairs(r.holes_within(held)) == Pairs{{3, 4}, {202, 203}, {300, 310}});
+  CHECK(r.count_within(held) == 5);
+  CHECK(r.count() == 6);
+  CHECK(pairs(IdRecovery{}.holes_within({{5, 8}})) == Pairs{{5, 8}});
+}

@@ -23,9 +23,11 @@ constexpr uint64_t kT0 = 10'000 * kMs;  // any clock far from zero
 
 TEST_CASE("LocalBlockSource hands out consecutive blocks", "[ids]") {
   LocalBlockSource s(1);
-  CHECK(s.take(32) == 1);
-  CHECK(s.take(1) == 33);
-  CHECK(s.take(5) == 34);
+  CHECK(s.take(32).first == 1);
+  CHECK(s.take(1).first == 33);
+  const IdRange r = s.take(5);
+  CHECK(r.first == 34);
+  CHECK(r.end == 39);
   CHECK(s.peek() == 39);
 }
 
@@ -131,4 +133,46 @@ TEST_CASE("eight threads issuing 100k ids each get unique, dense ids", "[ids]") 
   // The only missing ids are the unused tails of each thread's last block.
   CHECK(reserved - all.size() <= kThreads * kBlock);
   CHECK(all.back() - all.size() <= kThreads * kBlock);
+}
+
+namespace {
+// A source that gives what a test scripts: short blocks, nothing, or a refusal.
+class ScriptedSource final : public busyring::ids::BlockSource {
+ public:
+  IdRange take(uint32_t count) noexcept override {
+    if (ranges.empty()) return {};
+    IdRange& r = ranges.front();
+    const uint64_t n = std::min<uint64_t>(count, r.size());
+    const IdRange out{r.first, r.first + n};
+    r.first += n;
+    if (r.empty()) ranges.erase(ranges.begin());
+    return out;
+  }
+  bool issuing_allowed() const noexcept override { return allowed; }
+  std::vector<IdRange> ranges;
+  bool allowed = true;
+};
+}  // namespace
+
+TEST_CASE("a source with nothing to give makes next() return 0, and ids come back with it", "[ids]") {
+  ScriptedSource source;
+  ShardIds ids(source, 32, {});
+  CHECK(ids.next(kT0) == 0);
+  source.ranges = {{10, 12}, {40, 41}};
+  CHECK(ids.next(kT0) == 10);
+  CHECK(ids.next(kT0) == 11);  // the block was cut short at the range's end
+  CHECK(ids.next(kT0) == 40);
+  CHECK(ids.next(kT0) == 0);
+}
+
+TEST_CASE("a source that forbids issuing stops even the holes in hand", "[ids]") {
+  ScriptedSource source;
+  source.ranges = {{100, 200}};
+  ShardIds ids(source, 1, {{5, 7}});
+  CHECK(ids.next(kT0) == 5);  // block of 1: the next id needs a refill
+  source.allowed = false;
+  CHECK(ids.next(kT0) == 0);
+  source.allowed = true;
+  CHECK(ids.next(kT0) == 6);
+  CHECK(ids.next(kT0) == 100);
 }

@@ -1,0 +1,112 @@
+// The held-ranges file: parse on start-up, durable appends while running.
+#include "busyring/ids/held_ranges.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+namespace busyring::ids {
+namespace {
+
+bool parse_u64(const char*& p, const char* end, uint64_t& out) {
+  if (p == end || *p < '0' || *p > '9') return false;
+  uint64_t v = 0;
+  for (; p != end && *p >= '0' && *p <= '9'; ++p) {
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string held_ranges_path(const std::string& data_dir) { return data_dir + "/" + kHeldRangesFile; }
+
+base::Result<std::vector<IdRange>> load_held_ranges(const std::string& path) {
+  std::vector<IdRange> out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return out;
+    return base::Error{"cannot read " + path + ": " + std::strerror(errno)};
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return base::Error{"cannot read " + path + ": " + std::strerror(e)};
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;  // torn last line: never used
+    ++line_no;
+    const char* p = text.data() + pos;
+    const char* end = text.data() + nl;
+    IdRange r;
+    const bool ok = parse_u64(p, end, r.first) && p != end && *p++ == ' ' && parse_u64(p, end, r.end) &&
+                    p == end && r.first > 0 && r.first < r.end;
+    if (!ok)
+      return base::Error{path + " line " + std::to_string(line_no) +
+                         " is not \"FIRST END\"; the file was edited or damaged (fix or restore it; "
+                         "never delete it, it records ids this node may still issue)"};
+    out.push_back(r);
+    pos = nl + 1;
+  }
+  return out;
+}
+
+HeldRangesLog::~HeldRangesLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+base::Status HeldRangesLog::open(const std::string& path) {
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) return base::Error{"cannot open " + path + ": " + std::strerror(errno)};
+  // The file's directory entry must be durable too, or a crash could lose the whole file.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return base::Error{"cannot open " + dir + ": " + std::strerror(errno)};
+  const int rc = ::fsync(dfd);
+  const int e = errno;
+  ::close(dfd);
+  if (rc != 0) return base::Error{"cannot sync " + dir + ": " + std::strerror(e)};
+  return base::ok_status();
+}
+
+base::Status HeldRangesLog::append(IdRange range) {
+  char line[48];
+  const int n = std::snprintf(line, sizeof line, "%" PRIu64 " %" PRIu64 "\n", range.first, range.end);
+  ssize_t w;
+  do w = ::write(fd_, line, static_cast<size_t>(n));
+  while (w < 0 && errno == EINTR);
+  if (w != n) {
+    // A partial line is ignored on start-up only if it is the last one: cut it off, so the
+    // next append does not glue onto it.
+    const int e = w < 0 ? errno : EIO;
+    if (w > 0) {
+      const off_t size = ::lseek(fd_, 0, SEEK_END);
+      if (size >= w && ::ftruncate(fd_, size - w) != 0) { /* the next start refuses a bad line */ }
+    }
+    return base::Error{"cannot write " + path_ + ": " + std::strerror(e)};
+  }
+  if (::fdatasync(fd_) != 0) return base::Error{"cannot sync " + path_ + ": " + std::strerror(errno)};
+  return base::ok_status();
+}
+
+}  // namespace busyring::ids
