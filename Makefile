@@ -128,8 +128,10 @@ $(BLACKBOX): $(BLACKBOX_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# Fuzz corpora replayed through a plain build (a crash found once stays a regression test).
-$(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libbusyring.a
+# Fuzz corpora replayed through a plain build (a crash found once stays a regression test);
+# log_tool fuzzes busyring-log's library objects, linked as the unit tests link them.
+$(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay_main.o \
+                      $(LOG_LIB_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -13,7 +13,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -254,27 +253,6 @@ class Driver {
   Run run_;
 };
 
-// A campaign can steer around a known, not yet fixed bug so that it finds others:
-// BUSYRING_FUZZ_SKIP=fold-split never cuts from just after a LF that a space or tab follows to
-// the first byte after that whitespace (where a receive boundary hides an obs-fold from the
-// parser). Replay never sets it.
-bool skip_fold_splits() {
-  static const bool skip = [] {
-    const char* e = std::getenv("BUSYRING_FUZZ_SKIP");
-    return e != nullptr && std::strstr(e, "fold-split") != nullptr;
-  }();
-  return skip;
-}
-
-bool fold_split_at(std::string_view stream, size_t cut) {
-  const auto blank = [&](size_t i) { return stream[i] == ' ' || stream[i] == '\t'; };
-  if (cut == 0 || cut >= stream.size()) return false;
-  size_t k = cut;
-  while (k > 0 && blank(k - 1)) --k;
-  if (k == 0 || stream[k - 1] != '\n') return false;
-  return k < cut || blank(cut);  // inside "LF, blanks, first byte" with at least one blank
-}
-
 // On a mismatch, both runs event by event, so the report says where they part.
 void describe(const char* name, const Run& run) {
   static constexpr const char* kEvents[] = {"need_more", "head", "request", "error"};
@@ -315,12 +293,6 @@ BR_FUZZ_TARGET(http_stream) {
     for (size_t i = 1; i < stream.size(); ++i) cuts.push_back(i);
   } else if (stream.size() > 1) {
     for (size_t i = 0; i < cut_count; ++i) cuts.push_back(1 + raw_cuts[i] % (stream.size() - 1));
-  }
-  if (skip_fold_splits()) {
-    for (size_t& c : cuts)
-      if (fold_split_at(stream, c)) c = 0;
-    cuts.erase(std::remove_if(cuts.begin(), cuts.end(), [&](size_t c) { return c == 0 || c >= stream.size(); }),
-               cuts.end());
   }
   std::sort(cuts.begin(), cuts.end());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());

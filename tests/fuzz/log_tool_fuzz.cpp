@@ -194,5 +194,3 @@ BR_FUZZ_TARGET(log_tool) {
   }
   return 0;
 }
-
-#include "log_tool_sources.inc"

@@ -6,7 +6,6 @@
 #   tests/fuzz/run_fuzz.sh [TARGET...]      (default: every tests/fuzz/*_fuzz.cpp)
 #   FUZZ_SECONDS=60   time per target          FUZZ_RUNS=N   stop after N executions too
 #   FUZZ_BUILD_ONLY=1 build, do not run        FUZZ_ARGS=... more libFuzzer flags
-#   BUSYRING_FUZZ_SKIP=fold-split   steer http_stream around a known bug (see its source)
 #
 # What each run found goes to build/fuzz/corpus/<target>/ (the committed seeds in
 # tests/fuzz/corpus/<target>/ are read, never written); crashes to build/fuzz/crashes/<target>/.
@@ -79,6 +78,13 @@ for name in api http llhttp; do
   queue cc "$LLHTTP_SRC/$name.c" "$obj"
   lib_objs+=("$obj")
 done
+# busyring-log's library (tools/log/*.cpp but main.cpp, the Makefile's LOG_LIB_SRCS): log_tool's.
+log_objs=()
+for src in $(find tools/log -name '*.cpp' ! -name main.cpp | sort); do
+  obj=$OUT/obj/${src%.cpp}.o
+  queue c++ "$src" "$obj"
+  log_objs+=("$obj")
+done
 for t in "${targets[@]}"; do
   src=tests/fuzz/${t}_fuzz.cpp
   [[ -f $src ]] || { echo "run_fuzz.sh: no fuzz target $t ($src)" >&2; exit 2; }
@@ -89,12 +95,14 @@ if [[ -s $jobs_file ]]; then
 fi
 for t in "${targets[@]}"; do
   bin=$OUT/$t
-  obj=$OUT/obj/tests/fuzz/${t}_fuzz.o
-  newest=$(ls -t "$obj" "${lib_objs[@]}" | head -1)
+  objs=("$OUT/obj/tests/fuzz/${t}_fuzz.o")
+  [[ $t == log_tool ]] && objs+=("${log_objs[@]}")
+  objs+=("${lib_objs[@]}")
+  newest=$(ls -t "${objs[@]}" | head -1)
   if [[ ! -x $bin || $newest -nt $bin ]]; then
     echo "  FUZZLD $bin"
     # shellcheck disable=SC2086
-    $CXX $SAN -fsanitize=fuzzer -pthread "$obj" "${lib_objs[@]}" -luring -lsimdjson -o "$bin"
+    $CXX $SAN -fsanitize=fuzzer -pthread "${objs[@]}" -luring -lsimdjson -lhiredis -o "$bin"
   fi
 done
 [[ ${FUZZ_BUILD_ONLY:-0} == 1 ]] && exit 0
