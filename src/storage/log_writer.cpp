@@ -255,14 +255,11 @@ void LogWriter::complete(Buffer& b, int res) noexcept {
                "are answered 503 and voided on disk before writing resumes",
                len, options_.dir.c_str(), b.segment, static_cast<unsigned long long>(b.file_offset),
                res < 0 ? std::strerror(-res) : "short write", b.records);
-  BR_ASSERT(!voiding_);
+  BR_ASSERT(void_count_ < kMaxVoids);
+  voids_[(void_head_ + void_count_) % kMaxVoids] =
+      VoidRange{b.segment, b.file_offset, b.file_offset + static_cast<uint64_t>(len)};
+  ++void_count_;
   voiding_ = true;
-  // The marker goes through its own O_DSYNC descriptor: one rare write, durable on completion.
-  if (void_fd_ >= 0) close(void_fd_);
-  b_void_segment_ = b.segment;
-  void_fd_ = open_segment(segment_path(options_.dir, b.segment), options_.dsync);
-  void_offset_ = b.file_offset;
-  void_end_ = b.file_offset + static_cast<uint64_t>(len);
   void_retry_ns_ = 0;
 }
 
@@ -272,29 +269,46 @@ bool LogWriter::void_ready(uint64_t now_ns) const noexcept {
 
 void LogWriter::prep_void(io_uring_sqe* sqe) noexcept {
   BR_ASSERT(voiding_ && !void_in_flight_);
-  if (void_fd_ < 0) void_fd_ = open_segment(segment_path(options_.dir, b_void_segment_), options_.dsync);
+  const VoidRange& v = voids_[void_head_];
+  // The marker goes through its own O_DSYNC descriptor: one rare write, durable on completion.
+  if (void_fd_ >= 0 && void_fd_segment_ != v.segment) {
+    close(void_fd_);
+    void_fd_ = -1;
+  }
+  if (void_fd_ < 0) {
+    void_fd_ = open_segment(segment_path(options_.dir, v.segment), options_.dsync);
+    void_fd_segment_ = v.segment;
+  }
   std::memset(void_block_, 0, align_);
-  encode_record(void_block_, RecordKind::skip, void_offset_, void_end_, nullptr, 0);
-  io_uring_prep_write(sqe, void_fd_, void_block_, align_, void_offset_);
+  encode_record(void_block_, RecordKind::skip, v.offset, v.end, nullptr, 0);
+  io_uring_prep_write(sqe, void_fd_, void_block_, align_, v.offset);
   void_in_flight_ = true;
 }
 
 void LogWriter::on_void(int res, uint64_t now_ns) noexcept {
-  BR_ASSERT(void_in_flight_);
+  BR_ASSERT(void_in_flight_ && void_count_ > 0);
   void_in_flight_ = false;
+  const VoidRange v = voids_[void_head_];
   if (res != static_cast<int>(align_)) {
     BR_LOG_ERROR("log: cannot void the failed write in %s at offset %llu: %s (retrying every second)",
-                 options_.dir.c_str(), static_cast<unsigned long long>(void_offset_),
+                 options_.dir.c_str(), static_cast<unsigned long long>(v.offset),
                  res < 0 ? std::strerror(-res) : "short write");
     void_retry_ns_ = now_ns + kPrepareRetryNs;
+    // A descriptor that failed may stay failed: open the segment afresh for the retry.
+    if (void_fd_ >= 0) close(void_fd_);
+    void_fd_ = -1;
     return;
   }
-  voiding_ = false;
-  close(void_fd_);
-  void_fd_ = -1;
-  BR_LOG_INFO("log: failed write voided (%s offset %llu..%llu); accepting writes again",
-              options_.dir.c_str(), static_cast<unsigned long long>(void_offset_),
-              static_cast<unsigned long long>(void_end_));
+  void_head_ = (void_head_ + 1) % kMaxVoids;
+  --void_count_;
+  voiding_ = void_count_ > 0;
+  BR_LOG_INFO("log: failed write voided (%s segment %u offset %llu..%llu)%s", options_.dir.c_str(), v.segment,
+              static_cast<unsigned long long>(v.offset), static_cast<unsigned long long>(v.end),
+              voiding_ ? "; voiding the next one" : "; accepting writes again");
+  if (!voiding_ && void_fd_ >= 0) {
+    close(void_fd_);
+    void_fd_ = -1;
+  }
 }
 
 bool LogWriter::pop_done(WriteDone& done) noexcept {

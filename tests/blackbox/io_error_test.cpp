@@ -148,6 +148,13 @@ TEST_CASE("an EIO log write under pipelined load fails only its own batch; the b
   failed_writes_are_answered_503_and_never_stored(Fault{"eio@40", "Input/output error", 1, 8});
 }
 
+// A dying disk fails every write in flight: with 4 writes overlapping, failures arrive while
+// an earlier one is still being voided; each waits its turn, and none is acknowledged.
+TEST_CASE("four EIO log writes in a row under pipelined load are each voided; the shard recovers",
+          "[durability][io-error]") {
+  failed_writes_are_answered_503_and_never_stored(Fault{"eio@40+4", "Input/output error", 4, 8});
+}
+
 // Real block-device errors need a device-mapper error target; these VMs' kernels have no
 // device-mapper, so the test reports the skip (a SKIPPED line and a warning) and asserts nothing.
 TEST_CASE("SKIPPABLE: I/O errors from a device-mapper error target (skipped without device-mapper)",

@@ -132,15 +132,23 @@ class LogWriter {
   int current_fd_ = -1;
   uint32_t current_segment_ = 0;
   uint64_t segment_bytes_ = 0;  // size of the current segment file
-  // A write failed: appends answer unavailable and writes wait until the marker voiding the
-  // failed range is on disk.
-  bool voiding_ = false;
+  // A write failed: appends answer unavailable and writes wait until the markers voiding the
+  // failed ranges are on disk. With several writes in flight more than one can fail (a dying
+  // disk fails them all): each failed range waits its turn here, oldest first.
+  struct VoidRange {
+    uint32_t segment = 0;
+    uint64_t offset = 0;
+    uint64_t end = 0;
+  };
+  static constexpr uint32_t kMaxVoids = 8;  // >= writes in flight (--log-writes is at most 8)
+  VoidRange voids_[kMaxVoids];
+  uint32_t void_head_ = 0;
+  uint32_t void_count_ = 0;
+  bool voiding_ = false;  // void_count_ > 0
   bool void_in_flight_ = false;
   int void_fd_ = -1;
-  uint64_t void_offset_ = 0;
-  uint64_t void_end_ = 0;
+  uint32_t void_fd_segment_ = 0;
   uint64_t void_retry_ns_ = 0;
-  uint32_t b_void_segment_ = 0;
   uint8_t* void_block_ = nullptr;  // aligned block holding the marker
   bool segment_blocked_ = false;  // the current segment is full and the next is not ready
 
