@@ -135,10 +135,12 @@ base::Result<std::unique_ptr<ids::BlockSource>> make_id_source(const config::Con
                        "--id-source local?); a cluster node needs its own empty --data-dir, or run this one alone "
                        "with --id-source local"};
   holes = recovered.holes_within(ranges);
+  uint64_t hole_ids = 0;
+  for (const ids::IdRange& h : holes) hole_ids += h.size();
   const uint64_t held_end = std::max(ranges.empty() ? 1 : ranges.back().end, recovered.max_id() + 1);
   const config::IdSource& s = config.id_source;
   auto source = std::make_unique<ids::RedisBlockSource>(ids::RedisEndpoint{s.host, s.port, s.key}, config.id_reserve,
-                                                        held_end);
+                                                        held_end, hole_ids);
   if (auto st = source->start(ranges_path); !st) return base::Error{st.error()};
   return std::unique_ptr<ids::BlockSource>(std::move(source));
 }

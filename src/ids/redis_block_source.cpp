@@ -32,11 +32,13 @@ timeval to_timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
 
 }  // namespace
 
-RedisBlockSource::RedisBlockSource(RedisEndpoint endpoint, uint32_t reserve_ids, uint64_t held_end)
+RedisBlockSource::RedisBlockSource(RedisEndpoint endpoint, uint32_t reserve_ids, uint64_t held_end,
+                                   uint64_t held_holes)
     : endpoint_(std::move(endpoint)),
       half_(std::max<uint64_t>(1, reserve_ids / 2)),
       low_water_(std::max<uint64_t>(1, reserve_ids - reserve_ids / 2)),
-      held_end_(std::max<uint64_t>(1, held_end)) {
+      held_end_(std::max<uint64_t>(1, held_end)),
+      held_holes_(held_holes) {
   BR_ASSERT(half_ <= IdReserve::kMaxRange);
 }
 
@@ -70,8 +72,15 @@ IdRange RedisBlockSource::take(uint32_t count) noexcept {
   if (refused_.load(std::memory_order_relaxed)) return {};
   const IdRange r = reserve_.take(count);
   // Under the low-water mark: one shard wakes the reserving thread (one write per refill).
-  if (reserve_.available() < low_water_ && !wake_pending_.exchange(true)) wake();
+  wake_if_low();
   return r;
+}
+
+void RedisBlockSource::holes_taken(uint64_t count) noexcept {
+  uint64_t left = held_holes_.load(std::memory_order_relaxed);
+  while (!held_holes_.compare_exchange_weak(left, left - std::min(left, count), std::memory_order_relaxed)) {
+  }
+  wake_if_low();
 }
 
 SourceStats RedisBlockSource::stats() const noexcept {
@@ -79,7 +88,7 @@ SourceStats RedisBlockSource::stats() const noexcept {
   s.shared = true;
   s.up = up_.load(std::memory_order_relaxed);
   s.refused = refused_.load(std::memory_order_relaxed);
-  s.reserve_ids = reserve_.available();
+  s.reserve_ids = available();
   s.calls = calls_.load(std::memory_order_relaxed);
   s.errors = errors_.load(std::memory_order_relaxed);
   if (s.refused) s.problem = kProblemRefused;
@@ -109,7 +118,7 @@ void RedisBlockSource::run() {
 
 RedisBlockSource::Step RedisBlockSource::step() {
   if (refused_.load()) return check_counter_fixed();
-  if (reserve_.available() >= low_water_) return Step::idle;
+  if (available() >= low_water_) return Step::idle;
   return reserve_range();
 }
 
@@ -203,7 +212,7 @@ void RedisBlockSource::note_down(const char* what) {
   if (up_.exchange(false))
     BR_LOG_ERROR("id source: redis %s:%u: %s; serving from the id reserve (%llu ids left), then 503",
                  endpoint_.host.c_str(), endpoint_.port, what,
-                 static_cast<unsigned long long>(reserve_.available()));
+                 static_cast<unsigned long long>(available()));
 }
 
 void RedisBlockSource::note_up() {

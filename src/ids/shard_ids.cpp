@@ -22,6 +22,7 @@ bool ShardIds::refill(uint64_t now_ns) noexcept {
     holes_.pop_back();
     if (!current_.empty()) {
       holes_taken_ += current_.size();
+      source_.holes_taken(current_.size());
       return true;
     }
   }

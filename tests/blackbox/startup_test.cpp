@@ -57,7 +57,7 @@ TEST_CASE("--help exits 0 and lists every flag", "[blackbox]") {
   CHECK(r.status.exited);
   CHECK(r.status.code == 0);
   for (const char* flag : {"--port", "--bind", "--threads", "--data-dir", "--ack", "--max-body", "--max-header",
-                           "--max-connections", "--idle-timeout", "--request-timeout", "--id-block",
+                           "--max-connections", "--idle-timeout", "--request-timeout", "--id-block", "--id-source", "--id-reserve",
                            "--segment-size", "--cpu-affinity", "--help"}) {
     INFO("flag " << flag);
     CHECK(r.out.find(flag) != std::string::npos);

@@ -131,18 +131,18 @@ int run_stats(const Options& options, std::FILE* out, std::FILE* err) {
   uint64_t damaged = 0;
   uint64_t held_max = 0;
   for (size_t i = 0; i < options.dirs.size(); ++i) {
-    auto held = ids::load_held_ranges(ids::held_ranges_path(options.dirs[i]));
-    if (!held) {
-      print_error(err, Command::stats, held.error());
-      return 1;
-    }
-    for (const auto& r : held.value()) held_max = std::max(held_max, r.end - 1);
     IdCollector collector(ids, shards, options.dirs[i], static_cast<uint32_t>(i));
     auto totals = walk_log(options.dirs[i], static_cast<uint32_t>(i), collector, nullptr);
     if (!totals) {
       print_error(err, Command::stats, totals.error());
       return 1;
     }
+    auto held = ids::load_held_ranges(ids::held_ranges_path(options.dirs[i]));
+    if (!held) {
+      print_error(err, Command::stats, held.error());
+      return 1;
+    }
+    for (const auto& r : held.value()) held_max = std::max(held_max, r.end - 1);
     bytes += totals.value().record_bytes;
     damaged += totals.value().damaged_segments;
     if (totals.value().damaged_segments > 0)

@@ -15,7 +15,7 @@ struct SourceStats {
   bool shared = false;       // ids come from outside the node (Redis)
   bool up = true;            // the last call to the shared counter succeeded
   bool refused = false;      // the shared counter went behind ids this node holds: no ids
-  uint64_t reserve_ids = 0;  // ids reserved and not yet handed to a shard
+  uint64_t reserve_ids = 0;  // ids held and not yet handed to a shard (reserve and old holes)
   uint64_t calls = 0;        // calls to the shared counter (INCRBY)
   uint64_t errors = 0;       // of which failed
   const char* problem = nullptr;  // set when !up or refused
@@ -32,6 +32,9 @@ class BlockSource {
   // Whether ids already handed out (a shard's holes and block) may still be issued: false once
   // a shared counter was found behind this node, since other nodes may now get the same ids.
   virtual bool issuing_allowed() const noexcept { return true; }
+  // A shard began issuing `count` of the holes dealt to it at start-up (ids this node held
+  // before): a source that keeps a reserve counts them in it.
+  virtual void holes_taken(uint64_t count) noexcept { (void)count; }
   virtual SourceStats stats() const noexcept { return {}; }
 };
 

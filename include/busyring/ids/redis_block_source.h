@@ -35,8 +35,10 @@ struct RedisEndpoint {
 
 class RedisBlockSource final : public BlockSource {
  public:
-  // held_end: one past the highest id this node ever held (its id-ranges and its log).
-  RedisBlockSource(RedisEndpoint endpoint, uint32_t reserve_ids, uint64_t held_end);
+  // held_end: one past the highest id this node ever held (its id-ranges and its log);
+  // held_holes: the unused ids of those ranges, dealt to the shards as holes: they count as
+  // reserve until issued, so a restarted node takes no new range before using them up.
+  RedisBlockSource(RedisEndpoint endpoint, uint32_t reserve_ids, uint64_t held_end, uint64_t held_holes);
   ~RedisBlockSource() override;
   RedisBlockSource(const RedisBlockSource&) = delete;
   RedisBlockSource& operator=(const RedisBlockSource&) = delete;
@@ -47,6 +49,7 @@ class RedisBlockSource final : public BlockSource {
 
   IdRange take(uint32_t count) noexcept override;
   bool issuing_allowed() const noexcept override { return !refused_.load(std::memory_order_relaxed); }
+  void holes_taken(uint64_t count) noexcept override;
   SourceStats stats() const noexcept override;
 
  private:
@@ -61,6 +64,12 @@ class RedisBlockSource final : public BlockSource {
   void note_up();
   void wait(int timeout_ms);
   void wake() noexcept;
+  uint64_t available() const noexcept {
+    return reserve_.available() + held_holes_.load(std::memory_order_relaxed);
+  }
+  void wake_if_low() noexcept {
+    if (available() < low_water_ && !wake_pending_.exchange(true)) wake();
+  }
 
   const RedisEndpoint endpoint_;
   const uint64_t half_;       // ids per INCRBY
@@ -77,6 +86,7 @@ class RedisBlockSource final : public BlockSource {
   std::atomic<bool> refused_{false};
   std::atomic<uint64_t> calls_{0};
   std::atomic<uint64_t> errors_{0};
+  alignas(64) std::atomic<uint64_t> held_holes_;
 };
 
 }  // namespace busyring::ids

@@ -168,8 +168,8 @@ TEST_CASE("a source with nothing to give makes next() return 0, and ids come bac
 TEST_CASE("a source that forbids issuing stops even the holes in hand", "[ids]") {
   ScriptedSource source;
   source.ranges = {{100, 200}};
-  ShardIds ids(source, 1, {{5, 7}});
-  CHECK(ids.next(kT0) == 5);  // block of 1: the next id needs a refill
+  ShardIds ids(source, 1, {{5, 6}, {6, 7}});
+  CHECK(ids.next(kT0) == 5);  // a hole of one id: the next id needs a refill
   source.allowed = false;
   CHECK(ids.next(kT0) == 0);
   source.allowed = true;

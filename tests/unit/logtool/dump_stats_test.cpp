@@ -97,7 +97,7 @@ TEST_CASE("stats: records, bytes, max id, density, holes and shards", "[logtool]
   CHECK(j.out ==
         "{\"records\":6,\"bytes\":" + std::to_string(bytes) +
             ",\"max_id\":10,\"density\":0.600000,\"holes\":{\"ids\":4,\"ranges\":2,\"first_ranges\":[[5,6],[8,9]]},"
-            "\"duplicate_ids\":0,\"shards\":[{\"dir\":\"" +
+            "\"duplicate_ids\":0,\"id_counter_min\":10,\"shards\":[{\"dir\":\"" +
             log.data() + "\",\"shard\":0,\"records\":4},{\"dir\":\"" + log.data() +
             "\",\"shard\":1,\"records\":2}]}\n");
 }
