@@ -3,6 +3,8 @@
 // hole ranges and per-shard records in text and JSON, and duplicates failing it.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "log_fixture.h"
 
 using namespace busyring;
@@ -125,4 +127,21 @@ TEST_CASE("stats: duplicate ids fail it, across dirs too", "[logtool]") {
   CHECK(r.out.find(a.data() + "/shard-00 2 records") != std::string::npos);
   CHECK(count_lines(r.err) == 1);
   CHECK(run_tool({"stats", a.data()}).rc == 0);
+}
+
+TEST_CASE("stats: the least value for a shared id counter covers every node's reserved ranges", "[logtool]") {
+  LogDir a, b;
+  SegmentImage ia(kTestSegment), ib(kTestSegment);
+  for (const uint64_t id : {1, 2}) ia.add(id, body_for(id));
+  for (const uint64_t id : {129, 130}) ib.add(id, body_for(id));
+  a.put(0, 0, ia);
+  b.put(0, 0, ib);
+  // Node b reserved up to 384 and wrote only 129, 130: the counter must not go below 384.
+  { std::ofstream(a.data() + "/id-ranges") << "1 129\n"; }
+  { std::ofstream(b.data() + "/id-ranges") << "129 257\n257 385\n"; }
+  const auto r = run_tool({"stats", a.data(), b.data()});
+  INFO(r.out << r.err);
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("id counter     384 ") != std::string::npos);
+  CHECK(run_tool({"stats", "--json", a.data()}).out.find("\"id_counter_min\":128,") != std::string::npos);
 }
