@@ -1,0 +1,88 @@
+// Issue 9: two ways the Redis id source still breaks its promises, found by the cluster tests.
+// Hidden (`[.]`) until the server is fixed, since both fail today; run them with
+//   BUSYRING_BIN=... blackbox-tests "[cluster-open]"
+// and drop the `[.]` tag in the commit that fixes them.
+// 1. A Redis stall (SIGSTOP, a slow fsync) longer than the node's 1 s command timeout: the node
+//    gives up on its INCRBY and sends another on a new connection; Redis runs every one of them
+//    when it wakes, so each abandoned reply is a range of --id-reserve/2 ids that no node holds,
+//    holes forever (density promises at most nodes x (reserve + threads x block) missing).
+// 2. Redis restarted empty (no AOF, FLUSHALL): nodes that held ids refuse the lower ranges, but a
+//    node with nothing held yet (a new node, an empty data dir) accepts them and issues ids other
+//    nodes already issued.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "cluster.h"
+
+using namespace blackbox;
+using namespace blackbox::cluster;
+
+namespace {
+
+// busyring_id_source_calls_total of a node's /metrics: the INCRBYs it sent (0 if unreadable).
+uint64_t incrby_calls(uint16_t port) {
+  std::string error;
+  const auto reply = http_get(port, "/metrics", 5'000, &error);
+  if (!reply) return 0;
+  const std::string key = "\nbusyring_id_source_calls_total ";
+  const size_t at = reply->body.find(key);
+  return at == std::string::npos ? 0 : std::strtoull(reply->body.c_str() + at + key.size(), nullptr, 10);
+}
+
+}  // namespace
+
+TEST_CASE("cluster: a Redis stall of a few seconds leaves no id range to no one", "[.][cluster-open]") {
+  if (skip("cluster Redis stall test")) return;
+  Cluster cluster(ClusterOptions{2, 256, 1, "100ms"});
+  FrontLoad load(cluster.front_port(), FrontLoadOptions{8, "stall", 0, 20});
+  BR_REQUIRE_LOGGED(cluster, load.wait_acked(1'000, 60'000));
+  const uint64_t calls_before[2] = {incrby_calls(cluster.node_port(1)), incrby_calls(cluster.node_port(2))};
+  cluster.redis().pause();
+  // Stopped until each node has sent three more INCRBYs (each given up after its timeout).
+  BR_REQUIRE_LOGGED(cluster, wait_until(
+      [&] {
+        return incrby_calls(cluster.node_port(1)) >= calls_before[0] + 3 &&
+               incrby_calls(cluster.node_port(2)) >= calls_before[1] + 3;
+      },
+      30'000));
+  cluster.redis().resume();
+  BR_REQUIRE_LOGGED(cluster, load.wait_acked(load.acked() + 1'000, 60'000));
+  load.stop();
+  cluster.stop_nodes();
+  uint64_t held = 0;
+  for (int k = 1; k <= cluster.nodes(); ++k)
+    for (const auto& [first, end] : id_ranges(cluster.node_dir(k))) held += end - first;
+  const uint64_t counter = cluster.redis().counter();
+  INFO("Redis counter " << counter << ", ids in the nodes' id-ranges " << held);
+  CHECK(counter == held);
+  const Stats stats = log_stats(cluster.node_dirs());
+  INFO(stats.json);
+  CHECK(stats.hole_ids <= 2 * (256 + 32));
+}
+
+TEST_CASE("cluster: a node with an empty data dir refuses a Redis that lost its counter", "[.][cluster-open]") {
+  if (skip("cluster Redis loss, new node test")) return;
+  Cluster cluster(ClusterOptions{2, 256, 1, "100ms"});
+  FrontLoad load(cluster.front_port(), FrontLoadOptions{4, "before", 1'000, 20});
+  BR_REQUIRE_LOGGED(cluster, load.wait_done(60'000));
+  load.stop();
+  // Redis comes back empty; a third node, new, starts against it and takes a post.
+  (void)cluster.redis().stop(SIGKILL);
+  const std::string fresh = cluster.node_dir(1) + "-fresh-redis";
+  REQUIRE(mkdir(fresh.c_str(), 0755) == 0);
+  cluster.redis().restart(fresh);
+  TempDir new_dir;
+  ServerProcess added({"--port", "0", "--bind", "127.0.0.1", "--data-dir", new_dir.sub("node"), "--threads", "1",
+                       "--cpu-affinity", "none", "--id-source", cluster.redis().url(), "--id-reserve", "256"});
+  REQUIRE(added.wait_listening(20'000));
+  Client c(added.port());
+  REQUIRE(c.connected());
+  const Response r = roundtrip(c, post_request(usage_body("new-node")));
+  INFO(r.status << " " << r.body << "\n" << added.stderr_text());
+  // Ids 1..1000 are taken by the first two nodes: a new node must not issue one of them.
+  CHECK((r.status == 503 || id_of(r) > 1'000));
+}
