@@ -1,6 +1,7 @@
 # busyring build. `make` builds build/$(MODE)/{busyring,busyring-log,busyring-load};
 # `make run` starts the server on :3000 with ./data; `make test` runs every test and ends with
 # "N passed, N failed". Missing Debian packages are installed first (see `deps`).
+# `make cluster NODES=3` runs Redis, 3 nodes and HAProxy on this machine until Ctrl-C.
 MODE ?= release
 BUILD := build/$(MODE)
 CXX ?= g++
@@ -146,6 +147,13 @@ fuzz: deps
 
 run: all
 	./$(SERVER) --port 3000 --data-dir ./data
+
+# `make cluster NODES=3`: Redis, NODES nodes (ids from Redis) and HAProxy on this machine, in the
+# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1).
+.PHONY: cluster
+cluster: all
+	@BUSYRING_BIN=$(SERVER) perf/cluster --nodes $(or $(NODES),3) --front-port $(or $(FRONT_PORT),3000) \
+	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep)
 
 test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
