@@ -6,6 +6,14 @@ meanwhile). Prints "ready OPEN FAILED" on stdout once every connection has its r
 Connections are opened at most --batch at a time so that the listen backlog never overflows.
 Every wait is bounded by --timeout; a connection that is refused, reset, or answered with
 anything but a 2xx status is counted as failed and closed.
+
+With --pid PID it measures the server itself: VmRSS of PID before the first connection and
+--settle seconds after the last reply, and prints, after the "ready" line,
+"rss_kib BEFORE AFTER per_connection_bytes N" ((AFTER - BEFORE) * 1024 / connections held);
+with --hold 0 it then closes them and exits. Standalone:
+
+    busyring --port 0 --threads 2 --ack=memory &   # prints "listening on 0.0.0.0:PORT"
+    python3 perf/idle_conns.py --port PORT --pid $! -n 10000 --hold 0
 """
 import argparse
 import selectors
@@ -89,6 +97,14 @@ def open_batch(host, port, count, timeout_s, held):
     return failed
 
 
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -97,7 +113,11 @@ def main():
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds for each batch")
     ap.add_argument("--hold", type=float, default=120.0, help="most seconds to hold them")
+    ap.add_argument("--pid", type=int, help="the server's pid: print its VmRSS per idle connection")
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds between the last reply and the --pid measure")
     args = ap.parse_args()
+    rss_before = vm_rss_kib(args.pid) if args.pid else 0
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -109,6 +129,11 @@ def main():
         failed += open_batch(args.host, args.port, n, args.timeout, held)
         left -= n
     print(f"ready {len(held)} {failed}", flush=True)
+    if args.pid and held:
+        time.sleep(args.settle)
+        rss_after = vm_rss_kib(args.pid)
+        per_conn = (rss_after - rss_before) * 1024 / len(held)
+        print(f"rss_kib {rss_before} {rss_after} per_connection_bytes {per_conn:.0f} {len(held)}", flush=True)
     end = time.monotonic() + args.hold
     while not stop and time.monotonic() < end:
         time.sleep(0.1)

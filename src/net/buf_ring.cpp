@@ -54,6 +54,7 @@ void BufRing::give_back(uint16_t bid) noexcept {
   BR_DEBUG_ASSERT(bid < entries_);
   io_uring_buf_ring_add(br_, buffer(bid), buffer_bytes_, bid, io_uring_buf_ring_mask(entries_), pending_);
   ++pending_;
+  ++free_;
 }
 
 void BufRing::publish() noexcept {

@@ -1,4 +1,5 @@
-// Connection table: mmap(MAP_NORESERVE) regions, slots constructed on first use.
+// Connection table: an mmap(MAP_NORESERVE) slot array, slots constructed on first use, and the
+// shard's workspace pool, attached to connections while they are busy.
 #include "busyring/net/connection.h"
 
 #include <sys/mman.h>
@@ -25,24 +26,19 @@ ConnectionTable::~ConnectionTable() {
     for (uint32_t i = 0; i < high_water_; ++i) slots_[i].~Connection();
     munmap(slots_, slots_bytes_);
   }
-  if (heavy_ != nullptr) munmap(heavy_, heavy_bytes_);
 }
 
-int ConnectionTable::init(uint32_t capacity, uint32_t max_body, uint32_t padding,
+int ConnectionTable::init(uint32_t capacity, uint32_t workspaces, uint32_t max_body, uint32_t padding,
                           const http::Limits* limits) noexcept {
   BR_ASSERT(capacity > 0 && capacity < kMaxSlotsPerShard);
+  BR_ASSERT(workspaces > 0 && workspaces <= capacity);
   capacity_ = capacity;
   limits_ = limits;
-  queue_off_ = base::align_up(limits->max_target_bytes, 64);
-  out_off_ = base::align_up(queue_off_ + kPipelineDepth * sizeof(http::Pending), 4096);
-  backlog_off_ = out_off_ + kOutBytes;
-  staging_off_ = backlog_off_ + kBacklogBytes;
-  heavy_stride_ = base::align_up(staging_off_ + max_body + padding, 4096);
   slots_bytes_ = base::align_up(sizeof(Connection) * capacity, 4096);
-  heavy_bytes_ = heavy_stride_ * capacity;
   slots_ = static_cast<Connection*>(reserve(slots_bytes_));
-  heavy_ = static_cast<char*>(reserve(heavy_bytes_));
-  if (slots_ == nullptr || heavy_ == nullptr) return -ENOMEM;
+  if (slots_ == nullptr) return -ENOMEM;
+  const int rc = pool_.init(workspaces, limits->max_target_bytes, max_body, padding);
+  if (rc < 0) return rc;
   free_.reserve(capacity);
   return 0;
 }
@@ -57,53 +53,72 @@ Connection* ConnectionTable::acquire(int fd) noexcept {
     Connection* c = new (&slots_[slot]) Connection();
     c->slot = slot;
     c->gen = gen_base_;
-    char* h = heavy_ + heavy_stride_ * slot;
-    c->target = h;
-    c->out = h + out_off_;
-    c->backlog = h + backlog_off_;
-    c->staging = h + staging_off_;
   } else {
     return nullptr;
   }
   Connection& c = slots_[slot];
   BR_ASSERT(!c.open && c.in_flight == 0);
+  BR_ASSERT(c.ws == nullptr && !c.ws_wait && c.park_head == kNoBuffer);
   const uint32_t gen = c.gen > gen_base_ ? c.gen : gen_base_;
-  char* target = c.target;
-  char* out = c.out;
-  char* backlog = c.backlog;
-  char* staging = c.staging;
   c.~Connection();
   new (&c) Connection();
   c.slot = slot;
   c.gen = gen;
-  c.target = target;
-  c.out = out;
-  c.backlog = backlog;
-  c.staging = staging;
   c.fd = fd;
   c.open = true;
-  c.parser.init(limits_, staging, target);
-  c.queue.init(reinterpret_cast<http::Pending*>(heavy_ + heavy_stride_ * slot + queue_off_), kPipelineDepth);
   ++used_;
   return &c;
+}
+
+ConnectionTable::Attach ConnectionTable::attach(Connection& c) noexcept {
+  BR_ASSERT(c.open && c.ws == nullptr && c.queue.empty() && !c.parser.in_request());
+  Workspace* w = pool_.take();
+  if (w == nullptr) return Attach::none;
+  // The parser sits between two requests. If the last one left llhttp paused, resuming it now
+  // (with no bytes) is what the next feed would have done first: it runs the end-of-message
+  // checks, which fail only when that request switched protocols. Nothing is written through
+  // the old workspace's pointers.
+  bool framing_error = false;
+  if (c.parser_ready) {
+    static const char kNothing = 0;
+    size_t used = 0;
+    framing_error = c.parser.feed(&kNothing, 0, used) == http::Event::error;
+  }
+  c.parser.init(limits_, w->staging, w->target);
+  c.parser_ready = true;
+  c.queue.init(w->queue, kPipelineDepth);
+  c.ws = w;
+  return framing_error ? Attach::framing_error : Attach::ok;
+}
+
+void ConnectionTable::detach(Connection& c) noexcept {
+  BR_ASSERT(c.ws != nullptr && c.queue.empty() && c.backlog_len == 0 && c.out_len == 0 && !c.send_in_flight &&
+            !c.held);
+  pool_.give_back(*c.ws);
+  c.ws = nullptr;
 }
 
 void ConnectionTable::release(Connection& c) noexcept {
   BR_ASSERT(c.open);
   BR_ASSERT(c.in_flight == 0);
   BR_ASSERT(c.timer == TimerList::none);
+  BR_ASSERT(!c.ws_wait && c.park_head == kNoBuffer);
+  if (c.ws != nullptr) {
+    pool_.give_back(*c.ws);
+    c.ws = nullptr;
+  }
   c.open = false;
   c.fd = -1;
   ++c.gen;
   --used_;
   free_.push_back(c.slot);
-  if (used_ == 0 && high_water_ > kReturnAbove) give_back_all();
 }
 
-void ConnectionTable::trim_backlog(Connection& c) noexcept {
-  if (c.backlog_peak <= kBacklogReleaseBytes) return;
-  madvise(c.backlog, kBacklogBytes, MADV_DONTNEED);
-  c.backlog_peak = 0;
+void ConnectionTable::give_back_if_idle() noexcept {
+  if (used_ != 0) return;
+  BR_ASSERT(pool_.in_use() == 0);
+  if (high_water_ > kReturnAbove) give_back_all();
+  if (pool_.high_water() > kReturnWorkspacesAbove) pool_.give_back_all();
 }
 
 // After a burst of connections has gone, give every page back: slots are rebuilt on demand.
@@ -117,7 +132,6 @@ void ConnectionTable::give_back_all() noexcept {
   }
   gen_base_ = max_gen + 1;
   madvise(slots_, slots_bytes_, MADV_DONTNEED);
-  madvise(heavy_, heavy_bytes_, MADV_DONTNEED);
   high_water_ = 0;
   free_.clear();
 }

@@ -67,9 +67,11 @@ std::string Shard::start() noexcept {
   limits_.max_body = config_.max_body;
   limits_.max_head_bytes = config_.max_header;
   limits_.max_target_bytes = 2048;
-  rc = conns_.init(config_.max_connections, config_.max_body,
+  rc = conns_.init(config_.max_connections, workspaces_for(config_.max_connections), config_.max_body,
                    static_cast<uint32_t>(simdjson::SIMDJSON_PADDING), &limits_);
   if (rc < 0) return "cannot reserve memory for --max-connections " + std::to_string(config_.max_connections);
+  parked_next_.assign(kRecvBuffers, kNoBuffer);
+  parked_len_.assign(kRecvBuffers, 0);
 
   storage::WriterOptions wo;
   wo.dir = storage::shard_dir(config_.data_dir, setup_.index);
@@ -96,6 +98,7 @@ std::string Shard::start() noexcept {
   waiter_mask_ = waiters_.size() - 1;
   dirty_.reserve(config_.max_connections);
   rearm_.reserve(config_.max_connections);
+  nobufs_.reserve(config_.max_connections);
   held_.reserve(config_.max_connections);
   scratch_.resize(kMetricsScratch);
   for (auto& h : timer_head_) h = kNoSlot;
@@ -208,7 +211,10 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
   Connection& c = conns_.at(ud.slot);
   if (!c.open || c.gen != ud.gen) {
     // A completion for a connection already gone: recycle its buffer, count it, drop it.
-    if (cqe->flags & IORING_CQE_F_BUFFER) buf_ring_.give_back(static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+      buf_ring_.lent();
+      buf_ring_.give_back(static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+    }
     metrics::bump(setup_.metrics->stale_cqes);
     return;
   }
@@ -330,6 +336,10 @@ void Shard::before_sleep() noexcept {
   rearm_.clear();
   if (!accept_armed_ && !stopping_) arm_accept();
   if (!held_.empty()) retry_held();
+  if (wait_head_ != kNoSlot) {
+    serve_waiters();
+    if (wait_head_ != kNoSlot) shed_slow_requests();
+  }
   submit_log_ops();
   for (size_t i = 0; i < dirty_.size(); ++i) {
     Connection& c = conns_.at(dirty_[i]);
@@ -338,6 +348,18 @@ void Shard::before_sleep() noexcept {
   }
   dirty_.clear();
   expire_timers();
+  // Receives that found the buffer ring empty are re-armed once a good part of it is back,
+  // rather than failing again at once, turn after turn.
+  if (!nobufs_.empty() && buf_ring_.available() >= kRecvBuffers / 8) {
+    for (const uint32_t slot : nobufs_) {
+      Connection& c = conns_.at(slot);
+      c.rearm = false;
+      if (c.open && !c.closing && !c.recv_armed && !c.recv_paused) arm_recv(c);
+    }
+    nobufs_.clear();
+  }
+  buf_ring_.publish();  // what this turn gave back, before the kernel runs again
+  conns_.give_back_if_idle();
   const bool healthy = log_.healthy();
   if (healthy != healthy_) {
     healthy_ = healthy;
@@ -363,16 +385,12 @@ void Shard::begin_stop() noexcept {
   io_uring_sqe_set_data64(s, encode_seq(Op::close, 0));
   close(setup_.listen_fd);
   listener_closed_ = true;
-  // Requests already complete are answered and flushed; partial ones are dropped.
+  // Requests already complete are answered and flushed; partial ones are dropped. A connection
+  // waiting for a workspace is stopped once its parked input is parsed (replay_parked).
   for (uint32_t slot = 0; slot < conns_.high_water(); ++slot) {
     Connection& c = conns_.at(slot);
-    if (!c.open || c.closing) continue;
-    if (c.queue.empty() && !c.send_in_flight && c.out_len == 0) {
-      begin_close(c);
-    } else {
-      c.stop_reading = true;
-      c.close_after = true;
-    }
+    if (!c.open || c.closing || c.ws_wait) continue;
+    stop_connection(c);
   }
 }
 

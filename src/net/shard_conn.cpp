@@ -46,16 +46,15 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) noexcept {
   if (res > 0) {
     BR_ASSERT(cqe->flags & IORING_CQE_F_BUFFER);
     const auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    if (!c.closing) handle_input(c, buf_ring_.buffer(bid), static_cast<size_t>(res));
-    buf_ring_.give_back(bid);
-  } else if (res == 0) {
-    // The peer closed its side: answer what was received, then close.
-    if (c.draining || (c.queue.empty() && !c.send_in_flight && c.out_len == 0)) {
-      begin_close(c);
+    buf_ring_.lent();
+    if (!c.closing && !c.stop_reading && !try_attach(c)) {
+      park_input(c, bid, static_cast<uint32_t>(res));  // keeps the buffer until a workspace frees
     } else {
-      c.stop_reading = true;
-      c.close_after = true;
+      if (!c.closing) handle_input(c, buf_ring_.buffer(bid), static_cast<size_t>(res));
+      buf_ring_.give_back(bid);
     }
+  } else if (res == 0) {
+    on_peer_eof(c);
   } else if (res == -ENOBUFS) {
     metrics::bump(setup_.metrics->recv_enobufs);
   } else if (res != -ECANCELED) {
@@ -66,21 +65,39 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) noexcept {
                      (res > 0 || res == -ENOBUFS || res == -ECANCELED);
   if (rearm && !c.rearm) {
     c.rearm = true;
-    rearm_.push_back(c.slot);
+    if (res == -ENOBUFS) nobufs_.push_back(c.slot);  // re-armed once buffers are back
+    else rearm_.push_back(c.slot);
   }
   on_conn_op_done(c);
 }
 
+// The peer closed its side: answer what was received, then close.
+void Shard::on_peer_eof(Connection& c) noexcept {
+  if (c.ws_wait) {
+    c.eof_parked = true;  // after the parked input is parsed (replay_parked)
+    return;
+  }
+  if (c.draining || (c.queue.empty() && !c.send_in_flight && c.out_len == 0)) {
+    begin_close(c);
+  } else {
+    c.stop_reading = true;
+    c.close_after = true;
+  }
+}
+
+// Bytes for a connection that has a workspace (try_attach).
 void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
   if (c.stop_reading) return;  // dropped: after a closing response, or while stopping
+  BR_ASSERT(c.ws != nullptr);
+  Workspace& w = *c.ws;
   if (c.backlog_len > 0 || c.held) {
     if (c.backlog_len + len > kBacklogBytes) {
       begin_close(c);  // pipelined far past what we answer without being read: give up
       return;
     }
-    std::memcpy(c.backlog + c.backlog_len, data, len);
+    std::memcpy(w.backlog + c.backlog_len, data, len);
     c.backlog_len += static_cast<uint32_t>(len);
-    c.backlog_peak = std::max(c.backlog_peak, c.backlog_len);
+    w.backlog_peak = std::max(w.backlog_peak, c.backlog_len);
     pause_recv(c);
     return;
   }
@@ -88,11 +105,12 @@ void Shard::handle_input(Connection& c, const char* data, size_t len) noexcept {
   if (used < len && !c.stop_reading) {
     // The pipeline is full or a request is held: keep the rest for later.
     BR_ASSERT(len - used <= kBacklogBytes);
-    std::memcpy(c.backlog, data + used, len - used);
+    std::memcpy(w.backlog, data + used, len - used);
     c.backlog_len = static_cast<uint32_t>(len - used);
     pause_recv(c);
   }
   timer_update(c);
+  maybe_detach(c);  // only bytes between requests (CRLF), or a request answered at once
 }
 
 // Backpressure: the pipeline is full, so stop receiving until the backlog drains. With
@@ -156,15 +174,9 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
         if (c.stop_reading) return len;
         break;
       }
-      case http::Event::error: {
-        http::Pending p = api::Handler::error_pending(error_for(c.parser.error()));
-        p.keep_alive = false;
-        p.route = static_cast<uint8_t>(metrics::Route::other);
-        p.start_ns = c.request_start_ns;
-        enqueue(c, p, false, 0);
-        stop_input(c, true);
+      case http::Event::error:
+        fail_input(c, error_for(c.parser.error()));
         return len;
-      }
     }
   }
   return len;
@@ -206,20 +218,25 @@ void Shard::drain_backlog(Connection& c) noexcept {
     return;
   }
   if (c.held) return;
-  const size_t used = parse_input(c, c.backlog, c.backlog_len);
+  Workspace& w = *c.ws;
+  const size_t used = parse_input(c, w.backlog, c.backlog_len);
   if (used < c.backlog_len && !c.stop_reading) {
-    std::memmove(c.backlog, c.backlog + used, c.backlog_len - used);
+    std::memmove(w.backlog, w.backlog + used, c.backlog_len - used);
     c.backlog_len -= static_cast<uint32_t>(used);
     return;
   }
   c.backlog_len = 0;
-  conns_.trim_backlog(c);
-  if (c.recv_paused) {
-    c.recv_paused = false;
-    if (!c.recv_armed && !c.closing && !c.rearm) {
-      c.rearm = true;
-      rearm_.push_back(c.slot);
-    }
+  conns_.workspaces().trim_backlog(w);
+  resume_recv(c);
+}
+
+// Receives again after a pause (backlog drained, or parked input replayed).
+void Shard::resume_recv(Connection& c) noexcept {
+  if (!c.recv_paused) return;
+  c.recv_paused = false;
+  if (!c.recv_armed && !c.closing && !c.rearm) {
+    c.rearm = true;
+    rearm_.push_back(c.slot);
   }
 }
 
@@ -230,7 +247,28 @@ void Shard::stop_input(Connection& c, bool linger) noexcept {
   c.backlog_len = 0;
 }
 
+// The bytes cannot be framed: answer with the error, read no further, close once it is sent.
+void Shard::fail_input(Connection& c, api::ErrorId error) noexcept {
+  http::Pending p = api::Handler::error_pending(error);
+  p.keep_alive = false;
+  p.route = static_cast<uint8_t>(metrics::Route::other);
+  p.start_ns = c.request_start_ns;
+  enqueue(c, p, false, 0);
+  stop_input(c, true);
+}
+
+// Stopping: requests already complete are answered and flushed; partial ones are dropped.
+void Shard::stop_connection(Connection& c) noexcept {
+  if (c.queue.empty() && !c.send_in_flight && c.out_len == 0) {
+    begin_close(c);
+  } else {
+    c.stop_reading = true;
+    c.close_after = true;
+  }
+}
+
 void Shard::enqueue(Connection& c, http::Pending p, bool wait, uint64_t batch) noexcept {
+  BR_ASSERT(c.ws != nullptr);
   const uint32_t seq = c.queue.push(p);
   if (wait) {
     BR_ASSERT(waiter_tail_ - waiter_head_ <= waiter_mask_);
@@ -253,7 +291,7 @@ void Shard::flush(Connection& c) noexcept {
   while (!c.queue.empty()) {
     const http::Pending& p = c.queue.front();
     if (p.state != http::PendingState::ready) break;
-    const size_t n = api::render(p, c.out + c.out_len, kOutBytes - c.out_len, render_ctx_);
+    const size_t n = api::render(p, c.ws->out + c.out_len, kOutBytes - c.out_len, render_ctx_);
     if (n == 0) {
       BR_ASSERT(c.out_len > 0);  // every response fits an empty buffer
       break;
@@ -279,7 +317,7 @@ void Shard::flush(Connection& c) noexcept {
 void Shard::submit_send(Connection& c) noexcept {
   BR_ASSERT(!c.send_in_flight);
   io_uring_sqe* s = sqe();
-  io_uring_prep_send(s, c.fd, c.out + c.out_sent, c.out_len - c.out_sent, MSG_NOSIGNAL);
+  io_uring_prep_send(s, c.fd, c.ws->out + c.out_sent, c.out_len - c.out_sent, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(s, encode_conn(Op::send, c.slot, c.gen));
   c.send_in_flight = true;
   ++c.in_flight;
@@ -306,9 +344,11 @@ void Shard::on_send(Connection& c, int res) noexcept {
   timer_update(c);
 }
 
-// Everything answered: close if asked to (with a half-close first when input may be unread,
-// so the client reads our answer instead of a reset).
+// Everything answered: the workspace goes back to the pool if nothing else needs it; close if
+// asked to (with a half-close first when input may be unread, so the client reads our answer
+// instead of a reset).
 void Shard::finish_responses(Connection& c) noexcept {
+  maybe_detach(c);
   if (!c.close_after || !c.queue.empty() || c.out_len != 0 || c.send_in_flight || c.closing) return;
   if (c.draining) return;
   if (!c.linger || !c.recv_armed) {
@@ -327,6 +367,7 @@ void Shard::begin_close(Connection& c) noexcept {
   if (c.closing) return;
   c.closing = true;
   timer_clear(c);
+  drop_workspace_state(c);  // parked input is dropped, and the connection waits no more
   if (c.in_flight > 0) {
     io_uring_sqe* s = sqe();
     io_uring_prep_cancel_fd(s, c.fd, IORING_ASYNC_CANCEL_ALL);
@@ -345,7 +386,9 @@ void Shard::on_conn_op_done(Connection& c) noexcept {
   metrics::ShardMetrics& m = *setup_.metrics;
   m.connections_open.store(metrics::read(m.connections_open) - 1, std::memory_order_relaxed);
   shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-  conns_.release(c);
+  drop_workspace_state(c);
+  workspace_returned(c);
+  conns_.release(c);  // its workspace, if any, goes back to the pool
 }
 
 }  // namespace busyring::net

@@ -50,16 +50,41 @@ void Shard::expire_timers() noexcept {
       if (c.deadline_ns > now_ns_) break;
       const TimerList list = c.timer;
       timer_clear(c);
-      if (list == TimerList::request && c.queue.empty() && !c.send_in_flight && c.out_len == 0) {
-        http::Pending p = api::Handler::error_pending(api::ErrorId::request_timeout);
-        p.keep_alive = false;
-        p.start_ns = c.request_start_ns;
-        enqueue(c, p, false, 0);
-        stop_input(c, true);
-      } else {
-        begin_close(c);  // idle, lingering, or a request timed out behind pending answers
-      }
+      if (list == TimerList::request) time_out_request(c);
+      else begin_close(c);  // idle or lingering
     }
+  }
+}
+
+// A started request out of time: 408 and close, or only close when answers are pending before it.
+void Shard::time_out_request(Connection& c) noexcept {
+  if (c.ws != nullptr && c.queue.empty() && !c.send_in_flight && c.out_len == 0) {
+    http::Pending p = api::Handler::error_pending(api::ErrorId::request_timeout);
+    p.keep_alive = false;
+    p.start_ns = c.request_start_ns;
+    enqueue(c, p, false, 0);
+    stop_input(c, true);
+  } else {
+    begin_close(c);
+  }
+}
+
+// Under pressure (connections wait for a workspace and none is free), the requests in progress
+// longest give way once they are older than a tenth of --request-timeout, one for each waiter
+// (counting those already timed out whose workspace is not back yet): a client trickling its
+// request (slowloris) cannot keep the pool from those behind it. The request list is in order
+// of start, so only its head is looked at.
+void Shard::shed_slow_requests() noexcept {
+  const auto l = static_cast<size_t>(TimerList::request);
+  const uint64_t grace_ns = config_.request_timeout_ms * 100'000ull;  // ms * 1e6 / 10
+  while (shedding_ < waiting_ && timer_head_[l] != kNoSlot) {
+    Connection& c = conns_.at(timer_head_[l]);
+    if (c.request_start_ns + grace_ns > now_ns_) break;
+    timer_clear(c);
+    BR_ASSERT(!c.shed && c.ws != nullptr);
+    c.shed = true;
+    ++shedding_;
+    time_out_request(c);
   }
 }
 

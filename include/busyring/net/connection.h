@@ -1,10 +1,12 @@
-// Connection slots of one shard. The light part (Connection) sits in a fixed array; each slot's
-// heavy part (target, pipeline entries, output buffer, input backlog, body staging) sits in one
-// lazily-committed region, so memory is reserved at start but only pages a connection touches
-// become resident. Slots are reused LIFO (their pages stay warm). A slot's generation bumps
-// when it is released, so a late CQE for the previous connection is recognised as stale.
+// Connection slots of one shard. The light part (Connection) sits in a fixed array, and is all
+// an idle connection costs. The heavy part (target, pipeline entries, output buffer, input
+// backlog, body staging) is a Workspace from the shard's pool, attached only while the
+// connection is busy (see workspace.h). Slots are reused LIFO (their pages stay warm). A slot's
+// generation bumps when it is released, so a late CQE for the previous connection is
+// recognised as stale.
 //
-// Connection life:  open -> (reading <-> backlogged) -> close_after | stop -> closing -> free
+// Connection life:  open -> (idle <-> busy: reading, backlogged, answering; or waiting for a
+// workspace) -> close_after | stop -> closing -> free
 #pragma once
 
 #include <cstddef>
@@ -14,23 +16,14 @@
 #include "busyring/api/handler.h"
 #include "busyring/http/parser.h"
 #include "busyring/http/pipeline.h"
+#include "busyring/net/workspace.h"
 
 namespace busyring::net {
 
 inline constexpr uint32_t kNoSlot = UINT32_MAX;
 inline constexpr uint32_t kMaxSlotsPerShard = 1u << 24;  // slot field of user_data
-inline constexpr uint32_t kPipelineDepth = 256;  // requests queued per connection
-inline constexpr uint32_t kOutBytes = 16 * 1024;  // response bytes gathered per send
-// The shard's receive buffer ring: kRecvBuffers buffers of kRecvBufferBytes.
-inline constexpr uint32_t kRecvBuffers = 1024;
-inline constexpr uint32_t kRecvBufferBytes = 8192;
-// Input received but not parsed yet (the pipeline was full, or a request is held). The receive
-// is cancelled as soon as parsing stops, but a multishot receive may already have filled every
-// buffer of the ring for this connection by then, so the backlog can hold a whole ring. It is
-// address space (MAP_NORESERVE); only what a connection really backs up becomes resident, and
-// a large backlog is given back (MADV_DONTNEED) once drained.
-inline constexpr uint32_t kBacklogBytes = kRecvBuffers * kRecvBufferBytes + 64 * 1024;
-inline constexpr uint32_t kBacklogReleaseBytes = 256 * 1024;
+inline constexpr uint16_t kNoBuffer = UINT16_MAX;  // end of a parked-buffer chain
+static_assert(kRecvBuffers <= kNoBuffer);
 
 enum class TimerList : uint8_t { none, idle, request, linger, count };
 
@@ -52,6 +45,10 @@ struct Connection {
   bool rearm = false;         // on the shard's re-arm list
   bool recv_paused = false;   // backlog full: receive cancelled until it drains
   bool held = false;          // a complete request waits for room in the log (backpressure)
+  bool ws_wait = false;       // on the shard's wait list: input parked until a workspace frees
+  bool eof_parked = false;    // the peer closed its side after the parked input
+  bool parser_ready = false;  // the parser was initialised (attached at least once)
+  bool shed = false;          // timed out early to free its workspace (the shard's shedding_)
   TimerList timer = TimerList::none;
   uint32_t timer_prev = kNoSlot;
   uint32_t timer_next = kNoSlot;
@@ -60,15 +57,16 @@ struct Connection {
   uint32_t out_len = 0;
   uint32_t out_sent = 0;
   uint32_t backlog_len = 0;
-  uint32_t backlog_peak = 0;  // the most it held since it was last given back
+  uint32_t wait_prev = kNoSlot;   // the shard's wait list (FIFO)
+  uint32_t wait_next = kNoSlot;
+  uint16_t park_head = kNoBuffer;  // receive buffers held for a waiting connection, in order
+  uint16_t park_tail = kNoBuffer;
   api::HeadVerdict verdict;
+  // Kept across workspaces: llhttp's state and the per-connection framing checks. Its target
+  // and staging pointers, and the queue's entries, are those of the attached workspace.
   http::Parser parser;
   http::PipelineQueue queue;
-  // Heavy part.
-  char* target = nullptr;
-  char* out = nullptr;
-  char* backlog = nullptr;
-  char* staging = nullptr;
+  Workspace* ws = nullptr;  // attached while busy
 };
 
 class ConnectionTable {
@@ -78,28 +76,45 @@ class ConnectionTable {
   ConnectionTable& operator=(const ConnectionTable&) = delete;
   ~ConnectionTable();
 
-  // Reserves `capacity` slots; staging holds a body of max_body plus `padding`. 0 or -errno.
-  [[nodiscard]] int init(uint32_t capacity, uint32_t max_body, uint32_t padding,
+  // Reserves `capacity` slots and `workspaces` workspaces, whose staging holds a body of
+  // max_body plus `padding`. 0 or -errno.
+  [[nodiscard]] int init(uint32_t capacity, uint32_t workspaces, uint32_t max_body, uint32_t padding,
                          const http::Limits* limits) noexcept;
 
-  // A fresh slot (parser and queue reset), or nullptr when all are taken.
+  // A fresh slot (no workspace yet), or nullptr when all are taken.
   Connection* acquire(int fd) noexcept;
+  // Gives its workspace back first, if it still has one. The slot's memory stays as it is
+  // (a handler may still look at c after closing it) until give_back_if_idle().
   void release(Connection& c) noexcept;
-  // Gives the pages of a drained, once-large backlog back to the kernel.
-  void trim_backlog(Connection& c) noexcept;
+  // With no connection open, after a burst: returns the slots' and the workspaces' pages to the
+  // kernel (zeroing them). Call only where no Connection& is held: once per loop turn.
+  void give_back_if_idle() noexcept;
   static constexpr uint32_t kReturnAbove = 1024;  // slots ever used before an idle table is returned
+  static constexpr uint32_t kReturnWorkspacesAbove = 64;  // the same for the workspace pool
+
+  enum class Attach : uint8_t {
+    none,           // every workspace is in use
+    ok,             // attached: parser and queue point into it, both at a message boundary
+    framing_error,  // attached, but the last request ended the HTTP framing (CONNECT, Upgrade):
+                    // the caller answers 400 and closes, as if the next bytes had been parsed
+  };
+  // Takes a workspace for an idle connection (nothing buffered or queued, the parser between
+  // requests) and re-points its parser and pipeline queue at it.
+  Attach attach(Connection& c) noexcept;
+  // Gives back the workspace of a connection that no longer needs it (idle again, or done
+  // reading: its parser is never fed again).
+  void detach(Connection& c) noexcept;
 
   Connection& at(uint32_t slot) noexcept { return slots_[slot]; }
   uint32_t used() const noexcept { return used_; }
   uint32_t high_water() const noexcept { return high_water_; }
+  WorkspacePool& workspaces() noexcept { return pool_; }
+  const WorkspacePool& workspaces() const noexcept { return pool_; }
 
  private:
   Connection* slots_ = nullptr;
-  char* heavy_ = nullptr;
   size_t slots_bytes_ = 0;
-  size_t heavy_bytes_ = 0;
-  size_t heavy_stride_ = 0;
-  size_t out_off_ = 0, backlog_off_ = 0, staging_off_ = 0, queue_off_ = 0;
+  WorkspacePool pool_;
   uint32_t capacity_ = 0;
   uint32_t high_water_ = 0;
   uint32_t used_ = 0;

@@ -99,12 +99,30 @@ class Shard {
   void finish_responses(Connection& c) noexcept;
   void begin_close(Connection& c) noexcept;
   void stop_input(Connection& c, bool linger) noexcept;
+  void fail_input(Connection& c, api::ErrorId error) noexcept;
+  void on_peer_eof(Connection& c) noexcept;
+  void stop_connection(Connection& c) noexcept;
+  void resume_recv(Connection& c) noexcept;
+
+  // shard_workspace.cpp: workspaces attached while busy; waiting (input parked) when none is free.
+  bool try_attach(Connection& c) noexcept;
+  bool attach_workspace(Connection& c) noexcept;
+  void maybe_detach(Connection& c) noexcept;
+  void park_input(Connection& c, uint16_t bid, uint32_t len) noexcept;
+  void serve_waiters() noexcept;
+  void replay_parked(Connection& c) noexcept;
+  void wait_push(Connection& c) noexcept;
+  void wait_remove(Connection& c) noexcept;
+  void drop_workspace_state(Connection& c) noexcept;
+  void workspace_returned(Connection& c) noexcept;
 
   // shard_timers.cpp: the per-shard timeout lists.
   void timer_set(Connection& c, TimerList list, uint64_t deadline_ns) noexcept;
   void timer_clear(Connection& c) noexcept;
   void timer_update(Connection& c) noexcept;
   void expire_timers() noexcept;
+  void time_out_request(Connection& c) noexcept;
+  void shed_slow_requests() noexcept;
 
   io_uring_sqe* sqe() noexcept;
 
@@ -125,8 +143,19 @@ class Shard {
   std::vector<char> scratch_;
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> rearm_;
+  std::vector<uint32_t> nobufs_;  // receives ended by -ENOBUFS, re-armed once buffers are back
   std::vector<uint32_t> held_;  // connections holding a request for the log, oldest first
   size_t held_head_ = 0;
+  // Connections waiting for a workspace, oldest first (intrusive through wait_prev/wait_next),
+  // and the receive buffers they hold: parked_next_/parked_len_ are indexed by buffer id, so a
+  // connection's parked input is a chain of buffers and can never outgrow the buffer ring.
+  uint32_t wait_head_ = kNoSlot;
+  uint32_t wait_tail_ = kNoSlot;
+  uint32_t waiting_ = 0;
+  uint32_t shedding_ = 0;  // requests timed out to free a workspace, not yet given back
+  std::vector<uint16_t> parked_next_;
+  std::vector<uint32_t> parked_len_;
+  uint64_t wait_logged_ns_ = 0;  // the last "all workspaces busy" line (at most one per 10 s)
   std::vector<Waiter> waiters_;  // ring buffer of size waiter_mask_ + 1
   uint64_t waiter_head_ = 0;
   uint64_t waiter_tail_ = 0;
