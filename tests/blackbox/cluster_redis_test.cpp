@@ -139,6 +139,7 @@ TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, un
   const int64_t pause_ms = now_ms();
   const uint64_t acked_at_pause = load.acked();
   BR_REQUIRE_LOGGED(cluster, wait_all_healthz(cluster, 503, 60'000));
+  const int64_t dry_ms = now_ms();
   BR_REQUIRE_LOGGED(cluster, load.wait_unavailable(20, 30'000));
   IdBodies direct;
   for (int k = 1; k <= kNodes; ++k) check_refuses_for_want_of_ids(cluster, k, direct);
@@ -155,7 +156,6 @@ TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, un
   // Everything acknowledged since came from ids held at the pause (and requests in flight).
   const uint64_t acked_while_paused = load.acked() - acked_at_pause;
   CHECK(acked_while_paused <= kNodes * kHeldPerNode + kConnections);
-  const int64_t dry_ms = now_ms();
 
   // Back: the same processes serve again.
   cluster.redis().resume();
