@@ -23,6 +23,7 @@
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
 #include "busyring/ids/id_recovery.h"
+#include "busyring/ids/node_id.h"
 #include "busyring/ids/redis_block_source.h"
 #include "busyring/metrics/shard_metrics.h"
 #include "busyring/net/listener.h"
@@ -138,9 +139,12 @@ base::Result<std::unique_ptr<ids::BlockSource>> make_id_source(const config::Con
   uint64_t hole_ids = 0;
   for (const ids::IdRange& h : holes) hole_ids += h.size();
   const uint64_t held_end = std::max(ranges.empty() ? 1 : ranges.back().end, recovered.max_id() + 1);
+  auto node_id = ids::load_or_create_node_id(config.data_dir);
+  if (!node_id) return base::Error{node_id.error()};
   const config::IdSource& s = config.id_source;
-  auto source = std::make_unique<ids::RedisBlockSource>(ids::RedisEndpoint{s.host, s.port, s.key}, config.id_reserve,
-                                                        held_end, hole_ids);
+  auto source = std::make_unique<ids::RedisBlockSource>(ids::RedisEndpoint{s.host, s.port, s.key}, node_id.value(),
+                                                        ranges.empty() ? ids::IdRange{} : ranges.back(),
+                                                        config.id_reserve, held_end, hole_ids);
   if (auto st = source->start(ranges_path); !st) return base::Error{st.error()};
   return std::unique_ptr<ids::BlockSource>(std::move(source));
 }

@@ -27,17 +27,49 @@ constexpr const char* kProblemDown =
     "Redis (the id source) does not answer: ids come from the reserve until it is empty (see the server log)";
 constexpr const char* kProblemRefused =
     "the Redis id counter is behind ids this node holds: no ids until it is set right (see the server log)";
+constexpr const char* kProblemMissing =
+    "the Redis id counter does not exist: no ids until it is set (see the server log)";
+
+// KEYS[1] the counter, KEYS[2] this node's record; ARGV[1] ids to reserve, ARGV[2] the range
+// the node last took ("" for none). Returns {1, top}: ids (top - n, top] are the node's;
+// {0, record}: the record is not what the node knows (a call it gave up on ran, or Redis lost
+// state); {2, ""}: no counter (a new cluster sets it to 0 first; a lost one is set by hand).
+constexpr const char* kReserveScript =
+    "local last = redis.call('GET', KEYS[2]) or '' "
+    "if last ~= ARGV[2] then return {0, last} end "
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {2, ''} end "
+    "local top = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "redis.call('SET', KEYS[2], string.format('%d %d', top - ARGV[1] + 1, top + 1)) "
+    "return {1, top}";
+
+std::string range_text(IdRange r) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%llu %llu", static_cast<unsigned long long>(r.first),
+                static_cast<unsigned long long>(r.end));
+  return buf;
+}
+
+// "FIRST END" -> range; empty on anything else.
+IdRange parse_range(const char* text) {
+  unsigned long long first = 0, end = 0;
+  char tail = 0;
+  if (text == nullptr || std::sscanf(text, "%llu %llu%c", &first, &end, &tail) != 2 || first == 0 || first >= end)
+    return {};
+  return {first, end};
+}
 
 timeval to_timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
 
 }  // namespace
 
-RedisBlockSource::RedisBlockSource(RedisEndpoint endpoint, uint32_t reserve_ids, uint64_t held_end,
-                                   uint64_t held_holes)
+RedisBlockSource::RedisBlockSource(RedisEndpoint endpoint, const std::string& node_id, IdRange last_range,
+                                   uint32_t reserve_ids, uint64_t held_end, uint64_t held_holes)
     : endpoint_(std::move(endpoint)),
+      node_key_(endpoint_.key + ":node:" + node_id),
       half_(std::max<uint64_t>(1, reserve_ids / 2)),
       low_water_(std::max<uint64_t>(1, reserve_ids - reserve_ids / 2)),
       held_end_(std::max<uint64_t>(1, held_end)),
+      last_range_(last_range.empty() ? std::string() : range_text(last_range)),
       held_holes_(held_holes) {
   BR_ASSERT(half_ <= IdReserve::kMaxRange);
 }
@@ -59,7 +91,7 @@ base::Status RedisBlockSource::start(const std::string& ranges_path) {
   // One reservation before the shards start, so the first requests find ids; if Redis does
   // not answer now the node still starts and says so (503 until it answers).
   if (step() == Step::failed)
-    BR_LOG_WARN("id source: no ids reserved yet from redis %s:%u; POST /api/usages answers 503 until it answers",
+    BR_LOG_WARN("id source: no ids reserved yet from redis %s:%u; POST /api/usages answers 503 until it has some",
                 endpoint_.host.c_str(), endpoint_.port);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "busyring-ids");
@@ -69,7 +101,7 @@ base::Status RedisBlockSource::start(const std::string& ranges_path) {
 }
 
 IdRange RedisBlockSource::take(uint32_t count) noexcept {
-  if (refused_.load(std::memory_order_relaxed)) return {};
+  if (refusal_.load(std::memory_order_relaxed) != none) return {};
   const IdRange r = reserve_.take(count);
   // Under the low-water mark: one shard wakes the reserving thread (one write per refill).
   wake_if_low();
@@ -87,11 +119,13 @@ SourceStats RedisBlockSource::stats() const noexcept {
   SourceStats s;
   s.shared = true;
   s.up = up_.load(std::memory_order_relaxed);
-  s.refused = refused_.load(std::memory_order_relaxed);
+  const uint8_t refusal = refusal_.load(std::memory_order_relaxed);
+  s.refused = refusal != none;
   s.reserve_ids = available();
   s.calls = calls_.load(std::memory_order_relaxed);
   s.errors = errors_.load(std::memory_order_relaxed);
-  if (s.refused) s.problem = kProblemRefused;
+  if (refusal == missing) s.problem = kProblemMissing;
+  else if (s.refused) s.problem = kProblemRefused;
   else if (!s.up) s.problem = kProblemDown;
   return s;
 }
@@ -117,7 +151,7 @@ void RedisBlockSource::run() {
 }
 
 RedisBlockSource::Step RedisBlockSource::step() {
-  if (refused_.load()) return check_counter_fixed();
+  if (refusal_.load() != none) return check_counter_fixed();
   if (available() >= low_water_) return Step::idle;
   return reserve_range();
 }
@@ -125,39 +159,60 @@ RedisBlockSource::Step RedisBlockSource::step() {
 RedisBlockSource::Step RedisBlockSource::reserve_range() {
   if (!connect()) return Step::failed;
   calls_.fetch_add(1, std::memory_order_relaxed);
-  auto* reply = static_cast<redisReply*>(redisCommand(redis_, "INCRBY %s %llu", endpoint_.key.c_str(),
-                                                      static_cast<unsigned long long>(half_)));
+  auto* reply = static_cast<redisReply*>(redisCommand(redis_, "EVAL %s 2 %s %s %llu %s", kReserveScript,
+                                                      endpoint_.key.c_str(), node_key_.c_str(),
+                                                      static_cast<unsigned long long>(half_), last_range_.c_str()));
   if (reply == nullptr) {
     note_down(redis_->errstr);
     disconnect();
     return Step::failed;
   }
-  if (reply->type != REDIS_REPLY_INTEGER) {
-    char what[160];
-    std::snprintf(what, sizeof what, "INCRBY %s answered %s", endpoint_.key.c_str(),
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "something other than an integer");
+  const bool well_formed = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                           reply->element[0]->type == REDIS_REPLY_INTEGER;
+  if (!well_formed) {
+    char what[200];
+    std::snprintf(what, sizeof what, "the id reservation script answered %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "something unexpected");
     freeReplyObject(reply);
     note_down(what);
     return Step::failed;
   }
-  const long long top = reply->integer;
+  const long long status = reply->element[0]->integer;
+  const redisReply* value = reply->element[1];
+  long long top = 0;
+  std::string record;
+  if (value->type == REDIS_REPLY_INTEGER) top = value->integer;
+  else if (value->type == REDIS_REPLY_STRING) record.assign(value->str, value->len);
   freeReplyObject(reply);
   note_up();
-  // INCRBY returned the counter's new value: the range is (top - half, top].
-  const IdRange range{static_cast<uint64_t>(top) - half_ + 1, static_cast<uint64_t>(top) + 1};
-  if (top < static_cast<long long>(half_) || range.first < held_end_) {
-    refused_.store(true);
-    BR_LOG_ERROR("id source: redis %s:%u key %s handed out ids %lld..%lld, but this node already held ids "
-                 "up to %llu: Redis lost its counter (restarted without its append-only file?). No ids are "
-                 "issued until it is fixed: run `busyring-log stats` over every node's data dir and "
-                 "`redis-cli -h %s -p %u SET %s <the value it prints>`",
-                 endpoint_.host.c_str(), endpoint_.port, endpoint_.key.c_str(), top - static_cast<long long>(half_) + 1,
-                 top, static_cast<unsigned long long>(held_end_ - 1), endpoint_.host.c_str(), endpoint_.port,
-                 endpoint_.key.c_str());
-    return Step::failed;
+  if (status == 2) return refuse(missing, "");
+  if (status == 0) {
+    // The node's record moved on without us: Redis ran a call we gave up on. Its range is ours
+    // if it lies above everything we held; anything else means Redis lost state.
+    const IdRange adopted = parse_range(record.c_str());
+    if (adopted.empty() || adopted.first < held_end_) {
+      char what[160];
+      std::snprintf(what, sizeof what, "its record of this node (%s) says '%s', not '%s'", node_key_.c_str(),
+                    record.c_str(), last_range_.c_str());
+      return refuse(behind, what);
+    }
+    BR_LOG_INFO("id source: ids %llu..%llu were reserved for this node by a call it had given up on; taking them",
+                static_cast<unsigned long long>(adopted.first), static_cast<unsigned long long>(adopted.end - 1));
+    return take_range(adopted);
   }
+  // INCRBY returned the counter's new value: the range is (top - half, top].
+  if (top < static_cast<long long>(half_) || static_cast<uint64_t>(top) - half_ + 1 < held_end_) {
+    char what[160];
+    std::snprintf(what, sizeof what, "it handed out ids %lld..%lld", top - static_cast<long long>(half_) + 1, top);
+    return refuse(behind, what);
+  }
+  return take_range({static_cast<uint64_t>(top) - half_ + 1, static_cast<uint64_t>(top) + 1});
+}
+
+RedisBlockSource::Step RedisBlockSource::take_range(IdRange range) {
   // Whatever happens next, Redis is past this range: never accept it (or below it) again.
   held_end_ = range.end;
+  last_range_ = range_text(range);
   if (auto st = ranges_log_.append(range); !st) {
     // Not durably recorded: not issued. These ids stay unused (holes no node will fill).
     errors_.fetch_add(1, std::memory_order_relaxed);
@@ -168,6 +223,25 @@ RedisBlockSource::Step RedisBlockSource::reserve_range() {
   const bool published = reserve_.publish(range);
   BR_ASSERT(published);  // under the low-water mark at most one range is partly unused
   return Step::again;
+}
+
+RedisBlockSource::Step RedisBlockSource::refuse(Refusal why, const char* what) {
+  refusal_.store(why);
+  if (why == missing)
+    BR_LOG_ERROR("id source: redis %s:%u has no key %s. No ids are issued until it exists: for a new cluster run "
+                 "`redis-cli -h %s -p %u SET %s 0` once; if Redis lost it, set it to the value `busyring-log stats` "
+                 "prints over every node's data dir",
+                 endpoint_.host.c_str(), endpoint_.port, endpoint_.key.c_str(), endpoint_.host.c_str(), endpoint_.port,
+                 endpoint_.key.c_str());
+  else
+    BR_LOG_ERROR("id source: redis %s:%u key %s: %s, but this node already held ids up to %llu: Redis lost its "
+                 "state (restarted without its append-only file?). No ids are issued until it is fixed: run "
+                 "`busyring-log stats` over every node's data dir and `redis-cli -h %s -p %u SET %s <the value it "
+                 "prints>`",
+                 endpoint_.host.c_str(), endpoint_.port, endpoint_.key.c_str(), what,
+                 static_cast<unsigned long long>(held_end_ - 1), endpoint_.host.c_str(), endpoint_.port,
+                 endpoint_.key.c_str());
+  return Step::failed;
 }
 
 RedisBlockSource::Step RedisBlockSource::check_counter_fixed() {
@@ -183,9 +257,19 @@ RedisBlockSource::Step RedisBlockSource::check_counter_fixed() {
   if (have) value = std::strtoull(reply->str, nullptr, 10);
   freeReplyObject(reply);
   note_up();
-  if (!have || value + 1 < held_end_) return Step::failed;  // still behind: look again later
-  refused_.store(false);
-  BR_LOG_INFO("id source: redis key %s is at %llu again, above every id this node held; issuing ids again",
+  if (!have || value + 1 < held_end_) return Step::failed;  // still behind or missing: look again later
+  // Set right by hand: the node's own record in Redis is rewritten to what the node knows.
+  reply = static_cast<redisReply*>(last_range_.empty()
+                                       ? redisCommand(redis_, "DEL %s", node_key_.c_str())
+                                       : redisCommand(redis_, "SET %s %s", node_key_.c_str(), last_range_.c_str()));
+  if (reply == nullptr) {
+    note_down(redis_->errstr);
+    disconnect();
+    return Step::failed;
+  }
+  freeReplyObject(reply);
+  refusal_.store(none);
+  BR_LOG_INFO("id source: redis key %s is at %llu, above every id this node held; issuing ids again",
               endpoint_.key.c_str(), value);
   return Step::again;
 }

@@ -94,6 +94,9 @@ Redis::Redis(std::string dir) : dir_(std::move(dir)) {
   }
   INFO("redis-server:\n" << tail(output()));
   REQUIRE(up);
+  // A new cluster creates its counter once (nodes never create it: a missing counter may be
+  // one Redis lost).
+  REQUIRE(command({"SET", kKey, "0", "NX"}).has_value());
 }
 
 Redis::~Redis() = default;  // Program's destructor SIGKILLs and reaps
