@@ -227,6 +227,7 @@ RedisBlockSource::Step RedisBlockSource::take_range(IdRange range) {
 
 RedisBlockSource::Step RedisBlockSource::refuse(Refusal why, const char* what) {
   refusal_.store(why);
+  set_halted(true);  // the shards stop at once, mid-block too
   if (why == missing)
     BR_LOG_ERROR("id source: redis %s:%u has no key %s. No ids are issued until it exists: for a new cluster run "
                  "`redis-cli -h %s -p %u SET %s 0` once; if Redis lost it, set it to the value `busyring-log stats` "
@@ -269,6 +270,7 @@ RedisBlockSource::Step RedisBlockSource::check_counter_fixed() {
   }
   freeReplyObject(reply);
   refusal_.store(none);
+  set_halted(false);
   BR_LOG_INFO("id source: redis key %s is at %llu, above every id this node held; issuing ids again",
               endpoint_.key.c_str(), value);
   return Step::again;

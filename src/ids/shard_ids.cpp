@@ -14,9 +14,6 @@ ShardIds::ShardIds(BlockSource& source, uint32_t block, std::vector<IdRange> hol
 }
 
 bool ShardIds::refill(uint64_t now_ns) noexcept {
-  // Once a shared counter was found behind this node, even ids already in hand may be handed
-  // to another node: none is issued.
-  if (!source_.issuing_allowed()) return false;
   while (!holes_.empty()) {
     current_ = holes_.back();
     holes_.pop_back();

@@ -31,11 +31,18 @@ class BlockSource {
   virtual IdRange take(uint32_t count) noexcept = 0;
   // Whether ids already handed out (a shard's holes and block) may still be issued: false once
   // a shared counter was found behind this node, since other nodes may now get the same ids.
-  virtual bool issuing_allowed() const noexcept { return true; }
+  // Read on every request: one relaxed load of a line written only when that changes.
+  bool issuing_allowed() const noexcept { return !halted_.load(std::memory_order_relaxed); }
   // A shard began issuing `count` of the holes dealt to it at start-up (ids this node held
   // before): a source that keeps a reserve counts them in it.
   virtual void holes_taken(uint64_t count) noexcept { (void)count; }
   virtual SourceStats stats() const noexcept { return {}; }
+
+ protected:
+  void set_halted(bool halted) noexcept { halted_.store(halted, std::memory_order_relaxed); }
+
+ private:
+  alignas(64) std::atomic<bool> halted_{false};
 };
 
 // The local source: one atomic counter shared by the shards, touched once per block.

@@ -57,7 +57,6 @@ class RedisBlockSource final : public BlockSource {
   base::Status start(const std::string& ranges_path);
 
   IdRange take(uint32_t count) noexcept override;
-  bool issuing_allowed() const noexcept override { return refusal_.load(std::memory_order_relaxed) == 0; }
   void holes_taken(uint64_t count) noexcept override;
   SourceStats stats() const noexcept override;
 

@@ -24,6 +24,7 @@ class ShardIds {
   // A fresh id, or 0 when the source has none to give now (the request is answered 503).
   // now_ns: any clock, used only to size the next block.
   uint64_t next(uint64_t now_ns) noexcept {
+    if (!source_.issuing_allowed()) return 0;
     if (current_.empty() && !refill(now_ns)) return 0;
     return current_.first++;
   }

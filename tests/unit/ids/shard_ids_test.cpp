@@ -148,9 +148,8 @@ class ScriptedSource final : public busyring::ids::BlockSource {
     if (r.empty()) ranges.erase(ranges.begin());
     return out;
   }
-  bool issuing_allowed() const noexcept override { return allowed; }
+  void allow(bool allowed) noexcept { set_halted(!allowed); }
   std::vector<IdRange> ranges;
-  bool allowed = true;
 };
 }  // namespace
 
@@ -165,14 +164,18 @@ TEST_CASE("a source with nothing to give makes next() return 0, and ids come bac
   CHECK(ids.next(kT0) == 0);
 }
 
-TEST_CASE("a source that forbids issuing stops even the holes in hand", "[ids]") {
+TEST_CASE("a source that forbids issuing stops the ids in hand at once, holes and blocks alike", "[ids]") {
   ScriptedSource source;
   source.ranges = {{100, 200}};
-  ShardIds ids(source, 1, {{5, 6}, {6, 7}});
-  CHECK(ids.next(kT0) == 5);  // a hole of one id: the next id needs a refill
-  source.allowed = false;
-  CHECK(ids.next(kT0) == 0);
-  source.allowed = true;
+  ShardIds ids(source, 4, {{5, 7}});
+  CHECK(ids.next(kT0) == 5);
+  source.allow(false);
+  CHECK(ids.next(kT0) == 0);  // 6 is in hand, yet not issued
+  source.allow(true);
   CHECK(ids.next(kT0) == 6);
   CHECK(ids.next(kT0) == 100);
+  source.allow(false);
+  CHECK(ids.next(kT0) == 0);
+  source.allow(true);
+  CHECK(ids.next(kT0) == 101);
 }
