@@ -158,8 +158,10 @@ cluster: all
 test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
 
+# The cluster row (HAProxy to 1-3 nodes, ids from Redis) follows the single-node suite.
 bench: all deps-bench
 	perf/bench $(if $(QUICK),--quick)
+	BUSYRING_BIN=$(SERVER) perf/cluster_bench $(if $(QUICK),--quick)
 
 check-headers:
 	@for h in $$(find include -name '*.h'); do \
