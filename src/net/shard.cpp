@@ -242,6 +242,9 @@ void Shard::on_accept(const io_uring_cqe* cqe) noexcept {
     return;
   }
   const int fd = cqe->res;
+  // The last connection may have gone earlier in this turn: give the pages back before a new
+  // one takes a slot (no handler holds a Connection& here).
+  conns_.give_back_if_idle();
   const uint32_t open_now = shared_.connections.fetch_add(1, std::memory_order_relaxed);
   Connection* c = nullptr;
   if (!stopping_ && open_now < config_.max_connections) c = conns_.acquire(fd);

@@ -87,7 +87,8 @@ class ConnectionTable {
   // (a handler may still look at c after closing it) until give_back_if_idle().
   void release(Connection& c) noexcept;
   // With no connection open, after a burst: returns the slots' and the workspaces' pages to the
-  // kernel (zeroing them). Call only where no Connection& is held: once per loop turn.
+  // kernel (zeroing them). Call only where no Connection& is held: at the end of a loop turn,
+  // and before a new connection takes a slot.
   void give_back_if_idle() noexcept;
   static constexpr uint32_t kReturnAbove = 1024;  // slots ever used before an idle table is returned
   static constexpr uint32_t kReturnWorkspacesAbove = 64;  // the same for the workspace pool
