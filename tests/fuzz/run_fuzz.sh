@@ -80,11 +80,13 @@ for name in api http llhttp; do
 done
 # busyring-log's library (tools/log/*.cpp but main.cpp, the Makefile's LOG_LIB_SRCS): log_tool's.
 log_objs=()
-for src in $(find tools/log -name '*.cpp' ! -name main.cpp | sort); do
-  obj=$OUT/obj/${src%.cpp}.o
-  queue c++ "$src" "$obj"
-  log_objs+=("$obj")
-done
+if [[ " ${targets[*]} " == *" log_tool "* ]]; then
+  for src in $(find tools/log -name '*.cpp' ! -name main.cpp | sort); do
+    obj=$OUT/obj/${src%.cpp}.o
+    queue c++ "$src" "$obj"
+    log_objs+=("$obj")
+  done
+fi
 for t in "${targets[@]}"; do
   src=tests/fuzz/${t}_fuzz.cpp
   [[ -f $src ]] || { echo "run_fuzz.sh: no fuzz target $t ($src)" >&2; exit 2; }
