@@ -139,6 +139,9 @@ size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf,
          "Id blocks reserved from the shared counter.", &ShardMetrics::id_blocks_taken);
   scalar(out, shards, n, "busyring_holes_reissued_total", "counter",
          "Ids below the recovered maximum issued again (holes).", &ShardMetrics::holes_reissued);
+  scalar(out, shards, n, "busyring_workspaces_in_use", "gauge",
+         "Connection workspaces attached to busy connections (idle ones hold none).",
+         &ShardMetrics::workspaces_in_use);
   scalar(out, shards, n, "busyring_connections_open", "gauge", "Open client connections.",
          &ShardMetrics::connections_open);
   scalar(out, shards, n, "busyring_connections_accepted_total", "counter",

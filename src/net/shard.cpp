@@ -372,6 +372,7 @@ void Shard::before_sleep() noexcept {
   }
   setup_.metrics->id_blocks_taken.store(ids_.issued(), std::memory_order_relaxed);
   setup_.metrics->holes_reissued.store(ids_.holes_reissued(), std::memory_order_relaxed);
+  setup_.metrics->workspaces_in_use.store(conns_.workspaces().in_use(), std::memory_order_relaxed);
   const uint32_t overflow = *ring_.cq.koverflow;
   if (overflow != last_overflow_) {
     metrics::bump(setup_.metrics->cq_overflows, overflow - last_overflow_);

@@ -63,6 +63,7 @@ struct alignas(64) ShardMetrics {
   Counter write_latency_sum_us = 0;
   Counter id_blocks_taken = 0;  // gauges mirrored from the shard's id issuer
   Counter holes_reissued = 0;
+  Counter workspaces_in_use = 0;  // gauge mirrored from the shard's workspace pool
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;

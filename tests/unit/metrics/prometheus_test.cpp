@@ -114,6 +114,7 @@ TEST_CASE("every metric has # HELP and # TYPE lines before its samples", "[metri
   CHECK(type_of.at("busyring_request_duration_seconds") == "histogram");
   CHECK(type_of.at("busyring_flush_records") == "histogram");
   CHECK(type_of.at("busyring_connections_open") == "gauge");
+  CHECK(type_of.at("busyring_workspaces_in_use") == "gauge");
 }
 
 TEST_CASE("histogram buckets are cumulative and end in +Inf equal to the count", "[metrics]") {
