@@ -15,6 +15,11 @@ run_catch() {
   log=$(mktemp)
   echo "== $name"
   "$bin" 2>&1 | tee "$log" | tail -n 40
+  # The tail may not reach a failure further up: name every failed check, with its test case.
+  if grep -q "FAILED:" "$log"; then
+    echo "-- failed checks in $name:"
+    grep -B 12 -A 6 "FAILED:" "$log" | head -n 300
+  fi
   # A test that cannot run here says "SKIPPED: <why>"; keep those visible and counted.
   if grep -q "^SKIPPED:" "$log"; then
     grep "^SKIPPED:" "$log" | sort -u

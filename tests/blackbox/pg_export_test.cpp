@@ -192,11 +192,14 @@ TEST_CASE("issue 8: load.sh loads every acknowledged record into PostgreSQL exac
   REQUIRE(r.ok());
   CHECK(r.out == "load.sh: 100 new rows in usages\n");
   CHECK(read_file(load.checkpoint) != checkpoint_after_first);
-  // Each shard moved to a second segment, so the first ones are sealed (fingerprinted only).
+  // ~2.5 MB of bodies over 2 shards of 1 MiB segments: at least one shard moved to a second
+  // segment (which one depends on how the kernel spread the connections over the shards), so
+  // its first is sealed (fingerprinted only).
   const std::string checkpoint = read_file(load.checkpoint);
   INFO(checkpoint);
-  CHECK(checkpoint.find("segment 0 0 0 ") != std::string::npos);
-  CHECK(checkpoint.find("segment 0 0 1 ") != std::string::npos);
+  const bool second_segment = checkpoint.find("segment 0 0 1 ") != std::string::npos ||
+                              checkpoint.find("segment 0 1 1 ") != std::string::npos;
+  CHECK(second_segment);
   CHECK(checkpoint.find(" sealed\n") != std::string::npos);
   r = load.run(pg.psql_bin());
   REQUIRE(r.ok());
