@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "busyring/base/fs.h"
+
 namespace busyring::ids {
 namespace {
 
@@ -80,12 +82,7 @@ base::Status HeldRangesLog::open(const std::string& path) {
   // The file's directory entry must be durable too, or a crash could lose the whole file.
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return base::Error{"cannot open " + dir + ": " + std::strerror(errno)};
-  const int rc = ::fsync(dfd);
-  const int e = errno;
-  ::close(dfd);
-  if (rc != 0) return base::Error{"cannot sync " + dir + ": " + std::strerror(e)};
+  if (const int rc = base::fsync_dir(dir); rc < 0) return base::Error{"cannot sync " + dir + ": " + std::strerror(-rc)};
   return base::ok_status();
 }
 

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "busyring/base/fs.h"
+
 namespace busyring::ids {
 namespace {
 
@@ -20,16 +22,6 @@ bool valid(const std::string& id) {
   for (const char c : id)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
-}
-
-base::Status sync_dir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return base::Error{"cannot open " + dir + ": " + std::strerror(errno)};
-  const int rc = ::fsync(fd);
-  const int e = errno;
-  ::close(fd);
-  if (rc != 0) return base::Error{"cannot sync " + dir + ": " + std::strerror(e)};
-  return base::ok_status();
 }
 
 }  // namespace
@@ -60,7 +52,8 @@ base::Result<std::string> load_or_create_node_id(const std::string& data_dir) {
   ::close(fd);
   if (!written || ::rename(tmp.c_str(), path.c_str()) != 0)
     return base::Error{"cannot write " + path + ": " + std::strerror(written ? errno : e)};
-  if (auto st = sync_dir(data_dir); !st) return base::Error{st.error()};
+  if (const int rc = base::fsync_dir(data_dir); rc < 0)
+    return base::Error{"cannot sync " + data_dir + ": " + std::strerror(-rc)};
   return std::string(buf, kHexDigits);
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "busyring/base/assert.h"
+#include "busyring/base/fs.h"
 
 namespace busyring::storage {
 namespace {
@@ -112,15 +113,7 @@ int make_dirs(const std::string& dir) {
     if (rc < 0) return rc;
   }
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return -errno;
-  return fsync_dir(parent);
-}
-
-int fsync_dir(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  const int rc = fsync(fd) == 0 ? 0 : -errno;
-  close(fd);
-  return rc;
+  return base::fsync_dir(parent);
 }
 
 int create_segment_sync(const std::string& path, uint64_t bytes) {
@@ -143,7 +136,7 @@ int create_segment_sync(const std::string& path, uint64_t bytes) {
     return rc;
   }
   const size_t slash = path.find_last_of('/');
-  return fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+  return base::fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
 }
 
 int open_segment(const std::string& path, bool dsync) {

@@ -11,7 +11,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "busyring/storage/segment.h"
+#include "busyring/base/fs.h"
 #include "commands.h"
 #include "format.h"
 
@@ -220,7 +220,7 @@ base::Status write_next(const std::string& path, const Checkpoint& checkpoint) {
   }
   if (::rename(tmp.c_str(), next.c_str()) != 0)
     return base::Error{"cannot rename " + tmp + " to " + next + ": " + errno_text(errno)};
-  if (const int rc = storage::fsync_dir(dir_of(path)); rc < 0)
+  if (const int rc = base::fsync_dir(dir_of(path)); rc < 0)
     return base::Error{"cannot fsync the directory of " + next + ": " + errno_text(-rc)};
   return base::ok_status();
 }
@@ -244,7 +244,7 @@ base::Result<uint64_t> commit_next(const std::string& path) {
                        ": refusing a stale commit (run the export again)"};
   if (::rename(next.c_str(), path.c_str()) != 0)
     return base::Error{"cannot rename " + next + " to " + path + ": " + errno_text(errno)};
-  if (const int rc = storage::fsync_dir(dir_of(path)); rc < 0)
+  if (const int rc = base::fsync_dir(dir_of(path)); rc < 0)
     return base::Error{"cannot fsync the directory of " + path + ": " + errno_text(-rc)};
   return proposed.value().generation;
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "busyring/base/align.h"
+#include "busyring/base/fs.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
 
@@ -77,7 +78,7 @@ base::Result<std::string> copy_aside(const std::string& path) {
   close(in);
   close(out);
   if (buf != nullptr) storage::free_aligned(buf, kCopyChunk);
-  if (rc == 0) rc = storage::fsync_dir(parent_of(path));
+  if (rc == 0) rc = base::fsync_dir(parent_of(path));
   if (rc < 0) {
     unlink(name.c_str());
     return base::Error{"cannot copy " + path + " to " + name + ": " + errno_text(-rc)};

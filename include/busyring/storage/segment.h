@@ -27,7 +27,6 @@ struct DioAlign {
 
 // Creates dir (and parents) if missing; fsyncs the parent of each created directory.
 [[nodiscard]] int make_dirs(const std::string& dir);
-[[nodiscard]] int fsync_dir(const std::string& dir);
 
 // Creates `path` as `bytes` of zeros written and fsynced, via a temporary name renamed into
 // place, so a segment file that exists is always complete.
