@@ -22,6 +22,7 @@ namespace {
 
 constexpr uint16_t kRecvGroup = 0;
 constexpr uint64_t kWaitNs = 100'000'000;       // loop tick: drives timeouts and the stop check
+constexpr uint64_t kWriteBehindNs = 1'000'000;  // --ack=memory: records reach a write within 1 ms
 constexpr uint64_t kStopGraceNs = 10'000'000'000;
 constexpr size_t kMetricsScratch = kOutBytes - 1024;  // a metrics response fits one send
 
@@ -80,6 +81,10 @@ std::string Shard::start() noexcept {
   wo.max_record_body = config_.max_body;
   wo.max_in_flight = config_.log_writes;
   wo.min_batch_records = config_.log_min_batch;
+  wo.skip_write_cqe = (ring_.features & IORING_FEAT_CQE_SKIP) != 0;
+  // --ack=memory answers before the write, so its writes can wait to grow (write-behind):
+  // at most kWriteBehindNs, which bounds what a crash loses beyond the writes in flight.
+  if (config_.ack == config::Ack::memory) wo.write_delay_ns = kWriteBehindNs;
   // Enough buffers to ride out a disk stall of a few hundred milliseconds at full rate.
   wo.buffer_count = std::max<uint32_t>(8, 2 * config_.log_writes);
   auto opened = log_.open(wo, setup_.position);
@@ -153,7 +158,10 @@ bool Shard::run() noexcept {
       clean = false;
       break;
     }
-    __kernel_timespec ts{0, static_cast<long long>(kWaitNs)};
+    // Sleep until the tick, or until write-behind records are due (--ack=memory).
+    const uint64_t due = log_.next_write_ns();
+    const uint64_t wait_ns = due <= now_ns_ ? 0 : std::min(kWaitNs, due - now_ns_);
+    __kernel_timespec ts{0, static_cast<long long>(wait_ns)};
     io_uring_cqe* cqe = nullptr;
     const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     BR_ASSERT(rc >= 0 || rc == -ETIME || rc == -EINTR || rc == -EBUSY || rc == -EAGAIN);
@@ -261,7 +269,7 @@ void Shard::on_accept(const io_uring_cqe* cqe) noexcept {
 }
 
 void Shard::submit_log_ops() noexcept {
-  while (log_.write_ready()) {
+  while (log_.write_ready(now_ns_)) {
     // The write and its linked fdatasync must go in one submission: make room for both first.
     if (io_uring_sq_space_left(&ring_) < log_.sqes_per_write()) io_uring_submit(&ring_);
     io_uring_sqe* w = sqe();
@@ -269,11 +277,8 @@ void Shard::submit_log_ops() noexcept {
     const uint64_t batch = log_.prep_write(w, f);
     batch_submit_ns_[batch % kBatchSlots] = now_ns_;
     io_uring_sqe_set_data64(w, encode_seq(Op::log_write, batch));
-    ++log_ops_in_flight_;
-    if (f != nullptr) {
-      io_uring_sqe_set_data64(f, encode_seq(Op::log_sync, batch));
-      ++log_ops_in_flight_;
-    }
+    if (f != nullptr) io_uring_sqe_set_data64(f, encode_seq(Op::log_sync, batch));
+    log_ops_in_flight_ += log_.cqes_per_write();
   }
   if (log_.void_ready(now_ns_)) {
     io_uring_sqe* s = sqe();

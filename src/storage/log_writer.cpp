@@ -188,21 +188,35 @@ AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* bod
   return AppendStatus::ok;
 }
 
-bool LogWriter::write_ready() const noexcept {
+bool LogWriter::write_ready(uint64_t now_ns) noexcept {
   if (voiding_) return false;
   const uint64_t in_flight = submitted_ - released_;
   if (in_flight >= options_.max_in_flight) return false;
   if (submitted_ < filling_) return true;  // a sealed batch waits
-  if (in_flight == 0) return buf(filling_).used > 0;
+  const Buffer& f = buf(filling_);
+  if (f.used == 0) return false;
+  if (options_.write_delay_ns != 0) {
+    if (waiting_since_ns_ == 0) waiting_since_ns_ = now_ns;
+    return f.used >= options_.write_delay_bytes || now_ns >= waiting_since_ns_ + options_.write_delay_ns;
+  }
+  if (in_flight == 0) return true;
   // Overlapping writes: each waits for a minimum batch, so flushes stay large.
-  return buf(filling_).records >= options_.min_batch_records;
+  return f.records >= options_.min_batch_records;
+}
+
+uint64_t LogWriter::next_write_ns() const noexcept {
+  if (options_.write_delay_ns == 0 || waiting_since_ns_ == 0) return UINT64_MAX;
+  // No write could start: a completion (which wakes the loop anyway) must come first.
+  if (voiding_ || submitted_ - released_ >= options_.max_in_flight) return UINT64_MAX;
+  return waiting_since_ns_ + options_.write_delay_ns;
 }
 
 uint64_t LogWriter::prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexcept {
-  BR_ASSERT(write_ready());
   BR_ASSERT((sync_sqe != nullptr) == options_.dsync);
   if (submitted_ == filling_) BR_ASSERT(seal_filling());
+  waiting_since_ns_ = 0;  // the next write-behind wait starts with the records after these
   Buffer& b = buf(submitted_);
+  b.write_seen = false;
   BR_ASSERT(b.used > 0);
   const uint32_t len = static_cast<uint32_t>(base::align_up(b.used, align_));
   std::memset(b.base + b.used, 0, len - b.used);
@@ -211,6 +225,7 @@ uint64_t LogWriter::prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexce
   if (sync_sqe != nullptr) {
     // The link makes the fdatasync start after the write, and fail (-ECANCELED) if it fails.
     sqe->flags |= IOSQE_IO_LINK;
+    if (options_.skip_write_cqe) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     io_uring_prep_fsync(sync_sqe, b.fd, IORING_FSYNC_DATASYNC);
   }
   return submitted_++;
@@ -221,12 +236,17 @@ void LogWriter::on_write(uint64_t batch, int res) noexcept {
   Buffer& b = buf(batch);
   BR_ASSERT(!b.done);
   const auto len = static_cast<int>(base::align_up(b.used, align_));
-  res = fault_filter(res, static_cast<uint32_t>(len));
-  if (options_.dsync) {
-    b.write_res = res;  // complete once the fdatasync says so
+  if (options_.dsync && options_.skip_write_cqe) {
+    // Only a failed write posts its CQE, and its cancelled fdatasync posts none: done.
+    complete(b, fault_filter(res, static_cast<uint32_t>(len)));
     return;
   }
-  complete(b, res);
+  if (options_.dsync) {
+    b.write_res = res;  // complete once the fdatasync says so
+    b.write_seen = true;
+    return;
+  }
+  complete(b, fault_filter(res, static_cast<uint32_t>(len)));
 }
 
 void LogWriter::on_sync(uint64_t batch, int res) noexcept {
@@ -235,9 +255,11 @@ void LogWriter::on_sync(uint64_t batch, int res) noexcept {
   Buffer& b = buf(batch);
   BR_ASSERT(!b.done);
   const auto len = static_cast<int>(base::align_up(b.used, align_));
+  // Without the write's CQE (skip_write_cqe), a completed fdatasync means the write succeeded.
+  const int write_res = fault_filter(b.write_seen ? b.write_res : len, static_cast<uint32_t>(len));
   res = fault_filter_sync(res);
   // A failed write cancels its fdatasync; report the write's own error then.
-  complete(b, b.write_res != len ? b.write_res : (res == 0 ? len : res));
+  complete(b, write_res != len ? write_res : (res == 0 ? len : res));
 }
 
 void LogWriter::complete(Buffer& b, int res) noexcept {

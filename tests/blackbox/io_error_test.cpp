@@ -140,6 +140,13 @@ TEST_CASE("two ENOSPC log writes in a row are answered 503, never stored, and th
   failed_writes_are_answered_503_and_never_stored(Fault{"enospc@4+2", "No space left on device", 2});
 }
 
+// The write succeeded but its linked fdatasync failed: the records may sit in a cache the
+// disk lost, so they are treated exactly like a failed write (PostgreSQL's fsync lesson).
+TEST_CASE("a failed fdatasync after a log write is answered 503, never stored, and the shard recovers",
+          "[durability][io-error]") {
+  failed_writes_are_answered_503_and_never_stored(Fault{"fsync@5", "Input/output error", 1});
+}
+
 // With pipelined load the group commit gathers the next batch while the failing write is in
 // flight; that batch is written (and acknowledged) only after the marker voiding the failed
 // one is on disk.

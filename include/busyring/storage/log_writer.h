@@ -35,6 +35,16 @@ struct WriterOptions {
   uint32_t max_in_flight = 1;  // writes in flight at once (1 = classic group commit)
   // With a write in flight, another starts only once this many records wait for it.
   uint32_t min_batch_records = 16;
+  // dsync: the write SQE carries IOSQE_CQE_SKIP_SUCCESS (kernel 5.17+, IORING_FEAT_CQE_SKIP).
+  // A batch then completes with one CQE, not two: the fdatasync's when the write succeeded, or
+  // the write's alone when it failed (the kernel then drops the cancelled fdatasync's CQE).
+  // One wake-up of the loop less per durable write.
+  bool skip_write_cqe = false;
+  // Write-behind, for acknowledgements that do not wait for the disk (--ack=memory): a write
+  // starts once its records are this old or this many bytes wait, not at once. Fewer, larger
+  // writes: each one costs a virtio notify and a completion. 0 writes at once.
+  uint64_t write_delay_ns = 0;
+  uint32_t write_delay_bytes = 64 * 1024;
 };
 
 enum class AppendStatus : uint8_t {
@@ -68,14 +78,21 @@ class LogWriter {
                                     uint32_t body_bytes, uint64_t& batch) noexcept;
 
   // Group commit: true when a write may start now (room in flight and records waiting).
-  bool write_ready() const noexcept;
+  // `now_ns` (monotonic) dates the records for write-behind; see next_write_ns().
+  bool write_ready(uint64_t now_ns) noexcept;
+  // Write-behind: when the records waiting must be written, else UINT64_MAX. The loop sleeps
+  // no longer than that.
+  uint64_t next_write_ns() const noexcept;
   // SQEs a write needs: the write, plus its linked fdatasync when dsync.
   uint32_t sqes_per_write() const noexcept { return options_.dsync ? 2 : 1; }
+  // CQEs a write ends with (see skip_write_cqe): what the loop waits for before it may stop.
+  uint32_t cqes_per_write() const noexcept { return options_.dsync && !options_.skip_write_cqe ? 2 : 1; }
   // Seals the oldest waiting batch and preps its write (and, with dsync, the fdatasync linked
   // after it in sync_sqe, which must directly follow sqe in the same submission); returns the
   // batch number.
   uint64_t prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexcept;
-  // The result of batch's write, then (dsync) of its fdatasync.
+  // The result of batch's write, then (dsync) of its fdatasync. With skip_write_cqe the write's
+  // result comes only when it failed, and then no fdatasync result follows.
   void on_write(uint64_t batch, int res) noexcept;
   void on_sync(uint64_t batch, int res) noexcept;
   // Pops the oldest finished batch, in batch order; false when it has not finished yet.
@@ -108,6 +125,7 @@ class LogWriter {
     uint32_t segment = 0;
     int res = 0;
     int write_res = 0;  // dsync: the write's result, kept until its fdatasync completes
+    bool write_seen = false;  // dsync: write_res holds the write's CQE
     bool done = false;
   };
   void complete(Buffer& b, int res) noexcept;
@@ -129,6 +147,7 @@ class LogWriter {
   uint64_t released_ = 0;   // batches [0, released_) are done and popped
   uint64_t submitted_ = 0;  // batches [released_, submitted_) are in flight or done
   uint64_t filling_ = 0;    // batch being filled; [submitted_, filling_) are sealed
+  uint64_t waiting_since_ns_ = 0;  // write-behind: when records were first seen waiting; 0 none
   int current_fd_ = -1;
   uint32_t current_segment_ = 0;
   uint64_t segment_bytes_ = 0;  // size of the current segment file

@@ -24,7 +24,7 @@ namespace {
 
 // Writes everything waiting and waits for it, without preparing segments.
 void write_only(Rig& rig) {
-  while (rig.w.write_ready()) {
+  while (rig.w.write_ready(0)) {
     io_uring_sqe* s = rig.sqe();
     io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
     ++rig.in_flight;
@@ -82,7 +82,7 @@ TEST_CASE("a failed write is answered as failed, voided on disk, and writing res
   CHECK_FALSE(rig.w.healthy());
   CHECK_THAT(rig.w.health_reason(), Catch::Contains("write failed"));
   CHECK(rig.w.append(6, 0, "z", 1, batch) == AppendStatus::unavailable);
-  CHECK_FALSE(rig.w.write_ready());
+  CHECK_FALSE(rig.w.write_ready(0));
   WriteDone d;
   REQUIRE(rig.w.pop_done(d));
   CHECK(d.batch == 0);

@@ -63,6 +63,7 @@ struct Rig {
 
   void handle(const io_uring_cqe* cqe) {
     --in_flight;
+    if (cqe->user_data & (kWriteTag | kSyncTag)) ++write_cqes;
     if (cqe->user_data & kWriteTag) {
       w.on_write(cqe->user_data & ~kWriteTag, cqe->res);
       WriteDone d;
@@ -81,17 +82,15 @@ struct Rig {
 
   // Starts what may start, then waits for at least one completion if anything is in flight.
   void turn() {
-    while (w.write_ready()) {
+    while (w.write_ready(busyring::base::monotonic_ns())) {
       if (io_uring_sq_space_left(&ring) < w.sqes_per_write()) io_uring_submit(&ring);
       io_uring_sqe* s = sqe();
       io_uring_sqe* f = w.sqes_per_write() == 2 ? sqe() : nullptr;
       const uint64_t batch = w.prep_write(s, f);
       io_uring_sqe_set_data64(s, kWriteTag | batch);
-      ++in_flight;
-      if (f != nullptr) {
-        io_uring_sqe_set_data64(f, kSyncTag | batch);
-        ++in_flight;
-      }
+      if (f != nullptr) io_uring_sqe_set_data64(f, kSyncTag | batch);
+      in_flight += static_cast<int>(w.cqes_per_write());
+      ++writes;
     }
     if (w.void_ready(busyring::base::monotonic_ns())) {
       io_uring_sqe* s = sqe();
@@ -140,6 +139,8 @@ struct Rig {
   io_uring ring{};
   LogWriter w;
   int in_flight = 0;
+  int writes = 0;      // writes started by turn()
+  int write_cqes = 0;  // CQEs of writes and their fdatasyncs
   std::vector<WriteDone> done;
 };
 

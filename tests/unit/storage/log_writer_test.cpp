@@ -3,10 +3,14 @@
 // buffers, segment switches, reopening at the recovered position, O_DSYNC.
 #include "busyring/storage/log_writer.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
+#include <cstdint>
 #include <vector>
 
 #include "../support/temp_dir.h"
@@ -61,7 +65,7 @@ TEST_CASE("records appended while a write is in flight go to the next batch", "[
     REQUIRE(rig.w.append(id, 0, "abc", 3, batch) == AppendStatus::ok);
     CHECK(batch == 0);
   }
-  REQUIRE(rig.w.write_ready());
+  REQUIRE(rig.w.write_ready(0));
   io_uring_sqe* s = rig.sqe();
   REQUIRE(rig.w.prep_write(s, nullptr) == 0);
   io_uring_sqe_set_data64(s, kWriteTag | 0);
@@ -73,7 +77,7 @@ TEST_CASE("records appended while a write is in flight go to the next batch", "[
     REQUIRE(rig.w.append(id, 0, "defg", 4, batch) == AppendStatus::ok);
     CHECK(batch == 1);
   }
-  CHECK_FALSE(rig.w.write_ready());  // one write in flight at a time
+  CHECK_FALSE(rig.w.write_ready(0));  // one write in flight at a time
   CHECK_FALSE(rig.w.idle());
 
   io_uring_cqe* cqe = nullptr;
@@ -86,7 +90,7 @@ TEST_CASE("records appended while a write is in flight go to the next batch", "[
   CHECK(rig.done[0].records == 3);
   CHECK(rig.done[0].bytes == busyring::base::align_up(3 * record_bytes(3), rig.w.dio_align()));
 
-  REQUIRE(rig.w.write_ready());
+  REQUIRE(rig.w.write_ready(0));
   rig.drain();
   REQUIRE(rig.done.size() == 2);
   CHECK(rig.done[1].batch == 1);
@@ -202,14 +206,14 @@ TEST_CASE("with two writes in flight batches still complete and read back in ord
     ++rig.in_flight;
     REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
     CHECK(batch == 1);
-    REQUIRE(rig.w.write_ready());  // a second write may start while the first is in flight
+    REQUIRE(rig.w.write_ready(0));  // a second write may start while the first is in flight
     s = rig.sqe();
     io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
     ++rig.in_flight;
     CHECK(rig.w.batches_in_flight() == 2);
     REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
     CHECK(batch == 2);
-    CHECK_FALSE(rig.w.write_ready());
+    CHECK_FALSE(rig.w.write_ready(0));
     REQUIRE(io_uring_submit(&rig.ring) == 2);
     for (uint64_t id = 4; id <= 1000; ++id) rig.append(id, body_for(id), id);
     rig.drain();
@@ -236,9 +240,9 @@ TEST_CASE("an overlapping write waits for the minimum batch", "[storage]") {
   ++rig.in_flight;
   REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
   REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
-  CHECK_FALSE(rig.w.write_ready());  // 2 records wait, one write is in flight
+  CHECK_FALSE(rig.w.write_ready(0));  // 2 records wait, one write is in flight
   REQUIRE(rig.w.append(4, 4, "d", 1, batch) == AppendStatus::ok);
-  CHECK(rig.w.write_ready());  // 3 records: the second write may overlap
+  CHECK(rig.w.write_ready(0));  // 3 records: the second write may overlap
   rig.drain();
 }
 
@@ -265,4 +269,130 @@ TEST_CASE("durable writes complete after their linked fdatasync and read back", 
   REQUIRE(v.ids.size() == 50);
   CHECK(v.ids.front() == 1);
   CHECK(v.ids.back() == 50);
+}
+
+TEST_CASE("durable writes that skip the write's CQE complete on one CQE each and read back",
+          "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.dsync = true;
+  o.skip_write_cqe = true;
+  const std::string dir = tmp.sub("shard-00");
+  {
+    Rig rig(o, dir);
+    CHECK(rig.w.sqes_per_write() == 2);
+    CHECK(rig.w.cqes_per_write() == 1);
+    for (uint64_t id = 1; id <= 50; ++id) rig.append(id, "{\"n\":" + std::to_string(id) + "}", id);
+    rig.drain();
+    CHECK(rig.write_cqes == rig.writes);  // the fdatasync's CQE alone; drain saw none missing
+    uint64_t records = 0;
+    for (const WriteDone& d : rig.done) {
+      CHECK(d.res == 0);
+      records += d.records;
+    }
+    CHECK(records == 50);
+  }
+  CollectingVisitor v;
+  auto r = busyring::storage::recover_shard(dir, false, &v);
+  REQUIRE(r.ok());
+  REQUIRE(v.ids.size() == 50);
+  CHECK(v.ids.back() == 50);
+}
+
+// The kernel contract skip_write_cqe stands on: in a link write(CQE_SKIP_SUCCESS) -> fsync, a
+// failed write posts its own CQE and the cancelled fsync posts none.
+TEST_CASE("a failed linked write that skips its CQE on success posts one CQE, its own", "[storage]") {
+  io_uring ring;
+  REQUIRE(io_uring_queue_init(8, &ring, 0) == 0);
+  REQUIRE((ring.features & IORING_FEAT_CQE_SKIP) != 0);
+  TempDir tmp;
+  const std::string path = tmp.sub("ro");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT, 0644);  // writes fail with EBADF
+  REQUIRE(fd >= 0);
+  char block[512] = {};
+  io_uring_sqe* w = io_uring_get_sqe(&ring);
+  io_uring_prep_write(w, fd, block, sizeof block, 0);
+  w->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(w, 1);
+  io_uring_sqe* f = io_uring_get_sqe(&ring);
+  io_uring_prep_fsync(f, fd, IORING_FSYNC_DATASYNC);
+  io_uring_sqe_set_data64(f, 2);
+  REQUIRE(io_uring_submit(&ring) == 2);
+  io_uring_cqe* cqe = nullptr;
+  REQUIRE(io_uring_wait_cqe(&ring, &cqe) == 0);
+  CHECK(cqe->user_data == 1);
+  CHECK(cqe->res == -EBADF);
+  io_uring_cqe_seen(&ring, cqe);
+  // A nop behind it: had the fsync posted a CQE, it would come before the nop's.
+  io_uring_sqe* n = io_uring_get_sqe(&ring);
+  io_uring_prep_nop(n);
+  io_uring_sqe_set_data64(n, 3);
+  REQUIRE(io_uring_submit(&ring) == 1);
+  REQUIRE(io_uring_wait_cqe(&ring, &cqe) == 0);
+  CHECK(cqe->user_data == 3);
+  io_uring_cqe_seen(&ring, cqe);
+  ::close(fd);
+  io_uring_queue_exit(&ring);
+}
+
+TEST_CASE("with skip_write_cqe a failed write's own CQE fails its batch", "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.dsync = true;
+  o.skip_write_cqe = true;
+  Rig rig(o, tmp.sub("shard-00"));
+  uint64_t batch = 0;
+  REQUIRE(rig.w.append(1, 0, "x", 1, batch) == AppendStatus::ok);
+  io_uring_sqe sqes[2] = {};
+  const uint64_t b0 = rig.w.prep_write(&sqes[0], &sqes[1]);
+  CHECK((sqes[0].flags & IOSQE_CQE_SKIP_SUCCESS) != 0);
+  CHECK((sqes[0].flags & IOSQE_IO_LINK) != 0);
+  rig.w.on_write(b0, -EIO);  // as the kernel reports it: no fdatasync CQE follows
+  WriteDone d;
+  REQUIRE(rig.w.pop_done(d));
+  CHECK(d.res == -EIO);
+  CHECK_FALSE(rig.w.healthy());
+}
+
+TEST_CASE("write-behind waits for the delay or the byte threshold, then writes", "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.write_delay_ns = 1'000'000;
+  o.write_delay_bytes = 4096;
+  o.max_in_flight = 2;
+  Rig rig(o, tmp.sub("shard-00"));
+  CHECK(rig.w.next_write_ns() == UINT64_MAX);
+  uint64_t batch = 0;
+  REQUIRE(rig.w.append(1, 0, "x", 1, batch) == AppendStatus::ok);
+  const uint64_t t0 = 5'000'000'000;
+  CHECK_FALSE(rig.w.write_ready(t0));  // records first seen waiting at t0
+  CHECK(rig.w.next_write_ns() == t0 + 1'000'000);
+  CHECK_FALSE(rig.w.write_ready(t0 + 999'999));
+  CHECK(rig.w.write_ready(t0 + 1'000'000));
+  io_uring_sqe s{};
+  (void)rig.w.prep_write(&s, nullptr);
+  CHECK(rig.w.next_write_ns() == UINT64_MAX);  // nothing waits any more
+
+  // Enough bytes start a write at once.
+  const std::string body(1000, 'b');
+  for (uint64_t id = 2; id <= 5; ++id)
+    REQUIRE(rig.w.append(id, 0, body.data(), 1000, batch) == AppendStatus::ok);
+  CHECK(rig.w.write_ready(t0 + 2'000'000));
+}
+
+TEST_CASE("write-behind records reach the disk without more appends", "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.write_delay_ns = 2'000'000;
+  const std::string dir = tmp.sub("shard-00");
+  {
+    Rig rig(o, dir);
+    rig.append(1, "{}", 1);
+    rig.drain();  // turns until the delay has passed and the write completed
+    REQUIRE(rig.done.size() == 1);
+    CHECK(rig.done[0].records == 1);
+  }
+  CollectingVisitor v;
+  REQUIRE(busyring::storage::recover_shard(dir, false, &v).ok());
+  CHECK(v.ids == std::vector<uint64_t>{1});
 }
