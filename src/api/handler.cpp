@@ -17,6 +17,13 @@ http::Pending Handler::error_pending(ErrorId id) noexcept {
   return p;
 }
 
+Outcome Handler::ids_unavailable(const HeadVerdict& verdict) noexcept {
+  Outcome out;
+  out.pending = error_pending(ErrorId::id_source_unavailable);
+  out.pending.route = static_cast<uint8_t>(verdict.route);
+  return out;
+}
+
 HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
   HeadVerdict v;
   v.route = route_of(head.target);
@@ -71,9 +78,14 @@ Outcome Handler::on_request(const HeadVerdict& verdict, const http::RequestHead&
   }
   const uint64_t id = ids_.next(arrival_ns);
   if (id == 0) {
-    out.pending = error_pending(ErrorId::id_source_unavailable);
-    out.pending.route = static_cast<uint8_t>(verdict.route);
-    return out;
+    if (ids_.ids_expected_soon()) {
+      // The reserve ran dry under a burst while the shared counter answers: a refill is a
+      // Redis round trip away, so wait for it like for a busy log rather than fail.
+      out.retry = true;
+      out.waiting_for_ids = true;
+      return out;
+    }
+    return ids_unavailable(verdict);
   }
   uint64_t batch = 0;
   const auto st = log_.append(id, arrival_ns, body.data(), static_cast<uint32_t>(body.size()), batch);

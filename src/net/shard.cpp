@@ -23,6 +23,7 @@ namespace {
 constexpr uint16_t kRecvGroup = 0;
 constexpr uint64_t kWaitNs = 100'000'000;       // loop tick: drives timeouts and the stop check
 constexpr uint64_t kWriteBehindNs = 1'000'000;  // --ack=memory: records reach a write within 1 ms
+constexpr uint64_t kHeldPollNs = 1'000'000;     // held requests are retried at least this often
 constexpr uint64_t kStopGraceNs = 10'000'000'000;
 constexpr size_t kMetricsScratch = kOutBytes - 1024;  // a metrics response fits one send
 
@@ -160,7 +161,9 @@ bool Shard::run() noexcept {
     }
     // Sleep until the tick, or until write-behind records are due (--ack=memory).
     const uint64_t due = log_.next_write_ns();
-    const uint64_t wait_ns = due <= now_ns_ ? 0 : std::min(kWaitNs, due - now_ns_);
+    uint64_t wait_ns = due <= now_ns_ ? 0 : std::min(kWaitNs, due - now_ns_);
+    // Requests held for ids have no completion to wake them: poll while any are held.
+    if (!held_.empty()) wait_ns = std::min(wait_ns, kHeldPollNs);
     __kernel_timespec ts{0, static_cast<long long>(wait_ns)};
     io_uring_cqe* cqe = nullptr;
     const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);

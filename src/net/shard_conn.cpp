@@ -9,7 +9,12 @@
 #include "busyring/net/shard.h"
 
 namespace busyring::net {
+
 namespace {
+// How long a request may wait for a shard's id source to refill an empty reserve before it
+// is answered 503 id_source_unavailable. A refill is one Redis round trip; the source
+// itself gives up on a call (and stops serving) after its own timeout.
+constexpr uint64_t kIdWaitMaxNs = 1'000'000'000;
 
 api::ErrorId error_for(http::ParseError e) noexcept {
   switch (e) {
@@ -164,7 +169,7 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
       case http::Event::request: {
         const api::Outcome o = handler_.on_request(c.verdict, c.parser.head(), c.parser.body(), wall_ns_);
         if (o.retry) {
-          // Hold it: keep its body, read no further until the log has room.
+          // Hold it: keep its body, read no further until the log has room (or ids come).
           c.parser.keep_body();
           c.held = true;
           held_.push_back(c.slot);
@@ -194,12 +199,15 @@ void Shard::complete_request(Connection& c, const api::Outcome& o) noexcept {
 }
 
 // Retries held requests, oldest first, once log buffers are free again; stops at the first
-// that still finds no room, so they are taken in arrival order.
+// that still finds no room, so they are taken in arrival order. One waiting for ids is
+// answered 503 once it has waited kIdWaitMaxNs (the source stays up, but gives nothing).
 void Shard::retry_held() noexcept {
   while (held_head_ < held_.size()) {
     Connection& c = conns_.at(held_[held_head_]);
     if (c.open && !c.closing && c.held) {
-      const api::Outcome o = handler_.on_request(c.verdict, c.parser.head(), c.parser.body(), wall_ns_);
+      api::Outcome o = handler_.on_request(c.verdict, c.parser.head(), c.parser.body(), wall_ns_);
+      if (o.retry && o.waiting_for_ids && now_ns_ - c.request_start_ns > kIdWaitMaxNs)
+        o = api::Handler::ids_unavailable(c.verdict);
       if (o.retry) return;
       c.held = false;
       complete_request(c, o);

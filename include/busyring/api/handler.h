@@ -28,7 +28,10 @@ struct Outcome {
   http::Pending pending;       // what to queue for the response
   bool wait_for_batch = false;  // the 201 waits for log batch `batch`
   uint64_t batch = 0;
-  bool retry = false;  // the log's buffers are all taken: hold the request, try again later
+  // Hold the request and try again later: the log's buffers are all taken, or (waiting_for_ids)
+  // the shard's id source is refilling an empty reserve.
+  bool retry = false;
+  bool waiting_for_ids = false;
 };
 
 class Handler {
@@ -45,6 +48,8 @@ class Handler {
                      std::string_view body, uint64_t arrival_ns) noexcept;
 
   static http::Pending error_pending(ErrorId id) noexcept;
+  // A request held waiting for ids too long: its 503, as on_request would have answered it.
+  static Outcome ids_unavailable(const HeadVerdict& verdict) noexcept;
 
  private:
   ids::ShardIds& ids_;

@@ -21,7 +21,7 @@ class ShardIds {
  public:
   ShardIds(BlockSource& source, uint32_t block, std::vector<IdRange> holes) noexcept;
 
-  // A fresh id, or 0 when the source has none to give now (the request is answered 503).
+  // A fresh id, or 0 when the source has none to give now (see ids_expected_soon()).
   // now_ns: any clock, used only to size the next block.
   uint64_t next(uint64_t now_ns) noexcept {
     if (!source_.issuing_allowed()) return 0;
@@ -33,6 +33,12 @@ class ShardIds {
   // not left as a hole.
   void unissue(uint64_t id) noexcept {
     if (id + 1 == current_.first) --current_.first;
+  }
+
+  // After next() gave 0: whether ids are on their way (a shared source that is up, refilling
+  // an empty reserve), so the request may wait for them, rather than answer 503 now.
+  bool ids_expected_soon() const noexcept {
+    return source_.issuing_allowed() && source_.stats().serving();
   }
 
   uint64_t issued() const noexcept { return issued_blocks_; }
