@@ -165,7 +165,7 @@ bench: all deps-bench
 
 check-headers:
 	@for h in $$(find include -name '*.h'); do \
-	  echo "#include \"$${h#include/}\"" | $(CXX) $(CPPFLAGS) $(CXXFLAGS) $(WARN) -x c++ -fsyntax-only - || exit 1; \
+	  echo "#include \"$${h#include/}\"" | $(CXX) $(filter-out -MMD -MP,$(CPPFLAGS)) $(CXXFLAGS) $(WARN) -x c++ -fsyntax-only - || exit 1; \
 	done; echo "every header compiles alone"
 
 # `make install` (PREFIX, default /usr/local; DESTDIR for staging) copies what `make` built in

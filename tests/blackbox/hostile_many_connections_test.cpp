@@ -32,7 +32,15 @@ namespace {
 constexpr int kConnections = 50'000;
 constexpr int kSources = 8;                      // 127.0.0.2 ... 127.0.0.9
 constexpr int kInFlight = 1'000;                 // handshakes outstanding at once
+#if defined(__SANITIZE_ADDRESS__)
+// Under ASan (make test MODE=asan) RSS also counts ASan's shadow memory: the server gives idle
+// connections' pages back (madvise), their shadow pages stay, and a second round may use other
+// slots (measured: +4.2 MiB after 2 x 19,000). A leak there is LeakSanitizer's to report, at the
+// server's exit, which this test checks is clean (exit code 0).
+constexpr uint64_t kRssMarginKib = 16 * 1024;
+#else
 constexpr uint64_t kRssMarginKib = 4 * 1024;     // "back to baseline": within 4 MiB
+#endif
 constexpr rlim_t kWantFiles = 2 * kConnections + 20'000;  // covers the server too
 
 // Raises this process's open-file limit; restores the soft limit when it goes.
