@@ -213,6 +213,7 @@ uint64_t LogWriter::next_write_ns() const noexcept {
 
 uint64_t LogWriter::prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexcept {
   BR_ASSERT((sync_sqe != nullptr) == options_.dsync);
+  BR_ASSERT(!voiding_ && submitted_ - released_ < options_.max_in_flight);  // see write_ready()
   if (submitted_ == filling_) BR_ASSERT(seal_filling());
   waiting_since_ns_ = 0;  // the next write-behind wait starts with the records after these
   Buffer& b = buf(submitted_);

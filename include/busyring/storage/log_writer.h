@@ -38,7 +38,8 @@ struct WriterOptions {
   // dsync: the write SQE carries IOSQE_CQE_SKIP_SUCCESS (kernel 5.17+, IORING_FEAT_CQE_SKIP).
   // A batch then completes with one CQE, not two: the fdatasync's when the write succeeded, or
   // the write's alone when it failed (the kernel then drops the cancelled fdatasync's CQE).
-  // One wake-up of the loop less per durable write.
+  // One CQE and its dispatch less per durable write (not a wake-up: with DEFER_TASKRUN the
+  // write's completion still wakes the loop as task work; see perf/RESULTS.md).
   bool skip_write_cqe = false;
   // Write-behind, for acknowledgements that do not wait for the disk (--ack=memory): a write
   // starts once its records are this old or this many bytes wait, not at once. Fewer, larger
