@@ -1,15 +1,11 @@
-// ServerProcess, TempDir and start_server: fork/exec of the real binary with its stdout and
-// stderr on pipes, a reader thread that keeps collecting both, and exit waits on a pidfd (poll
-// with a deadline, never a sleep). The child gets PR_SET_PDEATHSIG so a crashed test run
-// leaves no server behind.
+// ServerProcess, TempDir and start_server: the real binary as a Child (child.h: fork/exec,
+// pidfd waits with a deadline, never a sleep) with its stdout and stderr on pipes, and a
+// reader thread that keeps collecting both.
 #include "harness.h"
 
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
-#include <sys/syscall.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,59 +45,24 @@ TempDir::~TempDir() {
       16, FTW_DEPTH | FTW_PHYS);
 }
 
-std::string describe(const ExitStatus& s) {
-  if (s.timed_out) return "did not exit in time (killed)";
-  if (s.exited) return "exit status " + std::to_string(s.code);
-  return "killed by signal " + std::to_string(s.signal);
-}
-
 ServerProcess::ServerProcess(std::vector<std::string> args) {
   const std::string bin = server_bin();
   REQUIRE(access(bin.c_str(), X_OK) == 0);
   args.insert(args.begin(), bin);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
   int out_pipe[2], err_pipe[2];
   REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
   REQUIRE(pipe2(err_pipe, O_CLOEXEC) == 0);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  pid_ = pid;
+  child_ = std::make_unique<Child>(std::move(args), 0, out_pipe[1], err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
   out_fd_ = out_pipe[0];
   err_fd_ = err_pipe[0];
-  // Debian 12's <sys/pidfd.h> lacks extern "C", so the raw system call.
-  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  REQUIRE(pidfd_ >= 0);
   reader_ = std::thread([this] { read_loop(); });
 }
 
 ServerProcess::~ServerProcess() {
-  if (!reaped_ && pid_ > 0) {
-    kill(pid_, SIGKILL);
-    int st = 0;
-    while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-  }
+  child_->kill_now();
   if (reader_.joinable()) reader_.join();
-  if (pidfd_ >= 0) close(pidfd_);
   if (out_fd_ >= 0) close(out_fd_);
   if (err_fd_ >= 0) close(err_fd_);
 }
@@ -164,44 +125,14 @@ bool ServerProcess::wait_listening(int timeout_ms) {
   return true;
 }
 
-ExitStatus ServerProcess::reap(int timeout_ms) {
-  if (reaped_) return status_;
-  pollfd p{pidfd_, POLLIN, 0};
-  const int64_t deadline = now_ms() + timeout_ms;
-  while (true) {
-    const int64_t left = deadline - now_ms();
-    const int rc = poll(&p, 1, left > 0 ? static_cast<int>(left) : 0);
-    if (rc > 0) break;
-    if (rc == 0 || (rc < 0 && errno != EINTR)) {
-      ExitStatus s;
-      s.timed_out = true;
-      return s;
-    }
-  }
-  int st = 0;
-  while (waitpid(pid_, &st, 0) < 0) {
-    if (errno != EINTR) return status_;
-  }
-  reaped_ = true;
-  status_.exited = WIFEXITED(st);
-  status_.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  status_.signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-  if (reader_.joinable()) reader_.join();  // the pipes are at EOF once the process is gone
-  return status_;
-}
-
-ExitStatus ServerProcess::wait_exit(int timeout_ms) { return reap(timeout_ms); }
-
-ExitStatus ServerProcess::stop(int sig, int timeout_ms) {
-  if (reaped_) return status_;
-  kill(pid_, sig);
-  ExitStatus s = reap(timeout_ms);
-  if (!s.timed_out) return s;
-  kill(pid_, SIGKILL);
-  s = reap(60'000);
-  s.timed_out = true;
+ExitStatus ServerProcess::joined(ExitStatus s) {
+  if (!child_->running() && reader_.joinable()) reader_.join();  // the pipes are at EOF now
   return s;
 }
+
+ExitStatus ServerProcess::wait_exit(int timeout_ms) { return joined(child_->wait_exit(timeout_ms)); }
+
+ExitStatus ServerProcess::stop(int sig, int timeout_ms) { return joined(child_->stop(sig, timeout_ms)); }
 
 ExitStatus ServerProcess::kill9() { return stop(SIGKILL, 60'000); }
 

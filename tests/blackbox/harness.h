@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "child.h"
+
 namespace blackbox {
 
 // BUSYRING_BIN, or build/release/busyring relative to the cwd.
@@ -35,14 +37,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-struct ExitStatus {
-  bool exited = false;  // exited normally (code valid)
-  int code = -1;
-  int signal = 0;       // the signal that ended it, when !exited
-  bool timed_out = false;
-};
-std::string describe(const ExitStatus& s);
 
 // The server binary, started with args; stdout and stderr go to pipes that a reader thread
 // collects for the life of the process.
@@ -65,22 +59,19 @@ class ServerProcess {
   ExitStatus kill9();
 
   uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  bool running() const { return !reaped_; }
+  pid_t pid() const { return child_->pid(); }
+  bool running() const { return child_->running(); }
   std::string stderr_text() const;
   std::string stdout_text() const;
 
  private:
   void read_loop();
   bool wait_output(std::string_view needle, int timeout_ms);
-  ExitStatus reap(int timeout_ms);
+  ExitStatus joined(ExitStatus s);  // once the process is gone, its output is complete
 
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
+  std::unique_ptr<Child> child_;
   int out_fd_ = -1;
   int err_fd_ = -1;
-  bool reaped_ = false;
-  ExitStatus status_;
   uint16_t port_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,16 +1,12 @@
-// Program (fork/exec of any executable, output collected by a reader thread, exit waits on a
-// pidfd), http_get (raw socket, Connection: close, chunked or not) and free_loopback_port.
-// The child gets PR_SET_PDEATHSIG so a crashed test run leaves nothing behind.
+// Program (any executable as a Child, output collected by a reader thread), http_get (raw
+// socket, Connection: close, chunked or not) and free_loopback_port.
 #include "program.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,49 +19,20 @@
 namespace blackbox {
 
 Program::Program(std::vector<std::string> argv, const std::string& stdin_path) {
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
   const int in_fd = open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(in_fd >= 0);
   int out_pipe[2];
   REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(in_fd, 0);
-    dup2(out_pipe[1], 1);
-    dup2(out_pipe[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  pid_ = pid;
+  child_ = std::make_unique<Child>(std::move(argv), in_fd, out_pipe[1], out_pipe[1]);  // 2>&1
   close(in_fd);
   close(out_pipe[1]);
   out_fd_ = out_pipe[0];
-  // Debian 12's <sys/pidfd.h> lacks extern "C", so the raw system call.
-  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  REQUIRE(pidfd_ >= 0);
   reader_ = std::thread([this] { read_loop(); });
 }
 
 Program::~Program() {
-  if (!reaped_ && pid_ > 0) {
-    kill(pid_, SIGKILL);
-    int st = 0;
-    while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-  }
+  child_->kill_now();
   if (reader_.joinable()) reader_.join();
-  if (pidfd_ >= 0) close(pidfd_);
   if (out_fd_ >= 0) close(out_fd_);
 }
 
@@ -92,44 +59,14 @@ bool Program::wait_output(std::string_view needle, int timeout_ms) {
   return out_.find(needle) != std::string::npos;
 }
 
-ExitStatus Program::reap(int timeout_ms) {
-  if (reaped_) return status_;
-  pollfd p{pidfd_, POLLIN, 0};
-  const int64_t deadline = now_ms() + timeout_ms;
-  while (true) {
-    const int64_t left = deadline - now_ms();
-    const int rc = poll(&p, 1, left > 0 ? static_cast<int>(left) : 0);
-    if (rc > 0) break;
-    if (rc == 0 || (rc < 0 && errno != EINTR)) {
-      ExitStatus s;
-      s.timed_out = true;
-      return s;
-    }
-  }
-  int st = 0;
-  while (waitpid(pid_, &st, 0) < 0) {
-    if (errno != EINTR) return status_;
-  }
-  reaped_ = true;
-  status_.exited = WIFEXITED(st);
-  status_.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  status_.signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-  if (reader_.joinable()) reader_.join();  // the pipe is at EOF once the process is gone
-  return status_;
-}
-
-ExitStatus Program::wait_exit(int timeout_ms) { return reap(timeout_ms); }
-
-ExitStatus Program::stop(int sig, int timeout_ms) {
-  if (reaped_) return status_;
-  kill(pid_, sig);
-  ExitStatus s = reap(timeout_ms);
-  if (!s.timed_out) return s;
-  kill(pid_, SIGKILL);
-  s = reap(60'000);
-  s.timed_out = true;
+ExitStatus Program::joined(ExitStatus s) {
+  if (!child_->running() && reader_.joinable()) reader_.join();  // the pipe is at EOF now
   return s;
 }
+
+ExitStatus Program::wait_exit(int timeout_ms) { return joined(child_->wait_exit(timeout_ms)); }
+
+ExitStatus Program::stop(int sig, int timeout_ms) { return joined(child_->stop(sig, timeout_ms)); }
 
 std::string Program::output() const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,18 +37,15 @@ class Program {
   ExitStatus wait_exit(int timeout_ms);
   // Sends sig and waits; SIGKILLs at the deadline (then timed_out is set).
   ExitStatus stop(int sig, int timeout_ms);
-  bool running() const { return !reaped_; }
+  bool running() const { return child_->running(); }
   std::string output() const;
 
  private:
   void read_loop();
-  ExitStatus reap(int timeout_ms);
+  ExitStatus joined(ExitStatus s);  // once the process is gone, its output is complete
 
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
+  std::unique_ptr<Child> child_;
   int out_fd_ = -1;
-  bool reaped_ = false;
-  ExitStatus status_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string out_;
