@@ -44,16 +44,8 @@ base::Result<std::string> load_or_create_node_id(const std::string& data_dir) {
   if (getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r))
     return base::Error{std::string("getrandom: ") + std::strerror(errno)};
   const int len = std::snprintf(buf, sizeof buf, "%016llx\n", static_cast<unsigned long long>(r));
-  const std::string tmp = path + ".tmp";
-  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return base::Error{"cannot create " + tmp + ": " + std::strerror(errno)};
-  const bool written = ::write(fd, buf, static_cast<size_t>(len)) == len && ::fsync(fd) == 0;
-  const int e = errno;
-  ::close(fd);
-  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0)
-    return base::Error{"cannot write " + path + ": " + std::strerror(written ? errno : e)};
-  if (const int rc = base::fsync_dir(data_dir); rc < 0)
-    return base::Error{"cannot sync " + data_dir + ": " + std::strerror(-rc)};
+  if (const int rc = base::replace_file_durably(path, std::string_view(buf, static_cast<size_t>(len))); rc < 0)
+    return base::Error{"cannot write " + path + ": " + std::strerror(-rc)};
   return std::string(buf, kHexDigits);
 }
 

@@ -217,7 +217,6 @@ uint64_t LogWriter::prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexce
   if (submitted_ == filling_) BR_ASSERT(seal_filling());
   waiting_since_ns_ = 0;  // the next write-behind wait starts with the records after these
   Buffer& b = buf(submitted_);
-  b.write_seen = false;
   BR_ASSERT(b.used > 0);
   const uint32_t len = static_cast<uint32_t>(base::align_up(b.used, align_));
   std::memset(b.base + b.used, 0, len - b.used);
@@ -237,16 +236,12 @@ void LogWriter::on_write(uint64_t batch, int res) noexcept {
   Buffer& b = buf(batch);
   BR_ASSERT(!b.done);
   const auto len = static_cast<int>(base::align_up(b.used, align_));
-  if (options_.dsync && options_.skip_write_cqe) {
-    // Only a failed write posts its CQE, and its cancelled fdatasync posts none: done.
-    complete(b, fault_filter(res, static_cast<uint32_t>(len)));
-    return;
-  }
-  if (options_.dsync) {
+  if (options_.dsync && !options_.skip_write_cqe) {
     b.write_res = res;  // complete once the fdatasync says so
-    b.write_seen = true;
     return;
   }
+  // Without dsync the write is all; with skip_write_cqe only a failed write posts its CQE, and
+  // its cancelled fdatasync posts none: either way the batch is done.
   complete(b, fault_filter(res, static_cast<uint32_t>(len)));
 }
 
@@ -257,7 +252,7 @@ void LogWriter::on_sync(uint64_t batch, int res) noexcept {
   BR_ASSERT(!b.done);
   const auto len = static_cast<int>(base::align_up(b.used, align_));
   // Without the write's CQE (skip_write_cqe), a completed fdatasync means the write succeeded.
-  const int write_res = fault_filter(b.write_seen ? b.write_res : len, static_cast<uint32_t>(len));
+  const int write_res = fault_filter(options_.skip_write_cqe ? len : b.write_res, static_cast<uint32_t>(len));
   res = fault_filter_sync(res);
   // A failed write cancels its fdatasync; report the write's own error then.
   complete(b, write_res != len ? write_res : (res == 0 ? len : res));

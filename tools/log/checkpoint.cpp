@@ -76,16 +76,6 @@ base::Result<SegmentMark> parse_segment(std::string_view line, uint32_t dirs) {
   return m;
 }
 
-base::Status write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return base::Error{errno_text(errno)};
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return base::ok_status();
-}
-
 base::Result<std::string> read_file(const std::string& path, bool* exists) {
   *exists = false;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -208,20 +198,8 @@ base::Status prepare_next(const std::string& path) {
 
 base::Status write_next(const std::string& path, const Checkpoint& checkpoint) {
   const std::string next = next_path(path);
-  const std::string tmp = next + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return base::Error{"cannot create " + tmp + ": " + errno_text(errno)};
-  auto st = write_all(fd, format_checkpoint(checkpoint));
-  if (st && ::fsync(fd) != 0) st = base::Error{"fsync: " + errno_text(errno)};
-  if (::close(fd) != 0 && st) st = base::Error{"close: " + errno_text(errno)};
-  if (!st) {
-    ::unlink(tmp.c_str());
-    return base::Error{"cannot write " + tmp + ": " + st.error()};
-  }
-  if (::rename(tmp.c_str(), next.c_str()) != 0)
-    return base::Error{"cannot rename " + tmp + " to " + next + ": " + errno_text(errno)};
-  if (const int rc = base::fsync_dir(dir_of(path)); rc < 0)
-    return base::Error{"cannot fsync the directory of " + next + ": " + errno_text(-rc)};
+  if (const int rc = base::replace_file_durably(next, format_checkpoint(checkpoint)); rc < 0)
+    return base::Error{"cannot write " + next + ": " + errno_text(-rc)};
   return base::ok_status();
 }
 

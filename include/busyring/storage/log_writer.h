@@ -125,8 +125,7 @@ class LogWriter {
     int fd = -1;
     uint32_t segment = 0;
     int res = 0;
-    int write_res = 0;  // dsync: the write's result, kept until its fdatasync completes
-    bool write_seen = false;  // dsync: write_res holds the write's CQE
+    int write_res = 0;  // dsync without skip_write_cqe: the write's result, until its fdatasync's
     bool done = false;
   };
   void complete(Buffer& b, int res) noexcept;
