@@ -117,7 +117,7 @@ $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(LOADGEN): $(LOAD_SRCS:%.cpp=$(BUILD)/%.o)
+$(LOADGEN): $(LOAD_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ -luring -o $@
 

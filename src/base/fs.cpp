@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "busyring/base/io.h"
+
 namespace busyring::base {
 
 int fsync_dir(const std::string& dir) {
@@ -20,13 +22,7 @@ int replace_file_durably(const std::string& path, std::string_view text) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -errno;
-  int rc = 0;
-  while (rc == 0 && !text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) rc = -errno;
-    else text.remove_prefix(static_cast<size_t>(n));
-  }
+  int rc = write_all(fd, text.data(), text.size());
   if (rc == 0 && ::fsync(fd) != 0) rc = -errno;
   if (::close(fd) != 0 && rc == 0) rc = -errno;
   if (rc == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) rc = -errno;

@@ -1,11 +1,11 @@
 // stderr logging: format into a stack buffer, then one write(2) per line.
 #include "busyring/base/log.h"
 
-#include <unistd.h>
-
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+
+#include "busyring/base/io.h"
 
 namespace busyring::base {
 namespace {
@@ -23,12 +23,7 @@ void write_line(char* buf, int len, int cap) noexcept {
   if (len < 0) return;
   if (len >= cap - 1) len = cap - 2;
   buf[len++] = '\n';
-  ssize_t off = 0;
-  while (off < len) {
-    const ssize_t n = ::write(2, buf + off, static_cast<size_t>(len - off));
-    if (n <= 0) return;
-    off += n;
-  }
+  (void)write_all(2, buf, static_cast<size_t>(len));  // nowhere to report a failed stderr
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "busyring/base/ascii.h"
 #include "busyring/base/assert.h"
 
 namespace busyring::http {
@@ -56,20 +57,9 @@ bool is_token_char(char c) {
   }
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != b[i]) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using base::ieq;
+using base::lower;
+using base::trim;
 
 ContentType classify_media_type(std::string_view value) {
   const size_t semi = value.find(';');

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "busyring/base/align.h"
+#include "busyring/base/io.h"
 #include "busyring/base/log.h"
 #include "busyring/storage/segment.h"
 
@@ -58,10 +59,7 @@ int map_file(const std::string& path, Mapped& m) {
 int write_direct(const std::string& path, const void* buf, size_t bytes, uint64_t off) {
   const int fd = open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
   if (fd < 0) return -errno;
-  int rc = 0;
-  const ssize_t n = pwrite(fd, buf, bytes, static_cast<off_t>(off));
-  if (n < 0) rc = -errno;
-  else if (static_cast<size_t>(n) != bytes) rc = -EIO;
+  int rc = base::pwrite_all(fd, buf, bytes, off);
   if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
   close(fd);
   return rc;

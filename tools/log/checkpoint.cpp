@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "busyring/base/fs.h"
+#include "busyring/base/io.h"
 #include "commands.h"
 #include "format.h"
 
@@ -78,28 +79,12 @@ base::Result<SegmentMark> parse_segment(std::string_view line, uint32_t dirs) {
 
 base::Result<std::string> read_file(const std::string& path, bool* exists) {
   *exists = false;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) return std::string();
-  if (fd < 0) return base::Error{"cannot open " + path + ": " + errno_text(errno)};
-  *exists = true;
   std::string text;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return base::Error{"cannot read " + path + ": " + errno_text(e)};
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxCheckpointBytes) {
-      ::close(fd);
-      return base::Error{path + " is larger than any checkpoint: not a busyring-log checkpoint"};
-    }
-  }
-  ::close(fd);
+  const int rc = base::read_file(path, text, kMaxCheckpointBytes);
+  if (rc == -ENOENT) return std::string();
+  *exists = true;
+  if (rc == -EFBIG) return base::Error{path + " is larger than any checkpoint: not a busyring-log checkpoint"};
+  if (rc < 0) return base::Error{"cannot read " + path + ": " + errno_text(-rc)};
   return text;
 }
 
