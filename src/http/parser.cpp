@@ -1,6 +1,8 @@
 // llhttp wrapper: one static settings table, callbacks forwarded to the Parser in `data`.
-// Lenient flags stay off: llhttp's strict defaults reject CL+TE, bad chunk sizes, obs-fold
-// and bare LF, which is what closes the smuggling doors.
+// Lenient flags stay off: llhttp 8.1's defaults reject CL+TE, a second Content-Length, an
+// unknown Transfer-Encoding, bad chunk sizes and a bare LF ending a header value. What 8.1 lets
+// through is rejected here: obs-fold, whitespace in a field name, a bare CR or LF
+// after the request line or as the blank line, and anything but CRLF after chunk data.
 #include "busyring/http/parser.h"
 
 #include <cstring>
