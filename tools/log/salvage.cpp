@@ -55,7 +55,7 @@ class Salvager {
         torn.reset();
       }
       if (s.end == storage::SegmentEnd::torn)
-        torn = TornTail{path, s.bad_offset, base::align_up(s.torn_end, 8), file.io_align(), copy};
+        torn = TornTail{path, s.bad_offset, base::align_up(s.torn_end, 8), io_alignment(path), copy};
     }
   }
 
@@ -75,7 +75,7 @@ class Salvager {
       }
       if (copy.empty() && !keep_copy(path, copy)) return false;
       // Unmapped first: a direct write must be able to drop the cached pages it replaces.
-      const uint32_t align = file.io_align();
+      const uint32_t align = io_alignment(path);
       file.close();
       if (auto st = void_range(path, from, to, align); !st) {
         fail(st.error());
