@@ -1,5 +1,5 @@
 // The node's name for the shared id counter.
-#include "busyring/ids/node_id.h"
+#include "node_id.h"
 
 #include <fcntl.h>
 #include <sys/random.h>

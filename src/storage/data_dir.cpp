@@ -1,0 +1,52 @@
+// The data dir's lock and direct-I/O probe; see data_dir.h.
+#include "busyring/storage/data_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "busyring/storage/segment.h"
+
+namespace busyring::storage {
+namespace {
+
+// Holds DATA_DIR/LOCK until the process exits (the fd is never closed on purpose).
+base::Status lock_data_dir(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return base::Error{"cannot create " + path + ": " + std::strerror(errno) + " (check --data-dir and its permissions)"};
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return base::Error{"another busyring is using " + dir + " (" + path +
+                       " is locked); stop it or choose another --data-dir"};
+  }
+  return base::ok_status();
+}
+
+base::Status check_direct_io(const std::string& dir) {
+  const std::string probe = dir + "/.direct-io-probe";
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+  const int e = errno;
+  if (fd >= 0) ::close(fd);
+  ::unlink(probe.c_str());
+  if (fd >= 0) return base::ok_status();
+  if (e == EINVAL)
+    return base::Error{"the filesystem of " + dir +
+                       " does not support O_DIRECT (tmpfs?); use a --data-dir on ext4 or xfs"};
+  return base::Error{"cannot write in " + dir + ": " + std::strerror(e) + " (check --data-dir and its permissions)"};
+}
+
+}  // namespace
+
+base::Status open_data_dir(const std::string& dir) {
+  if (const int rc = make_dirs(dir); rc < 0)
+    return base::Error{"cannot create --data-dir " + dir + ": " + std::strerror(-rc)};
+  if (auto locked = lock_data_dir(dir); !locked) return locked;
+  return check_direct_io(dir);
+}
+
+}  // namespace busyring::storage
