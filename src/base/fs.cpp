@@ -1,4 +1,4 @@
-// Filesystem helpers: a directory's fsync, a file replaced durably.
+// Filesystem helpers: a path's directory, a directory's fsync, a file replaced durably.
 #include "busyring/base/fs.h"
 
 #include <fcntl.h>
@@ -9,6 +9,12 @@
 #include "busyring/base/io.h"
 
 namespace busyring::base {
+
+std::string parent_dir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 int fsync_dir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -30,8 +36,7 @@ int replace_file_durably(const std::string& path, std::string_view text) {
     ::unlink(tmp.c_str());
     return rc;
   }
-  const size_t slash = path.rfind('/');
-  return fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+  return fsync_dir(parent_dir(path));
 }
 
 }  // namespace busyring::base

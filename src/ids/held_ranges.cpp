@@ -67,8 +67,7 @@ base::Status HeldRangesLog::open(const std::string& path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) return base::Error{"cannot open " + path + ": " + std::strerror(errno)};
   // The file's directory entry must be durable too, or a crash could lose the whole file.
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string dir = base::parent_dir(path);
   if (const int rc = base::fsync_dir(dir); rc < 0) return base::Error{"cannot sync " + dir + ": " + std::strerror(-rc)};
   return base::ok_status();
 }

@@ -91,8 +91,7 @@ int make_dirs(const std::string& dir) {
   if (dir.empty()) return -EINVAL;
   struct stat st {};
   if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-  const size_t slash = dir.find_last_of('/');
-  const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+  const std::string parent = base::parent_dir(dir);
   if (parent != dir) {
     const int rc = make_dirs(parent);
     if (rc < 0) return rc;
@@ -120,8 +119,7 @@ int create_segment_sync(const std::string& path, uint64_t bytes) {
     unlink(tmp.c_str());
     return rc;
   }
-  const size_t slash = path.find_last_of('/');
-  return base::fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+  return base::fsync_dir(base::parent_dir(path));
 }
 
 int open_segment(const std::string& path, bool dsync) {

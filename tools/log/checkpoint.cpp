@@ -24,12 +24,6 @@ constexpr uint32_t kMaxDirs = 1u << 16;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-std::string dir_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // The words of one line, split on single spaces.
 std::vector<std::string_view> words_of(std::string_view line) {
   std::vector<std::string_view> out;
@@ -207,7 +201,7 @@ base::Result<uint64_t> commit_next(const std::string& path) {
                        ": refusing a stale commit (run the export again)"};
   if (::rename(next.c_str(), path.c_str()) != 0)
     return base::Error{"cannot rename " + next + " to " + path + ": " + errno_text(errno)};
-  if (const int rc = base::fsync_dir(dir_of(path)); rc < 0)
+  if (const int rc = base::fsync_dir(base::parent_dir(path)); rc < 0)
     return base::Error{"cannot fsync the directory of " + path + ": " + errno_text(-rc)};
   return proposed.value().generation;
 }

@@ -22,11 +22,6 @@ constexpr size_t kCopyChunk = 1 << 20;
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 // Creates the first free name of path.broken[.N]; returns its fd (or -errno) and sets *name.
 int create_copy(const std::string& path, std::string* name) {
   for (int n = 0; n < 1000; ++n) {
@@ -61,7 +56,7 @@ base::Result<std::string> copy_aside(const std::string& path) {
   close(in);
   close(out);
   if (buf != nullptr) storage::free_aligned(buf, kCopyChunk);
-  if (rc == 0) rc = base::fsync_dir(parent_of(path));
+  if (rc == 0) rc = base::fsync_dir(base::parent_dir(path));
   if (rc < 0) {
     unlink(name.c_str());
     return base::Error{"cannot copy " + path + " to " + name + ": " + errno_text(-rc)};
