@@ -14,17 +14,14 @@ namespace busyring::storage {
 namespace {
 
 // Holds DATA_DIR/LOCK until the process exits (the fd is never closed on purpose).
-base::Status lock_data_dir(const std::string& dir) {
+base::Status hold_lock(const std::string& dir) {
+  const int fd = lock_data_dir(dir);
+  if (fd >= 0) return base::ok_status();
   const std::string path = dir + "/LOCK";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return base::Error{"cannot create " + path + ": " + std::strerror(errno) + " (check --data-dir and its permissions)"};
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
+  if (fd == -EWOULDBLOCK)
     return base::Error{"another busyring is using " + dir + " (" + path +
                        " is locked); stop it or choose another --data-dir"};
-  }
-  return base::ok_status();
+  return base::Error{"cannot create " + path + ": " + std::strerror(-fd) + " (check --data-dir and its permissions)"};
 }
 
 base::Status check_direct_io(const std::string& dir) {
@@ -42,10 +39,22 @@ base::Status check_direct_io(const std::string& dir) {
 
 }  // namespace
 
+int lock_data_dir(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -errno;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int rc = -errno;
+    ::close(fd);
+    return rc;
+  }
+  return fd;
+}
+
 base::Status open_data_dir(const std::string& dir) {
   if (const int rc = make_dirs(dir); rc < 0)
     return base::Error{"cannot create --data-dir " + dir + ": " + std::strerror(-rc)};
-  if (auto locked = lock_data_dir(dir); !locked) return locked;
+  if (auto locked = hold_lock(dir); !locked) return locked;
   return check_direct_io(dir);
 }
 

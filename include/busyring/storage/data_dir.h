@@ -12,4 +12,9 @@ namespace busyring::storage {
 // An error is one sentence that says what is wrong and how to fix it.
 [[nodiscard]] base::Status open_data_dir(const std::string& dir);
 
+// Takes DATA_DIR/LOCK (created if missing) without waiting: the held fd, which keeps it until
+// closed, or -errno (-EWOULDBLOCK: a server or the log tool holds it). Whoever writes in a
+// data dir takes it first (the server for its life, busyring-log salvage while it repairs).
+[[nodiscard]] int lock_data_dir(const std::string& dir);
+
 }  // namespace busyring::storage

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -38,6 +39,18 @@ TEST_CASE("a missing data dir is created and taken; a second taker is refused", 
   REQUIRE(waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("lock_data_dir gives a held lock that a second taker cannot get until it is closed", "[storage]") {
+  TempDir tmp;
+  const int first = busyring::storage::lock_data_dir(tmp.path());
+  REQUIRE(first >= 0);
+  CHECK(busyring::storage::lock_data_dir(tmp.path()) == -EWOULDBLOCK);  // its own open file: refused too
+  ::close(first);
+  const int again = busyring::storage::lock_data_dir(tmp.path());
+  CHECK(again >= 0);
+  if (again >= 0) ::close(again);
+  CHECK(busyring::storage::lock_data_dir(tmp.sub("missing")) == -ENOENT);
 }
 
 TEST_CASE("a data dir path that is a file is refused with what to fix", "[storage]") {
