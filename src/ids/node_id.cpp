@@ -1,9 +1,7 @@
 // The node's name for the shared id counter.
 #include "node_id.h"
 
-#include <fcntl.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
