@@ -76,6 +76,9 @@ deps:
 deps-bench:
 	$(call install_missing,$(BENCH_DEPS),bench)
 
+# Tests may include a module's private headers (src/<module>/*.h) as "<module>/name.h".
+$(BUILD)/tests/%.o: CPPFLAGS += -Isrc
+
 # GCC 12's -Wmaybe-uninitialized misfires inside libstdc++'s <regex> (which Catch2's header
 # pulls in) under -O1 -fsanitize: test objects alone drop it in asan mode; src/ keeps every warning.
 ifeq ($(MODE),asan)
@@ -117,7 +120,7 @@ $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(LOADGEN): $(LOAD_SRCS:%.cpp=$(BUILD)/%.o)
+$(LOADGEN): $(LOAD_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ -luring -o $@
 
@@ -163,8 +166,9 @@ bench: all deps-bench
 	perf/bench $(if $(QUICK),--quick)
 	BUSYRING_BIN=$(SERVER) perf/cluster_bench $(if $(QUICK),--quick)
 
+# Public headers (include/) and private ones (src/<module>/*.h) each compile alone.
 check-headers:
-	@for h in $$(find include -name '*.h'); do \
+	@for h in $$(find include -name '*.h') $$(find src -name '*.h'); do \
 	  echo "#include \"$${h#include/}\"" | $(CXX) $(filter-out -MMD -MP,$(CPPFLAGS)) $(CXXFLAGS) $(WARN) -x c++ -fsyntax-only - || exit 1; \
 	done; echo "every header compiles alone"
 

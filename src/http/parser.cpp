@@ -1,10 +1,13 @@
 // llhttp wrapper: one static settings table, callbacks forwarded to the Parser in `data`.
-// Lenient flags stay off: llhttp's strict defaults reject CL+TE, bad chunk sizes, obs-fold
-// and bare LF, which is what closes the smuggling doors.
+// Lenient flags stay off: llhttp 8.1's defaults reject CL+TE, a second Content-Length, an
+// unknown Transfer-Encoding, bad chunk sizes and a bare LF ending a header value. What 8.1 lets
+// through is rejected here: obs-fold, whitespace in a field name, a bare CR or LF
+// after the request line or as the blank line, and anything but CRLF after chunk data.
 #include "busyring/http/parser.h"
 
 #include <cstring>
 
+#include "busyring/base/ascii.h"
 #include "busyring/base/assert.h"
 
 namespace busyring::http {
@@ -56,20 +59,9 @@ bool is_token_char(char c) {
   }
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != b[i]) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using base::ieq;
+using base::lower;
+using base::trim;
 
 ContentType classify_media_type(std::string_view value) {
   const size_t semi = value.find(';');

@@ -1,5 +1,5 @@
 // The reserving thread and the shards' side of the Redis id source.
-#include "busyring/ids/redis_block_source.h"
+#include "redis_block_source.h"
 
 #include <hiredis/hiredis.h>
 #include <poll.h>

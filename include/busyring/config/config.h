@@ -10,7 +10,7 @@ namespace busyring::config {
 
 // What a 201 promises (see README "Ack modes").
 enum class Ack : uint8_t {
-  durable,  // the write holding the record is on stable storage (O_DIRECT|O_DSYNC)
+  durable,  // the write holding the record is on stable storage (O_DIRECT + a linked fdatasync)
   written,  // the write reached the device (O_DIRECT, no cache flush)
   memory,   // answered at once: unsafe, a crash loses what was not yet written
 };

@@ -28,17 +28,12 @@
 #include "busyring/base/result.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
-#include "busyring/ids/id_reserve.h"
+#include "busyring/ids/id_source.h"
+#include "id_reserve.h"
 
 struct redisContext;
 
 namespace busyring::ids {
-
-struct RedisEndpoint {
-  std::string host;
-  uint16_t port = 6379;
-  std::string key;
-};
 
 class RedisBlockSource final : public BlockSource {
  public:
