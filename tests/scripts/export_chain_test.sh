@@ -87,6 +87,7 @@ runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/log" -w -t 30 \
   -o "-k $pg -p 5432 -c listen_addresses='' -c fsync=off" start >/dev/null || { cat "$pg/log"; fail "pg_ctl start"; }
 export PGHOST=$pg PGPORT=5432
 su_psql() { runuser -u postgres -- "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+! getent passwd "$user" >/dev/null || userdel "$user"  # left by a run killed before its cleanup
 useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
 setup=/usr/local/share/busyring/postgres/setup.sql
 su_psql -f "$setup" -v role="$user" >/dev/null || fail "setup.sql failed"
