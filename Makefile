@@ -174,23 +174,47 @@ check-headers:
 
 # `make install` (PREFIX, default /usr/local; DESTDIR for staging) copies what `make` built in
 # $(BUILD) and builds nothing (run `make` first, so `sudo make install` never compiles as root).
-# The unit goes to $(PREFIX)/lib/systemd/system, not /etc/systemd/system: /etc belongs to the
+# The units go to $(PREFIX)/lib/systemd/system, not /etc/systemd/system: /etc belongs to the
 # admin, whose units and drop-ins there override ours; systemd searches /usr/local/lib/systemd/system
-# (and /usr/lib/systemd/system for PREFIX=/usr) itself. Its ExecStart is pointed at $(PREFIX)/bin.
+# (and /usr/lib/systemd/system for PREFIX=/usr) itself. The export chain (load.sh, schema.sql,
+# setup.sql) goes to $(PREFIX)/share/busyring/postgres, and examples of the units' environment
+# files to $(PREFIX)/share/busyring/examples: nothing is written to /etc (the README says what to
+# copy there). Every /usr/local/ inside an installed text file is pointed at $(PREFIX)/.
 PREFIX ?= /usr/local
 INSTALL_BINS := $(SERVER) $(LOGTOOL) $(LOADGEN)
 UNIT_DIR := $(PREFIX)/lib/systemd/system
+SHARE_DIR := $(PREFIX)/share/busyring
+EXPORT_UNITS := contrib/systemd/busyring-export.service contrib/systemd/busyring-export.timer
+PG_FILES := contrib/postgres/schema.sql contrib/postgres/setup.sql
+EXAMPLES := contrib/systemd/busyring.default contrib/systemd/busyring-export.default
+
+# $(call install_text,FILE,DIR,MODE): FILE into $(DESTDIR)DIR with /usr/local/ turned into
+# $(PREFIX)/, written aside and renamed, so an interrupted install leaves no half file.
+define install_text
+	$(Q)sed 's|/usr/local/|$(PREFIX)/|g' $(1) >$(DESTDIR)$(2)/$(notdir $(1)).tmp
+	$(Q)chmod $(3) $(DESTDIR)$(2)/$(notdir $(1)).tmp
+	$(Q)mv $(DESTDIR)$(2)/$(notdir $(1)).tmp $(DESTDIR)$(2)/$(notdir $(1))
+
+endef
+
 install:
 	@for f in $(INSTALL_BINS); do \
 	  [ -x $$f ] || { echo "make install: $$f is missing (run make first)"; exit 1; }; \
 	done
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNIT_DIR)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNIT_DIR) $(DESTDIR)$(SHARE_DIR)/postgres $(DESTDIR)$(SHARE_DIR)/examples
 	@$(if $(Q),echo "  INSTALL $(notdir $(INSTALL_BINS)) -> $(DESTDIR)$(PREFIX)/bin")
 	$(Q)install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	@$(if $(Q),echo "  INSTALL busyring.service -> $(DESTDIR)$(UNIT_DIR)")
 	$(Q)sed 's|/usr/local/bin/|$(PREFIX)/bin/|' contrib/systemd/busyring.service >$(DESTDIR)$(UNIT_DIR)/busyring.service.tmp
 	$(Q)chmod 0644 $(DESTDIR)$(UNIT_DIR)/busyring.service.tmp
 	$(Q)mv $(DESTDIR)$(UNIT_DIR)/busyring.service.tmp $(DESTDIR)$(UNIT_DIR)/busyring.service
+	@$(if $(Q),echo "  INSTALL $(notdir $(EXPORT_UNITS)) -> $(DESTDIR)$(UNIT_DIR)")
+	$(foreach f,$(EXPORT_UNITS),$(call install_text,$(f),$(UNIT_DIR),0644))
+	@$(if $(Q),echo "  INSTALL load.sh $(notdir $(PG_FILES)) -> $(DESTDIR)$(SHARE_DIR)/postgres")
+	$(call install_text,contrib/postgres/load.sh,$(SHARE_DIR)/postgres,0755)
+	$(foreach f,$(PG_FILES),$(call install_text,$(f),$(SHARE_DIR)/postgres,0644))
+	@$(if $(Q),echo "  INSTALL $(notdir $(EXAMPLES)) -> $(DESTDIR)$(SHARE_DIR)/examples")
+	$(foreach f,$(EXAMPLES),$(call install_text,$(f),$(SHARE_DIR)/examples,0644))
 
 clean:
 	rm -rf build
