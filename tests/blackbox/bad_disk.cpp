@@ -205,37 +205,59 @@ fuse_attr attributes(uint64_t node, uint64_t bytes) {
 
 }  // namespace
 
+void BadDisk::on_init(uint64_t unique, const uint8_t* arg) {
+  const auto in = read_as<fuse_init_in>(arg);
+  fuse_init_out out{};
+  out.major = FUSE_KERNEL_VERSION;
+  out.minor = std::min<uint32_t>(in.minor, FUSE_KERNEL_MINOR_VERSION);
+  out.max_readahead = in.max_readahead;
+  out.flags = in.flags & (FUSE_BIG_WRITES | FUSE_MAX_PAGES);
+  out.max_background = 16;
+  out.congestion_threshold = 12;
+  out.max_write = kMaxWrite;
+  out.time_gran = 1;
+  out.max_pages = kMaxWrite / 4096;
+  reply(unique, 0, &out, sizeof out);
+}
+
+void BadDisk::on_lookup(uint64_t unique, uint64_t node, const char* name, size_t name_bytes) {
+  if (node != kRootNode || std::string(name, strnlen(name, name_bytes)) != kDiskName) return reply(unique, ENOENT);
+  fuse_entry_out out{};
+  out.nodeid = kDiskNode;
+  out.entry_valid = out.attr_valid = kCacheSeconds;
+  out.attr = attributes(kDiskNode, bytes_);
+  reply(unique, 0, &out, sizeof out);
+}
+
+void BadDisk::on_read(uint64_t unique, uint64_t node, const uint8_t* arg) {
+  const auto in = read_as<fuse_read_in>(arg);
+  std::vector<uint8_t> data(in.size);
+  const ssize_t n = node == kDiskNode ? pread(store_fd_, data.data(), in.size, static_cast<off_t>(in.offset)) : 0;
+  if (n < 0) return reply(unique, errno);
+  reply(unique, 0, data.data(), static_cast<size_t>(n));
+}
+
+// The one place a write can fail: before any of its bytes reach the store, as a sector write
+// that the disk refused.
+void BadDisk::on_write(uint64_t unique, const uint8_t* arg) {
+  const auto in = read_as<fuse_write_in>(arg);
+  if (should_fail(in.offset, in.size)) return reply(unique, EIO);
+  const ssize_t n = pwrite(store_fd_, arg + sizeof in, in.size, static_cast<off_t>(in.offset));
+  if (n < 0) return reply(unique, errno);
+  fuse_write_out out{};
+  out.size = static_cast<uint32_t>(n);
+  reply(unique, 0, &out, sizeof out);
+}
+
 void BadDisk::handle(const uint8_t* request, size_t bytes) {
   const auto h = read_as<fuse_in_header>(request);
   const uint8_t* arg = request + sizeof h;
-  const bool known_node = h.nodeid == kRootNode || h.nodeid == kDiskNode;
   switch (h.opcode) {
-    case FUSE_INIT: {
-      const auto in = read_as<fuse_init_in>(arg);
-      fuse_init_out out{};
-      out.major = FUSE_KERNEL_VERSION;
-      out.minor = std::min<uint32_t>(in.minor, FUSE_KERNEL_MINOR_VERSION);
-      out.max_readahead = in.max_readahead;
-      out.flags = in.flags & (FUSE_BIG_WRITES | FUSE_MAX_PAGES);
-      out.max_background = 16;
-      out.congestion_threshold = 12;
-      out.max_write = kMaxWrite;
-      out.time_gran = 1;
-      out.max_pages = kMaxWrite / 4096;
-      return reply(h.unique, 0, &out, sizeof out);
-    }
-    case FUSE_LOOKUP: {
-      const std::string name(reinterpret_cast<const char*>(arg), strnlen(reinterpret_cast<const char*>(arg), bytes - sizeof h));
-      if (h.nodeid != kRootNode || name != kDiskName) return reply(h.unique, ENOENT);
-      fuse_entry_out out{};
-      out.nodeid = kDiskNode;
-      out.entry_valid = out.attr_valid = kCacheSeconds;
-      out.attr = attributes(kDiskNode, bytes_);
-      return reply(h.unique, 0, &out, sizeof out);
-    }
+    case FUSE_INIT: return on_init(h.unique, arg);
+    case FUSE_LOOKUP: return on_lookup(h.unique, h.nodeid, reinterpret_cast<const char*>(arg), bytes - sizeof h);
     case FUSE_GETATTR:
     case FUSE_SETATTR: {  // nothing may change the disk's size or mode: the answer stays
-      if (!known_node) return reply(h.unique, ENOENT);
+      if (h.nodeid != kRootNode && h.nodeid != kDiskNode) return reply(h.unique, ENOENT);
       fuse_attr_out out{};
       out.attr_valid = kCacheSeconds;
       out.attr = attributes(h.nodeid, bytes_);
@@ -243,46 +265,27 @@ void BadDisk::handle(const uint8_t* request, size_t bytes) {
     }
     case FUSE_OPEN:
     case FUSE_OPENDIR: {
-      fuse_open_out out{};
+      const fuse_open_out out{};
       return reply(h.unique, 0, &out, sizeof out);
     }
-    case FUSE_READ: {
-      const auto in = read_as<fuse_read_in>(arg);
-      std::vector<uint8_t> data(in.size);
-      const ssize_t n = h.nodeid == kDiskNode ? pread(store_fd_, data.data(), in.size, static_cast<off_t>(in.offset)) : 0;
-      if (n < 0) return reply(h.unique, errno);
-      return reply(h.unique, 0, data.data(), static_cast<size_t>(n));
-    }
-    case FUSE_WRITE: {
-      const auto in = read_as<fuse_write_in>(arg);
-      if (should_fail(in.offset, in.size)) return reply(h.unique, EIO);
-      const ssize_t n = pwrite(store_fd_, arg + sizeof in, in.size, static_cast<off_t>(in.offset));
-      if (n < 0) return reply(h.unique, errno);
-      fuse_write_out out{};
-      out.size = static_cast<uint32_t>(n);
-      return reply(h.unique, 0, &out, sizeof out);
-    }
-    case FUSE_FSYNC:
-      return reply(h.unique, fdatasync(store_fd_) == 0 ? 0 : errno);
+    case FUSE_READ: return on_read(h.unique, h.nodeid, arg);
+    case FUSE_WRITE: return on_write(h.unique, arg);
+    case FUSE_FSYNC: return reply(h.unique, fdatasync(store_fd_) == 0 ? 0 : errno);
     case FUSE_STATFS: {
       fuse_statfs_out out{};
       out.st.bsize = out.st.frsize = 4096;
       out.st.namelen = 255;
       return reply(h.unique, 0, &out, sizeof out);
     }
-    case FUSE_READDIR:
-      return reply(h.unique, 0);  // nothing listed (no one lists it)
+    case FUSE_READDIR:  // nothing listed (no one lists it)
     case FUSE_RELEASE:
     case FUSE_RELEASEDIR:
     case FUSE_FLUSH:
-    case FUSE_DESTROY:
-      return reply(h.unique, 0);
+    case FUSE_DESTROY: return reply(h.unique, 0);
     case FUSE_FORGET:
     case FUSE_BATCH_FORGET:
-    case FUSE_INTERRUPT:
-      return;  // never answered
-    default:
-      return reply(h.unique, ENOSYS);
+    case FUSE_INTERRUPT: return;  // never answered
+    default: return reply(h.unique, ENOSYS);
   }
 }
 

@@ -53,6 +53,10 @@ class BadDisk {
  private:
   void serve();
   void handle(const uint8_t* request, size_t bytes);
+  void on_init(uint64_t unique, const uint8_t* arg);
+  void on_lookup(uint64_t unique, uint64_t node, const char* name, size_t name_bytes);
+  void on_read(uint64_t unique, uint64_t node, const uint8_t* arg);
+  void on_write(uint64_t unique, const uint8_t* arg);
   void reply(uint64_t unique, int error, const void* payload = nullptr, size_t bytes = 0);
   bool should_fail(uint64_t offset, uint64_t bytes);
   bool start_fuse();
