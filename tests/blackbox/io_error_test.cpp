@@ -17,9 +17,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "harness.h"
 #include "bad_disk.h"
 #include "busyring/storage/segment.h"
+#include "harness.h"
 #include "load_driver.h"
 
 using namespace blackbox;
