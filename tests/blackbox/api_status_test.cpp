@@ -1,6 +1,7 @@
 // The status codes of the contract, seen from a raw socket: 201, and each error with its JSON
 // body, its headers (Allow) and what happens to the connection after it (kept, or closed when
 // framing is lost). Servers run with --max-body 1K --max-header 1K so the limits are cheap to hit.
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -109,6 +110,45 @@ TEST_CASE("an unknown path gets 404 and the connection stays usable", "[blackbox
                                std::to_string(body.size()) + "\r\n\r\n" + body),
               404, "not_found");
   check_connection_usable(c);
+}
+
+// "Query strings are ignored" (README): the path before the '?' routes the request, and what
+// follows changes nothing, whether the path is known or not.
+TEST_CASE("a query string is ignored: the path alone routes the request", "[blackbox]") {
+  TestServer s(kSmallLimits);
+  Client c(s.port());
+  std::map<uint64_t, std::string> created;
+  for (const std::string target : {"/api/usages?x=1", "/api/usages?", "/api/usages?a=1&b=%20&c=/api/usages"}) {
+    const std::string body = usage_body("query " + target);
+    const Response r = roundtrip(c, "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    INFO(target << ": " << r.status << " " << r.body);
+    CHECK(r.status == 201);
+    CHECK(id_of(r) > 0);
+    created[id_of(r)] = body;
+  }
+  Response r = roundtrip(c, get_request("/healthz?x"));
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ok"})");
+  r = roundtrip(c, get_request("/metrics?name[]=busyring_records_written_total"));
+  CHECK(r.status == 200);
+  CHECK(r.body.find("\nbusyring_records_written_total 3\n") != std::string::npos);
+  for (const char* target : {"/nope?x=1", "/api/usagesx?y", "/?/api/usages", "/healthzz?x", "/api/usages/?x"})
+    check_error(roundtrip(c, get_request(target)), 404, "not_found");
+  r = roundtrip(c, get_request("/api/usages?x=1"));
+  check_error(r, 405, "method_not_allowed");
+  CHECK(r.header("Allow").value_or("") == "POST");
+  r = roundtrip(c, "POST /healthz?x HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+  check_error(r, 405, "method_not_allowed");
+  CHECK(r.header("Allow").value_or("") == "GET, HEAD");
+
+  // Exactly the three posts are on disk, under the ids they were answered with.
+  const ExitStatus st = s.server->stop();
+  REQUIRE(st.exited);
+  CHECK(st.code == 0);
+  std::map<uint64_t, std::string> stored;
+  for (const auto& rec : read_records(s.dir.path())) stored[rec.id] = rec.body;
+  CHECK(stored == created);
 }
 
 TEST_CASE("a wrong method gets 405 with Allow", "[blackbox]") {

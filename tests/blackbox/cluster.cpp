@@ -63,9 +63,10 @@ void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms
 }  // namespace
 
 std::string unavailable() {
-  for (const char* tool : {"redis-server", "redis-cli", "haproxy"}) {
+  const char* const tools[][2] = {{"redis-server", "redis-server"}, {"redis-cli", "redis-tools"}, {"haproxy", "haproxy"}};
+  for (const auto& [tool, package] : tools) {
     if (find_program(tool).empty())
-      return std::string(tool) + " is missing (`make deps` installs redis-server and haproxy)";
+      return std::string(tool) + " is missing (Debian package " + package + "; `make deps` installs it)";
   }
   for (const char* file : {kRedisConf, kHaproxyCfg}) {
     if (access(file, R_OK) != 0) return std::string(file) + " not found (run from the repository root)";
@@ -76,12 +77,9 @@ std::string unavailable() {
   return "";
 }
 
-bool skip(const char* test) {
+void require_cluster_parts() {
   const std::string why = unavailable();
-  if (why.empty()) return false;
-  std::printf("SKIPPED: %s: %s\n", test, why.c_str());
-  WARN("SKIPPED: " << test << ": " << why);
-  return true;
+  if (!why.empty()) FAIL("a cluster cannot run here: " << why);
 }
 
 // ---- Redis ----

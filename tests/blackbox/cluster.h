@@ -39,8 +39,9 @@ constexpr const char* kKey = "busyring:ids";
 // "" when a cluster can run here, else why not (redis-server or haproxy missing, a server
 // binary without --id-source, the configs not found from the working directory).
 std::string unavailable();
-// When unavailable(): prints "SKIPPED: <test>: <why>" (tests/run_all.sh counts those) and true.
-bool skip(const char* test);
+// FAILs the test, naming what is missing and the package that brings it, when unavailable():
+// `make test` installs every part a cluster needs, so a cluster test never skips.
+void require_cluster_parts();
 
 // redis-server with the project's config on a free port, its AOF in `dir`.
 class Redis {

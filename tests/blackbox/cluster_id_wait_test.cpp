@@ -14,7 +14,7 @@ using namespace blackbox;
 using namespace blackbox::cluster;
 
 TEST_CASE("cluster: a burst larger than the id reserve waits for the refill, with no 503", "[cluster]") {
-  if (skip("cluster id reserve burst test")) return;
+  require_cluster_parts();
   TempDir dir;
   REQUIRE(mkdir(dir.sub("redis").c_str(), 0755) == 0);
   Redis redis(dir.sub("redis"));

@@ -36,7 +36,7 @@ uint64_t incrby_calls(uint16_t port) {
 }  // namespace
 
 TEST_CASE("cluster: a Redis stall of a few seconds leaves no id range to no one", "[cluster]") {
-  if (skip("cluster Redis stall test")) return;
+  require_cluster_parts();
   Cluster cluster(ClusterOptions{2, 256, 1, "100ms"});
   FrontLoad load(cluster.front_port(), FrontLoadOptions{8, "stall", 0, 20});
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(1'000, 60'000));
@@ -65,7 +65,7 @@ TEST_CASE("cluster: a Redis stall of a few seconds leaves no id range to no one"
 }
 
 TEST_CASE("cluster: a node with an empty data dir refuses a Redis that lost its counter", "[cluster]") {
-  if (skip("cluster Redis loss, new node test")) return;
+  require_cluster_parts();
   Cluster cluster(ClusterOptions{2, 256, 1, "100ms"});
   FrontLoad load(cluster.front_port(), FrontLoadOptions{4, "before", 1'000, 20});
   BR_REQUIRE_LOGGED(cluster, load.wait_done(60'000));
