@@ -3,6 +3,13 @@
 // caller can refuse early or send 100 Continue) and after each complete request (so responses
 // are queued one request at a time, and a full pipeline can stop the parse).
 //
+// busyring reads every line of the framing itself and hands llhttp only what llhttp 8.1 reads
+// as RFC 9112 means it (issue 18): the method is replaced by a stand-in (so that any
+// well-formed method parses and gets 501 rather than a close), trailing whitespace of a field
+// value is withheld (llhttp refuses a tab there), chunk lines are replaced by "<size>\r\n"
+// (llhttp takes a bare CR as a line end). Every line (request line, fields, chunk lines,
+// trailers) must end in exactly CRLF. See fields.cpp and chunk_line.h.
+//
 // Body bytes are zero-copy when a body arrives in one piece: body() then points into the bytes
 // given to feed(), which must stay valid until the next feed(). When a body spans pieces, it
 // is gathered in the connection's staging area, which the caller provides with
@@ -16,13 +23,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "busyring/http/chunk_line.h"
+#include "busyring/http/host_syntax.h"
 #include "busyring/http/request.h"
 
 namespace busyring::http {
 
 enum class ParseError : uint8_t {
   none,
-  malformed,        // 400: llhttp rejected the bytes (framing lost: close)
+  malformed,        // 400: not HTTP/1.1 as RFC 9112 has it (framing lost: close)
   head_too_large,   // 431
   target_too_long,  // 414
   body_too_large,   // 413
@@ -37,7 +46,7 @@ enum class Event : uint8_t {
 };
 
 struct Limits {
-  uint32_t max_head_bytes = 8192;  // request line + headers
+  uint32_t max_head_bytes = 8192;  // request line + headers (and trailers); also one chunk line
   uint32_t max_headers = 100;
   uint32_t max_target_bytes = 2048;
   uint32_t max_body = 64 * 1024;
@@ -65,25 +74,51 @@ class Parser {
   bool in_request() const noexcept { return in_request_; }
 
   // llhttp callbacks (static trampolines live in parser.cpp).
-  int on_message_begin() noexcept;
-  int on_target(const char* at, size_t len) noexcept;
-  int on_header_field(const char* at, size_t len) noexcept;
-  int on_header_value(const char* at, size_t len) noexcept;
-  int on_header_value_complete() noexcept;
   int on_headers_complete() noexcept;
   int on_body(const char* at, size_t len) noexcept;
-  int on_chunk_header() noexcept;
-  int on_chunk_extension_name(const char* at, size_t len) noexcept;
-  int on_chunk_extension_name_complete() noexcept;
-  int on_chunk_extension_value(const char* at, size_t len) noexcept;
-  int on_chunk_extension_value_complete() noexcept;
   int on_message_complete() noexcept;
 
  private:
-  enum class Header : uint8_t { other, content_type, expect, transfer_encoding };
-  int fail(ParseError e) noexcept;
-  bool count_head(size_t len) noexcept;
-  bool check_chunk_crlf(const char* p, const char* end) noexcept;
+  // Where the stream is. llhttp frames Content-Length bodies and chunk data; the lines around
+  // them are ours.
+  enum class Phase : uint8_t {
+    fields,      // between requests, the request line and header lines, or trailer lines
+    body,        // after the head: a Content-Length body or none, framed by llhttp
+    chunk_line,  // a chunk-size line (ChunkLine)
+    chunk_data,  // chunk data, framed by llhttp (on_body)
+    chunk_crlf,  // the CRLF after chunk data
+  };
+  // Where the fields lexer is within a line.
+  enum class Lex : uint8_t {
+    idle, idle_lf,        // between requests: empty lines are skipped (RFC 9112 2.2)
+    method, target, version, request_lf,
+    line_start, name, before_value, value, field_lf, end_lf,
+  };
+  enum class Header : uint8_t { other, content_type, expect, transfer_encoding, host };
+
+  int fail(ParseError e, const char* reason) noexcept;  // from a callback
+  Event fail_now(ParseError e, const char* reason) noexcept;
+  void begin_request() noexcept;
+  Event exec_real(const char* from, const char* to, const char*& stop) noexcept;
+  Event exec_made(const char* bytes, size_t n) noexcept;
+  Event flush_to(const char* to) noexcept;
+
+  // fields.cpp: the request line, header and trailer lines.
+  Event lex_fields(const char*& p) noexcept;
+  Event lex_byte(const char*& p) noexcept;
+  Event end_method(const char* sp) noexcept;
+  Event start_field(char c) noexcept;
+  void end_name() noexcept;
+  Event value_byte(const char* p) noexcept;
+  Event end_field() noexcept;
+  Event end_fields(const char* lf, const char*& p) noexcept;
+  void capture_value(char c) noexcept;
+  Event end_feed_in_fields() noexcept;
+
+  // The chunked framing (parser.cpp).
+  Event read_chunk_line(const char*& p) noexcept;
+  Event read_chunk_data(const char*& p) noexcept;
+  Event read_chunk_crlf(const char*& p) noexcept;
 
   llhttp_t llhttp_{};
   const Limits* limits_ = nullptr;
@@ -96,34 +131,43 @@ class Parser {
   bool discard_body_ = false;
   bool keep_alive_ = true;
   bool in_request_ = false;
-  bool head_done_ = false;
+  bool in_trailers_ = false;
+  Phase phase_ = Phase::fields;
+  Lex lex_ = Lex::idle;
   Event pending_ = Event::need_more;
   ParseError error_ = ParseError::none;
+  const char* reason_ = nullptr;  // why, for errors found here rather than by llhttp
+
+  // The current feed: [in_data_, in_end_), and seg_, the first byte not yet given to llhttp
+  // (or withheld).
+  const char* in_data_ = nullptr;
+  const char* in_end_ = nullptr;
+  const char* seg_ = nullptr;
+
   uint32_t head_bytes_ = 0;
   uint32_t header_count_ = 0;
   uint16_t target_len_ = 0;
+  uint8_t method_len_ = 0;
+  char method_[8] = {};  // the longest method we know is 7 bytes
   Header header_ = Header::other;
   uint8_t name_len_ = 0;
   uint8_t value_len_ = 0;
   char name_[24] = {};  // the longest name we act on is "transfer-encoding"
   char value_[48] = {};
-  // Strictness llhttp 8.1 lacks: obs-fold (a value continued on the next line) and the CRLF
-  // after chunk data (llhttp skips two bytes unchecked) are rejected here.
-  const char* feed_start_ = nullptr;
-  const char* feed_end_ = nullptr;
-  bool in_value_ = false;
-  bool value_ended_at_feed_end_ = false;
+  uint8_t host_count_ = 0;
+  bool host_invalid_ = false;
+  uint8_t te_count_ = 0;
+  HostSyntax host_;
+  // A run of spaces and tabs inside a field value: withheld from llhttp until the next byte
+  // says whether it is inside the value (given as it came, or as spaces when it began in an
+  // earlier feed) or trailing (dropped).
+  uint32_t ws_run_ = 0;
+  uint32_t ws_carry_ = 0;           // bytes of the run that were in earlier feeds
+  const char* ws_start_ = nullptr;  // the run's first byte in this feed
+
+  ChunkLine chunk_line_;
   uint64_t chunk_remaining_ = 0;
-  uint8_t crlf_expect_ = 0;  // bytes of the CRLF after chunk data still to check
-  bool name_seen_ = false;   // the current header line had a field name
-  uint32_t ext_name_len_ = 0;  // chunk extension name bytes so far
-  bool ext_named_ = false;     // a chunk extension value has a name before it
-  char last_head_byte_ = 0;  // for the bare CR / bare LF check across feeds
-  // The bytes fed so far end in LF then only spaces/tabs: a value span starting the next feed
-  // is then a folded continuation line.
-  bool prev_feed_fold_prefix_ = false;
-  bool feed_fold_prefix_ = false;
-  bool check_line_ends(const char* p, size_t n) noexcept;
+  uint8_t crlf_seen_ = 0;  // bytes of the CRLF after chunk data seen so far
 };
 
 }  // namespace busyring::http

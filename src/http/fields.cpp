@@ -1,0 +1,214 @@
+// The lines of a request head and of a trailer section, read byte by byte before llhttp sees
+// them (issue 18). Each line must end in exactly CRLF; a line starting with whitespace
+// (obs-fold) is refused (RFC 9112 5.2); names are tokens (RFC 9112 5.1). The method is
+// withheld and llhttp is given a stand-in, so that an unknown method still parses. Trailing
+// whitespace of a value is withheld too: llhttp 8.1 refuses "Content-Length: 2<TAB>" and
+// does not see "Connection: close<TAB>" as close.
+//
+//   idle ─token─► method ─SP─► target ─SP─► version ─CR─► request_lf ─LF─► line_start
+//   line_start ─token─► name ─:─► before_value ─► value ─CR─► field_lf ─LF─► line_start
+//   line_start ─CR─► end_lf ─LF─► head (or, after the last chunk, request) complete
+#include <string_view>
+
+#include "busyring/base/assert.h"
+#include "busyring/http/parser.h"
+#include "busyring/http/token.h"
+
+namespace busyring::http {
+namespace {
+
+// llhttp reads any method as this one (ours is kept aside), except CONNECT, after which
+// llhttp ends the framing as before: nothing after a CONNECT is read as HTTP.
+constexpr char kStandIn[] = "POST ";
+constexpr char kConnect[] = "CONNECT ";
+constexpr char kSpaces[] = "                                ";
+
+bool is_ws(char c) { return c == ' ' || c == '\t'; }
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+Event Parser::lex_fields(const char*& p) noexcept {
+  while (p < in_end_) {
+    const Event ev = lex_byte(p);
+    if (ev != Event::need_more) return ev;
+  }
+  return end_feed_in_fields();
+}
+
+// Reads the byte at p and moves p past it (past the bytes llhttp took, when a head or a
+// request ends).
+Event Parser::lex_byte(const char*& p) noexcept {
+  const char c = *p;
+  if (lex_ != Lex::idle && lex_ != Lex::idle_lf && ++head_bytes_ > limits_->max_head_bytes)
+    return fail_now(ParseError::head_too_large, nullptr);
+  switch (lex_) {
+    case Lex::idle:
+      if (c == '\r') {
+        lex_ = Lex::idle_lf;
+      } else if (is_token_char(c)) {
+        begin_request();
+        head_bytes_ = 1;
+        method_[method_len_++] = c;
+        lex_ = Lex::method;
+      } else {
+        return fail_now(ParseError::malformed, "request line does not start with a method");
+      }
+      seg_ = ++p;  // withheld: llhttp gets the stand-in
+      return Event::need_more;
+    case Lex::idle_lf:
+      if (c != '\n') return fail_now(ParseError::malformed, "bare CR before the request line");
+      lex_ = Lex::idle;
+      seg_ = ++p;
+      return Event::need_more;
+    case Lex::method:
+      if (c == ' ') return end_method(p++);
+      if (!is_token_char(c)) return fail_now(ParseError::malformed, "method is not a token");
+      if (method_len_ < sizeof method_) method_[method_len_] = c;
+      if (method_len_ < 255) ++method_len_;
+      seg_ = ++p;
+      return Event::need_more;
+    case Lex::target:
+      if (c == ' ') {
+        lex_ = Lex::version;
+      } else if (c == '\r' || c == '\n') {
+        return fail_now(ParseError::malformed, "request line without a version");
+      } else {
+        if (target_len_ >= limits_->max_target_bytes) return fail_now(ParseError::target_too_long, nullptr);
+        target_buf_[target_len_++] = c;
+      }
+      break;
+    case Lex::version:
+      if (c == '\r') lex_ = Lex::request_lf;
+      else if (c == '\n') return fail_now(ParseError::malformed, "bare LF in the request line");
+      break;
+    case Lex::request_lf:
+    case Lex::field_lf:
+      if (c != '\n') return fail_now(ParseError::malformed, "bare CR in the request head");
+      if (lex_ == Lex::field_lf) {
+        const Event ev = end_field();
+        if (ev != Event::need_more) return ev;
+      }
+      lex_ = Lex::line_start;
+      break;
+    case Lex::line_start: {
+      const Event ev = start_field(c);
+      if (ev != Event::need_more) return ev;
+      break;
+    }
+    case Lex::name:
+      if (c == ':') {
+        end_name();
+        lex_ = Lex::before_value;
+      } else if (!is_token_char(c)) {
+        return fail_now(ParseError::malformed, "field name is not a token");
+      } else {
+        if (name_len_ < sizeof name_) name_[name_len_] = lower(c);
+        if (name_len_ < 255) ++name_len_;
+      }
+      break;
+    case Lex::before_value:
+      if (is_ws(c)) break;  // leading OWS: llhttp skips it too
+      if (c == '\r') {
+        lex_ = Lex::field_lf;
+        break;
+      }
+      lex_ = Lex::value;
+      return value_byte(p++);
+    case Lex::value:
+      return value_byte(p++);
+    case Lex::end_lf:
+      if (c != '\n') return fail_now(ParseError::malformed, "bare CR in the request head");
+      return end_fields(p, p);
+  }
+  ++p;
+  return Event::need_more;
+}
+
+// The method ends at the SP at `sp`: llhttp gets the stand-in, then the target that follows.
+Event Parser::end_method(const char* sp) noexcept {
+  seg_ = sp + 1;
+  lex_ = Lex::target;
+  if (method_len_ == 7 && std::string_view(method_, 7) == "CONNECT") return exec_made(kConnect, sizeof kConnect - 1);
+  return exec_made(kStandIn, sizeof kStandIn - 1);
+}
+
+Event Parser::start_field(char c) noexcept {
+  if (c == '\r') {
+    lex_ = Lex::end_lf;
+    return Event::need_more;
+  }
+  if (is_ws(c)) return fail_now(ParseError::malformed, "line folding (obs-fold) or whitespace before a field");
+  if (!is_token_char(c)) return fail_now(ParseError::malformed, "field name is not a token");
+  if (++header_count_ > limits_->max_headers) return fail_now(ParseError::head_too_large, nullptr);
+  name_len_ = 0;
+  name_[name_len_++] = lower(c);
+  lex_ = Lex::name;
+  return Event::need_more;
+}
+
+// A byte of a field value. Whitespace is withheld until the next byte says what it was.
+Event Parser::value_byte(const char* p) noexcept {
+  const char c = *p;
+  if (is_ws(c)) {
+    if (ws_run_ == 0) ws_start_ = p;
+    ++ws_run_;
+    return Event::need_more;
+  }
+  if (c == '\n') return fail_now(ParseError::malformed, "bare LF in a field value");
+  if (ws_run_ > 0) {
+    if (c == '\r') {
+      // Trailing whitespace: llhttp never sees it; the CR goes on.
+      const Event ev = flush_to(ws_start_);
+      seg_ = p;
+      ws_run_ = 0;
+      ws_carry_ = 0;
+      if (ev != Event::need_more) return ev;
+    } else {
+      // Inside the value: what earlier feeds held back goes as spaces, this feed's as it came.
+      for (uint32_t left = ws_carry_; left > 0;) {
+        const uint32_t n = left < sizeof kSpaces - 1 ? left : static_cast<uint32_t>(sizeof kSpaces - 1);
+        const Event ev = exec_made(kSpaces, n);
+        if (ev != Event::need_more) return ev;
+        left -= n;
+      }
+      for (uint32_t i = 0; i < ws_run_; ++i) capture_value(' ');
+      ws_run_ = 0;
+      ws_carry_ = 0;
+    }
+  }
+  if (c == '\r') {
+    lex_ = Lex::field_lf;
+    return Event::need_more;
+  }
+  capture_value(c);
+  return Event::need_more;
+}
+
+// The LF at `lf` ends the head or the trailer section: llhttp takes the bytes up to it and
+// pauses (on_headers_complete or on_message_complete) right after it.
+Event Parser::end_fields(const char* lf, const char*& p) noexcept {
+  const Event want = in_trailers_ ? Event::request : Event::head;
+  const char* stop = nullptr;
+  const Event ev = exec_real(seg_, lf + 1, stop);
+  if (ev == Event::error) return ev;
+  if (ev != want || stop != lf + 1) return fail_now(ParseError::malformed, "request framing is inconsistent");
+  p = stop;
+  seg_ = stop;
+  return ev;
+}
+
+// The feed ends inside the fields: llhttp gets what it may see now; a whitespace run in a
+// value waits for the next feed.
+Event Parser::end_feed_in_fields() noexcept {
+  if (lex_ == Lex::value && ws_run_ > 0) {
+    const Event ev = flush_to(ws_start_);
+    seg_ = in_end_;
+    ws_carry_ = ws_run_;
+    return ev;
+  }
+  return flush_to(in_end_);
+}
+
+}  // namespace busyring::http
