@@ -142,7 +142,8 @@ base::Result<std::unique_ptr<ids::BlockSource>> make_id_source(const config::Con
   auto node_id = ids::load_or_create_node_id(config.data_dir);
   if (!node_id) return base::Error{node_id.error()};
   const config::IdSource& s = config.id_source;
-  auto source = std::make_unique<ids::RedisBlockSource>(ids::RedisEndpoint{s.host, s.port, s.key}, node_id.value(),
+  const ids::RedisEndpoint endpoint{s.host, s.port, s.key, config.id_source_password_file};
+  auto source = std::make_unique<ids::RedisBlockSource>(endpoint, node_id.value(),
                                                         ranges.empty() ? ids::IdRange{} : ranges.back(),
                                                         config.id_reserve, held_end, hole_ids);
   if (auto st = source->start(ranges_path); !st) return base::Error{st.error()};

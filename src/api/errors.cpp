@@ -36,6 +36,8 @@ constexpr ErrorInfo kErrors[] = {
     BR_ERR(503, "id_source_unavailable", "no id can be issued now (the shared id source); the record was not stored",
            "Retry-After: 1\r\n", false),
     BR_ERR(505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true),
+    // A method busyring does not know (RFC 9110 9.1): the framing is intact, the connection stays.
+    BR_ERR(501, "not_implemented", "unknown method; POST /api/usages, GET /healthz, GET /metrics", "", false),
 };
 #undef BR_ERR
 
@@ -51,6 +53,7 @@ const char* const* error_reason_names() noexcept {
       "request_timeout",   "length_required",    "body_too_large",      "target_too_long",
       "unsupported_media_type", "expectation_failed", "headers_too_large", "storage_unavailable",
       "storage_busy",      "id_source_unavailable", "http_version_not_supported",
+      "not_implemented",
   };
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(ErrorId::count));
   return kNames;

@@ -10,7 +10,6 @@
 //   line_start ─CR─► end_lf ─LF─► head (or, after the last chunk, request) complete
 #include <string_view>
 
-#include "busyring/base/assert.h"
 #include "busyring/http/parser.h"
 #include "busyring/http/token.h"
 
@@ -29,18 +28,18 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 
 }  // namespace
 
-Event Parser::lex_fields(const char*& p) noexcept {
-  while (p < in_end_) {
-    const Event ev = lex_byte(p);
+Event Parser::lex_fields(Feed& f) noexcept {
+  while (f.p < f.end) {
+    const Event ev = lex_byte(f);
     if (ev != Event::need_more) return ev;
   }
-  return end_feed_in_fields();
+  return end_feed_in_fields(f);
 }
 
-// Reads the byte at p and moves p past it (past the bytes llhttp took, when a head or a
+// Reads the byte at f.p and moves past it (past the bytes llhttp took, when a head or a
 // request ends).
-Event Parser::lex_byte(const char*& p) noexcept {
-  const char c = *p;
+Event Parser::lex_byte(Feed& f) noexcept {
+  const char c = *f.p;
   if (lex_ != Lex::idle && lex_ != Lex::idle_lf && ++head_bytes_ > limits_->max_head_bytes)
     return fail_now(ParseError::head_too_large, nullptr);
   switch (lex_) {
@@ -55,19 +54,19 @@ Event Parser::lex_byte(const char*& p) noexcept {
       } else {
         return fail_now(ParseError::malformed, "request line does not start with a method");
       }
-      seg_ = ++p;  // withheld: llhttp gets the stand-in
+      f.seg = ++f.p;  // withheld: llhttp gets the stand-in
       return Event::need_more;
     case Lex::idle_lf:
       if (c != '\n') return fail_now(ParseError::malformed, "bare CR before the request line");
       lex_ = Lex::idle;
-      seg_ = ++p;
+      f.seg = ++f.p;
       return Event::need_more;
     case Lex::method:
-      if (c == ' ') return end_method(p++);
+      if (c == ' ') return end_method(f);
       if (!is_token_char(c)) return fail_now(ParseError::malformed, "method is not a token");
       if (method_len_ < sizeof method_) method_[method_len_] = c;
       if (method_len_ < 255) ++method_len_;
-      seg_ = ++p;
+      f.seg = ++f.p;
       return Event::need_more;
     case Lex::target:
       if (c == ' ') {
@@ -115,20 +114,20 @@ Event Parser::lex_byte(const char*& p) noexcept {
         break;
       }
       lex_ = Lex::value;
-      return value_byte(p++);
+      return value_byte(f);
     case Lex::value:
-      return value_byte(p++);
+      return value_byte(f);
     case Lex::end_lf:
       if (c != '\n') return fail_now(ParseError::malformed, "bare CR in the request head");
-      return end_fields(p, p);
+      return end_fields(f);
   }
-  ++p;
+  ++f.p;
   return Event::need_more;
 }
 
-// The method ends at the SP at `sp`: llhttp gets the stand-in, then the target that follows.
-Event Parser::end_method(const char* sp) noexcept {
-  seg_ = sp + 1;
+// The method ends at the SP at f.p: llhttp gets the stand-in, then the target that follows.
+Event Parser::end_method(Feed& f) noexcept {
+  f.seg = ++f.p;
   lex_ = Lex::target;
   if (method_len_ == 7 && std::string_view(method_, 7) == "CONNECT") return exec_made(kConnect, sizeof kConnect - 1);
   return exec_made(kStandIn, sizeof kStandIn - 1);
@@ -148,11 +147,12 @@ Event Parser::start_field(char c) noexcept {
   return Event::need_more;
 }
 
-// A byte of a field value. Whitespace is withheld until the next byte says what it was.
-Event Parser::value_byte(const char* p) noexcept {
+// The byte at f.p of a field value. Whitespace is withheld until the next byte says what it was.
+Event Parser::value_byte(Feed& f) noexcept {
+  const char* const p = f.p++;
   const char c = *p;
   if (is_ws(c)) {
-    if (ws_run_ == 0) ws_start_ = p;
+    if (ws_run_ == 0) f.ws_start = p;
     ++ws_run_;
     return Event::need_more;
   }
@@ -160,8 +160,8 @@ Event Parser::value_byte(const char* p) noexcept {
   if (ws_run_ > 0) {
     if (c == '\r') {
       // Trailing whitespace: llhttp never sees it; the CR goes on.
-      const Event ev = flush_to(ws_start_);
-      seg_ = p;
+      const Event ev = flush_to(f, f.ws_start);
+      f.seg = p;
       ws_run_ = 0;
       ws_carry_ = 0;
       if (ev != Event::need_more) return ev;
@@ -186,29 +186,30 @@ Event Parser::value_byte(const char* p) noexcept {
   return Event::need_more;
 }
 
-// The LF at `lf` ends the head or the trailer section: llhttp takes the bytes up to it and
+// The LF at f.p ends the head or the trailer section: llhttp takes the bytes up to it and
 // pauses (on_headers_complete or on_message_complete) right after it.
-Event Parser::end_fields(const char* lf, const char*& p) noexcept {
+Event Parser::end_fields(Feed& f) noexcept {
+  const char* const after = f.p + 1;
   const Event want = in_trailers_ ? Event::request : Event::head;
   const char* stop = nullptr;
-  const Event ev = exec_real(seg_, lf + 1, stop);
+  const Event ev = exec_real(f.seg, after, stop);
   if (ev == Event::error) return ev;
-  if (ev != want || stop != lf + 1) return fail_now(ParseError::malformed, "request framing is inconsistent");
-  p = stop;
-  seg_ = stop;
+  if (ev != want || stop != after) return fail_now(ParseError::malformed, "request framing is inconsistent");
+  f.p = after;
+  f.seg = after;
   return ev;
 }
 
 // The feed ends inside the fields: llhttp gets what it may see now; a whitespace run in a
 // value waits for the next feed.
-Event Parser::end_feed_in_fields() noexcept {
+Event Parser::end_feed_in_fields(Feed& f) noexcept {
   if (lex_ == Lex::value && ws_run_ > 0) {
-    const Event ev = flush_to(ws_start_);
-    seg_ = in_end_;
+    const Event ev = flush_to(f, f.ws_start);
+    f.seg = f.end;
     ws_carry_ = ws_run_;
     return ev;
   }
-  return flush_to(in_end_);
+  return flush_to(f, f.end);
 }
 
 }  // namespace busyring::http

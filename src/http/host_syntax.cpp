@@ -22,18 +22,18 @@ void HostSyntax::feed(char c) noexcept {
         state_ = State::invalid;
         return;
       }
-      ++host_bytes_;
+      if (host_bytes_ < 2) ++host_bytes_;
       return;
     case State::pct1:
     case State::pct2:
       state_ = !is_hex_digit(c) ? State::invalid : state_ == State::pct1 ? State::pct2 : State::reg_name;
-      ++host_bytes_;
+      if (host_bytes_ < 2) ++host_bytes_;
       return;
     case State::ip_literal:
       // IPv6address and IPvFuture both fit in unreserved / sub-delims / ":".
       if (c == ']') state_ = host_bytes_ > 1 ? State::ip_literal_end : State::invalid;
       else if (!is_unreserved(c) && !is_sub_delim(c) && c != ':') state_ = State::invalid;
-      ++host_bytes_;
+      if (host_bytes_ < 2) ++host_bytes_;
       return;
     case State::ip_literal_end:
       state_ = c == ':' ? State::port : State::invalid;

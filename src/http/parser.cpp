@@ -118,29 +118,26 @@ Event Parser::feed(const char* data, size_t len, size_t& consumed) noexcept {
   consumed = 0;
   if (error_ != ParseError::none) return Event::error;
   pending_ = Event::need_more;
-  in_data_ = data;
-  in_end_ = data + len;
-  seg_ = data;
-  ws_start_ = data;  // where a whitespace run carried from the last feed continues
-  const char* p = data;
+  // ws_start: where a whitespace run carried from the last feed continues.
+  Feed f{data, data + len, data, data};
   Event ev = Event::need_more;
   if (llhttp_get_errno(&llhttp_) == HPE_PAUSED) {
     // Paused after a head or a request: llhttp finishes that step on no bytes (a request
     // without a body completes; the end-of-message checks run).
     llhttp_resume(&llhttp_);
-    ev = exec_real(p, p, p);
+    ev = exec_real(f.p, f.p, f.p);
   }
-  while (ev == Event::need_more && p < in_end_) {
+  while (ev == Event::need_more && f.p < f.end) {
     switch (phase_) {
-      case Phase::fields: ev = lex_fields(p); break;
-      case Phase::body: ev = exec_real(p, in_end_, p); break;  // llhttp pauses at the end
-      case Phase::chunk_line: ev = read_chunk_line(p); break;
-      case Phase::chunk_data: ev = read_chunk_data(p); break;
-      case Phase::chunk_crlf: ev = read_chunk_crlf(p); break;
+      case Phase::fields: ev = lex_fields(f); break;
+      case Phase::body: ev = exec_real(f.p, f.end, f.p); break;  // llhttp pauses at the end
+      case Phase::chunk_line: ev = read_chunk_line(f); break;
+      case Phase::chunk_data: ev = read_chunk_data(f); break;
+      case Phase::chunk_crlf: ev = read_chunk_crlf(f); break;
     }
   }
   if (ev == Event::error) return ev;
-  consumed = static_cast<size_t>(p - data);
+  consumed = static_cast<size_t>(f.p - data);
   if (ev == Event::need_more) BR_ASSERT(consumed == len);
   return ev;
 }
@@ -175,12 +172,12 @@ Event Parser::exec_made(const char* bytes, size_t n) noexcept {
   return fail_now(ParseError::malformed, "request framing is inconsistent");
 }
 
-// Gives llhttp the received bytes from seg_ to `to`, which are neither the end of a head nor
+// Gives llhttp the received bytes from f.seg to `to`, which are neither the end of a head nor
 // of a request.
-Event Parser::flush_to(const char* to) noexcept {
+Event Parser::flush_to(Feed& f, const char* to) noexcept {
   const char* stop = nullptr;
-  const Event ev = to > seg_ ? exec_real(seg_, to, stop) : Event::need_more;
-  seg_ = to;
+  const Event ev = to > f.seg ? exec_real(f.seg, to, stop) : Event::need_more;
+  f.seg = to;
   if (ev == Event::head || ev == Event::request)
     return fail_now(ParseError::malformed, "request framing is inconsistent");
   return ev;
@@ -282,15 +279,16 @@ Event Parser::end_field() noexcept {
 // ---- llhttp callbacks ----------------------------------------------------------------------
 
 int Parser::on_headers_complete() noexcept {
-  if (llhttp_get_http_major(&llhttp_) != 1 || llhttp_get_http_minor(&llhttp_) > 1)
-    return fail(ParseError::version, nullptr);
-  head_.version_minor = llhttp_get_http_minor(&llhttp_);
   head_.method = classify_method(std::string_view(method_, method_len_ <= sizeof method_ ? method_len_ : 0u));
   head_.target = std::string_view(target_buf_, target_len_);
   // origin-form, or absolute-form (RFC 9112 3.2.2: a server MUST accept it); authority-form
-  // and asterisk-form are for proxies and server-wide OPTIONS, which we are not.
+  // and asterisk-form are for proxies and server-wide OPTIONS, which we are not. Checked
+  // before the version, so that the HTTP/2 preface ("PRI * HTTP/2.0") is malformed, not 505.
   if ((head_.target.empty() || head_.target.front() != '/') && !is_absolute_form(head_.target))
     return fail(ParseError::malformed, "request target neither origin-form nor absolute-form");
+  if (llhttp_get_http_major(&llhttp_) != 1 || llhttp_get_http_minor(&llhttp_) > 1)
+    return fail(ParseError::version, nullptr);
+  head_.version_minor = llhttp_get_http_minor(&llhttp_);
   // RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, for two Host lines, and for a
   // Host that is not uri-host [ ":" port ].
   if (host_count_ > 1) return fail(ParseError::malformed, "more than one Host field");
@@ -351,10 +349,10 @@ int Parser::on_message_complete() noexcept {
 
 // A chunk-size line is read here, then llhttp gets "<size>\r\n". The size is checked against
 // --max-body as soon as the line ends (413 before any of the chunk's bytes arrive).
-Event Parser::read_chunk_line(const char*& p) noexcept {
+Event Parser::read_chunk_line(Feed& f) noexcept {
   size_t used = 0;
-  const ChunkLine::Step s = chunk_line_.feed(p, static_cast<size_t>(in_end_ - p), used, limits_->max_head_bytes);
-  p += used;
+  const ChunkLine::Step s = chunk_line_.feed(f.p, static_cast<size_t>(f.end - f.p), used, limits_->max_head_bytes);
+  f.p += used;
   if (s == ChunkLine::Step::more) return Event::need_more;
   if (s == ChunkLine::Step::too_long) return fail_now(ParseError::malformed, "chunk line too long");
   if (s == ChunkLine::Step::bad) return fail_now(ParseError::malformed, "chunk line not size [extensions] CRLF");
@@ -372,7 +370,7 @@ Event Parser::read_chunk_line(const char*& p) noexcept {
   line[n++] = '\n';
   const Event ev = exec_made(line, n);
   if (ev != Event::need_more) return ev;
-  seg_ = p;
+  f.seg = f.p;
   chunk_line_.reset();
   chunk_remaining_ = size;
   if (size == 0) {
@@ -387,12 +385,12 @@ Event Parser::read_chunk_line(const char*& p) noexcept {
 }
 
 // Chunk data goes to llhttp, never past the chunk's end (the CRLF after it is ours).
-Event Parser::read_chunk_data(const char*& p) noexcept {
-  const auto avail = static_cast<uint64_t>(in_end_ - p);
-  const char* to = p + (avail < chunk_remaining_ ? avail : chunk_remaining_);
-  const Event ev = exec_real(p, to, p);
+Event Parser::read_chunk_data(Feed& f) noexcept {
+  const auto avail = static_cast<uint64_t>(f.end - f.p);
+  const char* to = f.p + (avail < chunk_remaining_ ? avail : chunk_remaining_);
+  const Event ev = exec_real(f.p, to, f.p);
   if (ev != Event::need_more) return ev;
-  seg_ = p;
+  f.seg = f.p;
   if (chunk_remaining_ == 0) {
     phase_ = Phase::chunk_crlf;
     crlf_seen_ = 0;
@@ -402,13 +400,13 @@ Event Parser::read_chunk_data(const char*& p) noexcept {
 
 // The CRLF after chunk data: llhttp 8.1 skips two bytes there unchecked, so they are checked
 // here and llhttp is given a CRLF.
-Event Parser::read_chunk_crlf(const char*& p) noexcept {
-  while (crlf_seen_ < 2 && p < in_end_) {
-    if (*p != kCrlf[crlf_seen_]) return fail_now(ParseError::malformed, "chunk data not followed by CRLF");
+Event Parser::read_chunk_crlf(Feed& f) noexcept {
+  while (crlf_seen_ < 2 && f.p < f.end) {
+    if (*f.p != kCrlf[crlf_seen_]) return fail_now(ParseError::malformed, "chunk data not followed by CRLF");
     ++crlf_seen_;
-    ++p;
+    ++f.p;
   }
-  seg_ = p;
+  f.seg = f.p;
   if (crlf_seen_ < 2) return Event::need_more;
   const Event ev = exec_made(kCrlf, 2);
   if (ev != Event::need_more) return ev;

@@ -31,6 +31,7 @@ enum class ErrorId : uint8_t {
   storage_busy,
   id_source_unavailable,
   version_not_supported,
+  not_implemented,
   count,
 };
 

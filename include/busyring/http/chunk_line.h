@@ -43,9 +43,9 @@ class ChunkLine {
   };
   Step step(char c) noexcept;
 
-  State state_ = State::first_digit;
   uint64_t size_ = 0;
   uint32_t line_bytes_ = 0;
+  State state_ = State::first_digit;
 };
 
 }  // namespace busyring::http

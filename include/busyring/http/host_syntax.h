@@ -20,7 +20,7 @@ class HostSyntax {
  private:
   enum class State : uint8_t { start, reg_name, pct1, pct2, ip_literal, ip_literal_end, port, invalid };
   State state_ = State::start;
-  uint32_t host_bytes_ = 0;
+  uint8_t host_bytes_ = 0;  // 0, 1, or 2 for more
 };
 
 // "http://" or "https://" (any case), a non-empty host, then an empty path, "/..." or "?...".

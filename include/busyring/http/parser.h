@@ -96,78 +96,80 @@ class Parser {
   };
   enum class Header : uint8_t { other, content_type, expect, transfer_encoding, host };
 
+  // One feed() call's bytes: p the next byte to read, end one past the last, seg the first byte
+  // not yet given to llhttp (or withheld), ws_start where a whitespace run in a value begins.
+  struct Feed {
+    const char* p;
+    const char* end;
+    const char* seg;
+    const char* ws_start;
+  };
+
   int fail(ParseError e, const char* reason) noexcept;  // from a callback
   Event fail_now(ParseError e, const char* reason) noexcept;
   void begin_request() noexcept;
   Event exec_real(const char* from, const char* to, const char*& stop) noexcept;
   Event exec_made(const char* bytes, size_t n) noexcept;
-  Event flush_to(const char* to) noexcept;
+  Event flush_to(Feed& f, const char* to) noexcept;
 
   // fields.cpp: the request line, header and trailer lines.
-  Event lex_fields(const char*& p) noexcept;
-  Event lex_byte(const char*& p) noexcept;
-  Event end_method(const char* sp) noexcept;
+  Event lex_fields(Feed& f) noexcept;
+  Event lex_byte(Feed& f) noexcept;
+  Event end_method(Feed& f) noexcept;
   Event start_field(char c) noexcept;
+  Event value_byte(Feed& f) noexcept;
+  Event end_fields(Feed& f) noexcept;
+  Event end_feed_in_fields(Feed& f) noexcept;
+  // parser.cpp: the few fields we act on.
   void end_name() noexcept;
-  Event value_byte(const char* p) noexcept;
-  Event end_field() noexcept;
-  Event end_fields(const char* lf, const char*& p) noexcept;
   void capture_value(char c) noexcept;
-  Event end_feed_in_fields() noexcept;
+  Event end_field() noexcept;
 
-  // The chunked framing (parser.cpp).
-  Event read_chunk_line(const char*& p) noexcept;
-  Event read_chunk_data(const char*& p) noexcept;
-  Event read_chunk_crlf(const char*& p) noexcept;
+  // parser.cpp: the chunked framing.
+  Event read_chunk_line(Feed& f) noexcept;
+  Event read_chunk_data(Feed& f) noexcept;
+  Event read_chunk_crlf(Feed& f) noexcept;
 
-  llhttp_t llhttp_{};
+  // Pointers first, then wider fields, then bytes: the parser is in every connection slot.
   const Limits* limits_ = nullptr;
   char* staging_ = nullptr;
   char* target_buf_ = nullptr;
-  RequestHead head_{};
   const char* body_ = nullptr;
+  const char* reason_ = nullptr;  // why, for errors found here rather than by llhttp
+  llhttp_t llhttp_{};
+  RequestHead head_{};
+  ChunkLine chunk_line_;
+  uint64_t chunk_remaining_ = 0;
   uint32_t body_bytes_ = 0;
+  uint32_t head_bytes_ = 0;
+  uint32_t header_count_ = 0;
+  // A run of spaces and tabs inside a field value: withheld from llhttp until the next byte
+  // says whether it is inside the value (given as it came, or as spaces when it began in an
+  // earlier feed) or trailing (dropped).
+  uint32_t ws_run_ = 0;
+  uint32_t ws_carry_ = 0;  // bytes of the run that were in earlier feeds
+  uint16_t target_len_ = 0;
+  HostSyntax host_;
   bool body_in_staging_ = false;
   bool discard_body_ = false;
   bool keep_alive_ = true;
   bool in_request_ = false;
   bool in_trailers_ = false;
+  bool host_invalid_ = false;
   Phase phase_ = Phase::fields;
   Lex lex_ = Lex::idle;
   Event pending_ = Event::need_more;
   ParseError error_ = ParseError::none;
-  const char* reason_ = nullptr;  // why, for errors found here rather than by llhttp
-
-  // The current feed: [in_data_, in_end_), and seg_, the first byte not yet given to llhttp
-  // (or withheld).
-  const char* in_data_ = nullptr;
-  const char* in_end_ = nullptr;
-  const char* seg_ = nullptr;
-
-  uint32_t head_bytes_ = 0;
-  uint32_t header_count_ = 0;
-  uint16_t target_len_ = 0;
-  uint8_t method_len_ = 0;
-  char method_[8] = {};  // the longest method we know is 7 bytes
   Header header_ = Header::other;
+  uint8_t method_len_ = 0;
   uint8_t name_len_ = 0;
   uint8_t value_len_ = 0;
-  char name_[24] = {};  // the longest name we act on is "transfer-encoding"
-  char value_[48] = {};
   uint8_t host_count_ = 0;
-  bool host_invalid_ = false;
   uint8_t te_count_ = 0;
-  HostSyntax host_;
-  // A run of spaces and tabs inside a field value: withheld from llhttp until the next byte
-  // says whether it is inside the value (given as it came, or as spaces when it began in an
-  // earlier feed) or trailing (dropped).
-  uint32_t ws_run_ = 0;
-  uint32_t ws_carry_ = 0;           // bytes of the run that were in earlier feeds
-  const char* ws_start_ = nullptr;  // the run's first byte in this feed
-
-  ChunkLine chunk_line_;
-  uint64_t chunk_remaining_ = 0;
   uint8_t crlf_seen_ = 0;  // bytes of the CRLF after chunk data seen so far
+  char method_[7] = {};    // the longest method we know is 7 bytes
+  char name_[17] = {};     // the longest name we act on is "transfer-encoding"
+  char value_[48] = {};
 };
 
 }  // namespace busyring::http
