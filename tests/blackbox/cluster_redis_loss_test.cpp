@@ -77,7 +77,8 @@ TEST_CASE("cluster: a node with an empty data dir refuses a Redis that lost its 
   cluster.redis().restart(fresh);
   TempDir new_dir;
   ServerProcess added({"--port", "0", "--bind", "127.0.0.1", "--data-dir", new_dir.sub("node"), "--threads", "1",
-                       "--cpu-affinity", "none", "--id-source", cluster.redis().url(), "--id-reserve", "256"});
+                       "--cpu-affinity", "none", "--id-source", cluster.redis().url(), "--id-source-password-file",
+                       cluster.redis().credentials_file(), "--id-reserve", "256"});
   REQUIRE(added.wait_listening(20'000));
   Client c(added.port());
   REQUIRE(c.connected());
