@@ -44,30 +44,9 @@ Event Parser::lex_byte(Feed& f) noexcept {
     return fail_now(ParseError::head_too_large, nullptr);
   switch (lex_) {
     case Lex::idle:
-      if (c == '\r') {
-        lex_ = Lex::idle_lf;
-      } else if (is_token_char(c)) {
-        begin_request();
-        head_bytes_ = 1;
-        method_[method_len_++] = c;
-        lex_ = Lex::method;
-      } else {
-        return fail_now(ParseError::malformed, "request line does not start with a method");
-      }
-      f.seg = ++f.p;  // withheld: llhttp gets the stand-in
-      return Event::need_more;
     case Lex::idle_lf:
-      if (c != '\n') return fail_now(ParseError::malformed, "bare CR before the request line");
-      lex_ = Lex::idle;
-      f.seg = ++f.p;
-      return Event::need_more;
     case Lex::method:
-      if (c == ' ') return end_method(f);
-      if (!is_token_char(c)) return fail_now(ParseError::malformed, "method is not a token");
-      if (method_len_ < sizeof method_) method_[method_len_] = c;
-      if (method_len_ < 255) ++method_len_;
-      f.seg = ++f.p;
-      return Event::need_more;
+      return lex_method_byte(f);
     case Lex::target:
       if (c == ' ') {
         lex_ = Lex::version;
@@ -122,6 +101,31 @@ Event Parser::lex_byte(Feed& f) noexcept {
       return end_fields(f);
   }
   ++f.p;
+  return Event::need_more;
+}
+
+// Empty lines between requests, then the method: withheld from llhttp, which gets a stand-in.
+Event Parser::lex_method_byte(Feed& f) noexcept {
+  const char c = *f.p;
+  if (lex_ == Lex::idle_lf) {
+    if (c != '\n') return fail_now(ParseError::malformed, "bare CR before the request line");
+    lex_ = Lex::idle;
+  } else if (lex_ == Lex::idle && c == '\r') {
+    lex_ = Lex::idle_lf;
+  } else if (lex_ == Lex::idle) {
+    if (!is_token_char(c)) return fail_now(ParseError::malformed, "request line does not start with a method");
+    begin_request();
+    head_bytes_ = 1;
+    method_[method_len_++] = c;
+    lex_ = Lex::method;
+  } else if (c == ' ') {
+    return end_method(f);
+  } else {
+    if (!is_token_char(c)) return fail_now(ParseError::malformed, "method is not a token");
+    if (method_len_ < sizeof method_) method_[method_len_] = c;
+    if (method_len_ < 255) ++method_len_;
+  }
+  f.seg = ++f.p;
   return Event::need_more;
 }
 

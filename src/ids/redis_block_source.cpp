@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -102,10 +103,17 @@ base::Status RedisBlockSource::start(const std::string& ranges_path) {
   if (step() == Step::failed && !access_refused_.load())  // a refusal has said so already
     BR_LOG_WARN("id source: no ids reserved yet from redis %s:%u; POST /api/usages answers 503 until it has some",
                 endpoint_.host.c_str(), endpoint_.port);
+  // The thread starts with every signal blocked (it inherits this thread's mask): SIGTERM
+  // must reach the main thread's sigwait. A thread that left it unblocked would take a SIGTERM
+  // that arrives before main waits for it, and die of it, with the whole process.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "busyring-ids");
     run();
   });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return base::ok_status();
 }
 

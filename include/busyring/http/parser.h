@@ -115,6 +115,7 @@ class Parser {
   // fields.cpp: the request line, header and trailer lines.
   Event lex_fields(Feed& f) noexcept;
   Event lex_byte(Feed& f) noexcept;
+  Event lex_method_byte(Feed& f) noexcept;
   Event end_method(Feed& f) noexcept;
   Event start_field(char c) noexcept;
   Event value_byte(Feed& f) noexcept;
