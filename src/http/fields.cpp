@@ -8,6 +8,8 @@
 //   idle ─token─► method ─SP─► target ─SP─► version ─CR─► request_lf ─LF─► line_start
 //   line_start ─token─► name ─:─► before_value ─► value ─CR─► field_lf ─LF─► line_start
 //   line_start ─CR─► end_lf ─LF─► head (or, after the last chunk, request) complete
+#include <array>
+#include <cstring>
 #include <string_view>
 
 #include "busyring/http/parser.h"
@@ -26,14 +28,86 @@ bool is_ws(char c) { return c == ' ' || c == '\t'; }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+// Bytes that end a run of the target, the version or a value (SP, HTAB, CR, LF), and bytes
+// that may continue a name (tchar).
+enum : uint8_t { kBreaksValue = 1, kBreaksTarget = 2, kBreaksVersion = 4, kToken = 8 };
+
+constexpr auto kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') t[static_cast<size_t>(c)] |= kBreaksValue;
+    if (ch == ' ' || ch == '\r' || ch == '\n') t[static_cast<size_t>(c)] |= kBreaksTarget;
+    if (ch == '\r' || ch == '\n') t[static_cast<size_t>(c)] |= kBreaksVersion;
+    if (is_token_char(ch)) t[static_cast<size_t>(c)] |= kToken;
+  }
+  return t;
+}();
+
+uint8_t class_of(char c) { return kClass[static_cast<unsigned char>(c)]; }
+
 }  // namespace
 
 Event Parser::lex_fields(Feed& f) noexcept {
   while (f.p < f.end) {
+    const bool runs = lex_ == Lex::target || lex_ == Lex::version || lex_ == Lex::name ||
+                      (lex_ == Lex::value && ws_run_ == 0);
+    if (runs && lex_run(f) && f.p == f.end) break;
     const Event ev = lex_byte(f);
     if (ev != Event::need_more) return ev;
   }
   return end_feed_in_fields(f);
+}
+
+// The fast path: a run of bytes inside a target, a version, a name or a value that needs no
+// decision, taken at once (the same as lex_byte one by one, limits included: a run stops
+// short of the byte that would pass one, which lex_byte then refuses). False when there is
+// none at f.p.
+bool Parser::lex_run(Feed& f) noexcept {
+  const size_t head_left = head_bytes_ < limits_->max_head_bytes ? limits_->max_head_bytes - head_bytes_ : 0;
+  size_t n = static_cast<size_t>(f.end - f.p) < head_left ? static_cast<size_t>(f.end - f.p) : head_left;
+  const char* const p = f.p;
+  size_t i = 0;
+  switch (lex_) {
+    case Lex::target: {
+      const size_t target_left = limits_->max_target_bytes - target_len_;
+      if (n > target_left) n = target_left;
+      while (i < n && (class_of(p[i]) & kBreaksTarget) == 0) ++i;
+      std::memcpy(target_buf_ + target_len_, p, i);
+      target_len_ = static_cast<uint16_t>(target_len_ + i);
+      break;
+    }
+    case Lex::version:
+      while (i < n && (class_of(p[i]) & kBreaksVersion) == 0) ++i;
+      break;
+    case Lex::name:
+      for (; i < n && (class_of(p[i]) & kToken) != 0; ++i) {
+        if (name_len_ < sizeof name_) name_[name_len_] = lower(p[i]);
+        if (name_len_ < 255) ++name_len_;
+      }
+      break;
+    case Lex::value: {
+      if (ws_run_ > 0) return false;  // the next non-blank byte decides what the run was
+      if (header_ != Header::other) {
+        while (i < n && (class_of(p[i]) & kBreaksValue) == 0) capture_value(p[i++]);
+        break;
+      }
+      // A value we do not act on: up to its CR at once, unless blanks end it there (they are
+      // withheld) or a bare LF is inside; inner blanks go to llhttp as they are.
+      const void* cr = std::memchr(p, '\r', n);
+      size_t end = cr != nullptr ? static_cast<size_t>(static_cast<const char*>(cr) - p) : n;
+      if (std::memchr(p, '\n', end) != nullptr) return false;
+      while (end > 0 && is_ws(p[end - 1])) --end;
+      i = end;
+      break;
+    }
+    default:
+      return false;
+  }
+  if (i == 0) return false;
+  head_bytes_ += static_cast<uint32_t>(i);
+  f.p += i;
+  return true;
 }
 
 // Reads the byte at f.p and moves past it (past the bytes llhttp took, when a head or a

@@ -114,6 +114,7 @@ class Parser {
 
   // fields.cpp: the request line, header and trailer lines.
   Event lex_fields(Feed& f) noexcept;
+  bool lex_run(Feed& f) noexcept;
   Event lex_byte(Feed& f) noexcept;
   Event lex_method_byte(Feed& f) noexcept;
   Event end_method(Feed& f) noexcept;
