@@ -27,7 +27,8 @@ class HostSyntax {
 bool is_absolute_form(std::string_view target) noexcept;
 
 // The origin-form part of a target: itself when it starts with "/", the path and query of an
-// absolute-form target ("/" when its path is empty), or empty for anything else.
+// absolute-form target ("/" when its path is empty, its query then dropped: routing ignores
+// queries), or empty for anything else.
 std::string_view origin_part(std::string_view target) noexcept;
 
 }  // namespace busyring::http
