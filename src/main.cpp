@@ -94,7 +94,7 @@ ids::IdSourceOptions id_source_options(const config::Config& c) {
   ids::IdSourceOptions o;
   o.data_dir = c.data_dir;
   o.redis = c.id_source.redis;
-  o.endpoint = ids::RedisEndpoint{c.id_source.host, c.id_source.port, c.id_source.key};
+  o.endpoint = ids::RedisEndpoint{c.id_source.host, c.id_source.port, c.id_source.key, c.id_source_password_file};
   o.reserve_ids = c.id_reserve;
   return o;
 }

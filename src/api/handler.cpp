@@ -44,6 +44,8 @@ HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
       v.reject = ErrorId::not_found;
       break;
   }
+  // RFC 9110 9.1: a method we do not know is 501 wherever it points (issue 18).
+  if (head.method == http::Method::unknown) v.reject = ErrorId::not_implemented;
   if (v.reject) {
     // With Expect: 100-continue the client may or may not send the body after our final
     // answer, so framing is unknown: answer now and close.

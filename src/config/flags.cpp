@@ -152,6 +152,9 @@ a per-core O_DIRECT log before it is acknowledged.
                        (KEY default busyring:ids): id ranges reserved from a Redis counter
                        shared by several nodes (INCRBY), each written to DATA_DIR/id-ranges
                        before any of its ids is issued
+  --id-source-password-file FILE
+                       with redis: AUTH with the credentials in FILE, one line "PASSWORD"
+                       or "USER PASSWORD" (a Redis ACL user), on every (re)connect
   --id-reserve N       with redis: the most ids held in reserve (default 32768); one INCRBY
                        of N/2 whenever the reserve falls under N/2
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
@@ -223,6 +226,9 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     } else if (arg == "--id-source") {
       if (!parse_id_source(value, c.id_source))
         return bad(arg, "local or redis://HOST:PORT/KEY", value);
+    } else if (arg == "--id-source-password-file") {
+      if (value.empty()) return bad(arg, "a file path", value);
+      c.id_source_password_file = value;
     } else if (arg == "--id-reserve") {
       if (!parse_u64(value, v) || !in_range(v, 2, 1u << 30)) return bad(arg, "2..1073741824", value);
       c.id_reserve = static_cast<uint32_t>(v);
@@ -257,6 +263,8 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     c.threads = n > 0 ? static_cast<uint32_t>(n) : 1;
   }
+  if (!c.id_source_password_file.empty() && !c.id_source.redis)
+    return base::Error{"--id-source-password-file: only for --id-source redis://HOST:PORT/KEY"};
   if (!c.cpus.empty() && c.cpus.size() < c.threads)
     return base::Error{"--cpu-affinity: lists " + std::to_string(c.cpus.size()) +
                        " CPUs for " + std::to_string(c.threads) + " threads; list one per thread"};

@@ -65,7 +65,7 @@ TEST_CASE("malformed HTTP gets 400 and the connection is closed", "[blackbox]") 
       "GET /healthz HTTP/1.1\r\nHo(st: x\r\n\r\n",
       "GET /healthz HTTP/1.1\nHost: x\n\n",
       "GET /healthz HTTP/1.1\r\n\tX: 1\r\n\r\n",
-      "POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
+      "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
   };
   for (const auto& request : requests) {
     INFO("request: " << request);
@@ -82,8 +82,8 @@ TEST_CASE("whitespace in or after a header field name gets 400 and the connectio
           "[blackbox]") {
   TestServer s(kSmallLimits);
   for (const char* request : {"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n",
-                              "GET /healthz HTTP/1.1\r\nX-Forwarded-For : 1.2.3.4\r\n\r\n",
-                              "GET /healthz HTTP/1.1\r\nBad Header: x\r\n\r\n"}) {
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For : 1.2.3.4\r\n\r\n",
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n"}) {
     INFO("request: " << request);
     Client c(s.port());
     const Response r = roundtrip(c, request);
@@ -106,7 +106,7 @@ TEST_CASE("an unknown path gets 404 and the connection stays usable", "[blackbox
   check_error(roundtrip(c, get_request("/api/usages/1")), 404, "not_found");
   check_error(roundtrip(c, get_request("/")), 404, "not_found");
   const std::string body = usage_body("wrong-path");
-  check_error(roundtrip(c, "POST /api/usage HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
+  check_error(roundtrip(c, "POST /api/usage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                                std::to_string(body.size()) + "\r\n\r\n" + body),
               404, "not_found");
   check_connection_usable(c);
@@ -163,11 +163,11 @@ TEST_CASE("a wrong method gets 405 with Allow", "[blackbox]") {
   CHECK(r.header("Allow").value_or("") == "POST");
 
   // The body of a refused POST is skipped, not parsed as the next request.
-  r = roundtrip(c, "POST /healthz HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+  r = roundtrip(c, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
   check_error(r, 405, "method_not_allowed");
   CHECK(r.header("Allow").value_or("") == "GET, HEAD");
 
-  r = roundtrip(c, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = roundtrip(c, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   check_error(r, 405, "method_not_allowed");
   CHECK(r.header("Allow").value_or("") == "GET, HEAD");
   check_connection_usable(c);
@@ -193,7 +193,7 @@ TEST_CASE("a body over --max-body gets 413 and the connection is closed", "[blac
   SECTION("found while de-chunking") {
     Client c(s.port());
     std::string request =
-        "POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (size_t off = 0; off < big.size(); off += 256) {
       const std::string piece = big.substr(off, 256);
       char size[16];
@@ -219,14 +219,14 @@ TEST_CASE("a Content-Type that is not JSON gets 415", "[blackbox]") {
   const std::string body = usage_body("plain");
   for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "application/jsonx"}) {
     INFO("Content-Type: " << type);
-    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nContent-Type: ") + type +
+    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: ") + type +
                                 "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     check_error(roundtrip(c, request), 415, "unsupported_media_type");
   }
   // Parameters and case do not matter; +json types are JSON.
   for (const char* type : {"application/json; charset=utf-8", "Application/JSON", "application/vnd.usage+json"}) {
     INFO("Content-Type: " << type);
-    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nContent-Type: ") + type +
+    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: ") + type +
                                 "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     CHECK(roundtrip(c, request).status == 201);
   }
@@ -302,10 +302,10 @@ TEST_CASE("every status the server answers with is counted in busyring_requests_
       {post_request("{nope"), 400},
       {get_request("/nope"), 404},
       {get_request("/api/usages"), 405},
-      {"POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\n\r\n", 411},
+      {"POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n", 411},
       {post_request(usage_body(std::string(1100, 'b'))), 413},
       {get_request("/healthz?" + std::string(3000, 'q')), 414},
-      {"POST /api/usages HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 415},
+      {"POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 415},
       {post_request(body, "Expect: teapot\r\n"), 417},
       {post_request("[]"), 422},
       {get_request("/healthz", "X-Big: " + std::string(9000, 'h') + "\r\n"), 431},

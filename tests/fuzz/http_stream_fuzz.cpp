@@ -23,6 +23,7 @@
 #include "busyring/api/handler.h"
 #include "busyring/api/router.h"
 #include "busyring/api/usage_validator.h"
+#include "busyring/http/host_syntax.h"
 #include "busyring/http/parser.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/shard_ids.h"
@@ -131,7 +132,9 @@ void record_head(Seen& s, const http::RequestHead& h) {
 }
 
 void check_head(const http::RequestHead& h, const http::Limits& limits) {
-  BR_FUZZ_CHECK(!h.target.empty() && h.target.front() == '/');
+  // origin-form, or absolute-form (issue 18), whose path is what the router sees.
+  BR_FUZZ_CHECK(!h.target.empty() && (h.target.front() == '/' || http::is_absolute_form(h.target)));
+  BR_FUZZ_CHECK(!http::origin_part(h.target).empty() && http::origin_part(h.target).front() == '/');
   BR_FUZZ_CHECK(h.target.size() <= limits.max_target_bytes);
   BR_FUZZ_CHECK(h.version_minor <= 1);
   if (h.has_length && !h.chunked) BR_FUZZ_CHECK(h.content_length <= limits.max_body);

@@ -39,6 +39,9 @@ struct Config {
   uint32_t request_timeout_ms = 10'000;
   uint32_t id_block = 32;
   IdSource id_source;
+  // --id-source-password-file (issue 18): a file holding "PASSWORD" or "USER PASSWORD" (a Redis
+  // ACL user) for AUTH; a path, never the secret, so that `ps` shows nothing. Redis only.
+  std::string id_source_password_file;
   // The most ids a node holds in reserve from Redis; refilled by id_reserve/2 per INCRBY when it
   // falls under half (so it never holds more than this: the cluster's density bound).
   uint32_t id_reserve = 32768;

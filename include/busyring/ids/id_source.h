@@ -20,6 +20,7 @@ struct RedisEndpoint {
   std::string host;
   uint16_t port = 6379;
   std::string key;
+  std::string password_file;  // credentials for AUTH (redis_credentials.h); empty: none
 };
 
 struct IdSourceOptions {

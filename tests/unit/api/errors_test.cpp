@@ -36,7 +36,7 @@ TEST_CASE("every error renders valid JSON with an error code and a message", "[a
     if (!e.headers.empty()) CHECK(e.headers.substr(e.headers.size() - 2) == "\r\n");
     statuses.insert(e.status);
   }
-  CHECK(statuses == std::set<uint16_t>{400, 404, 405, 408, 411, 413, 414, 415, 417, 422, 431, 503, 505});
+  CHECK(statuses == std::set<uint16_t>{400, 404, 405, 408, 411, 413, 414, 415, 417, 422, 431, 501, 503, 505});
 }
 
 TEST_CASE("error statuses, headers and close flags follow the contract", "[api]") {
@@ -47,6 +47,8 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
   CHECK(api::error_info(ErrorId::not_object).status == 422);
   CHECK(api::error_info(ErrorId::bad_medication).status == 422);
   CHECK(api::error_info(ErrorId::not_found).status == 404);
+  CHECK(api::error_info(ErrorId::not_implemented).status == 501);  // issue 18
+  CHECK_FALSE(api::error_info(ErrorId::not_implemented).close);
   CHECK(api::error_info(ErrorId::method_not_allowed_post).headers == "Allow: POST\r\n");
   CHECK(api::error_info(ErrorId::method_not_allowed_get).headers == "Allow: GET, HEAD\r\n");
   CHECK(api::error_info(ErrorId::length_required).status == 411);

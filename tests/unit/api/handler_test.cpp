@@ -94,6 +94,10 @@ TEST_CASE("head verdicts route and refuse by method, framing and media type", "[
        ErrorId::method_not_allowed_post},
       {"DELETE metrics", head(Method::other, "/metrics", false), metrics::Route::metrics,
        ErrorId::method_not_allowed_get},
+      // issue 18: an unknown method is 501 on any path, keeping the connection.
+      {"QUERY usages", head(Method::unknown, "/api/usages"), metrics::Route::usages, ErrorId::not_implemented},
+      {"FOO unknown path", head(Method::unknown, "/nowhere", false), metrics::Route::other, ErrorId::not_implemented},
+      {"absolute-form POST", head(Method::post, "http://a/api/usages"), metrics::Route::usages, std::nullopt},
   };
   for (const Row& r : rows) {
     INFO("case: " << r.name);

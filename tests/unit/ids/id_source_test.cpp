@@ -38,7 +38,7 @@ IdSourceOptions options_for(const std::string& data_dir, bool redis) {
   IdSourceOptions o;
   o.data_dir = data_dir;
   o.redis = redis;
-  o.endpoint = RedisEndpoint{"127.0.0.1", 1, "busyring:test"};  // never reached by these cases
+  o.endpoint = RedisEndpoint{"127.0.0.1", 1, "busyring:test", ""};  // never reached by these cases
   o.reserve_ids = 64;
   return o;
 }
