@@ -1,5 +1,5 @@
-// busyring: wires the modules. flags -> io_uring probe -> data dir lock -> recovery (ids and
-// append positions) -> listeners -> shards -> wait for SIGTERM/SIGINT.
+// busyring: wires the modules. flags -> io_uring probe -> listeners -> data dir lock -> recovery (ids and
+// append positions) -> shards -> wait for SIGTERM/SIGINT/SIGQUIT (SIGHUP: reload hook).
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
@@ -19,6 +19,7 @@
 
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
@@ -35,8 +36,6 @@
 namespace {
 
 using namespace busyring;
-
-constexpr const char* kVersion = "0.1.0";
 
 class IdVisitor final : public storage::RecordVisitor {
  public:
@@ -158,14 +157,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (parsed.value().outcome == config::ParseOutcome::help) {
-    std::fputs(config::help_text(), stdout);
+    std::fputs(config::help_text().c_str(), stdout);
+    return 0;
+  }
+  if (parsed.value().outcome == config::ParseOutcome::version) {
+    std::fputs(base::version_text("busyring").c_str(), stdout);
     return 0;
   }
   const config::Config config = parsed.value().config;
+  net::block_stop_signals();  // before any thread starts: see net/server.h
 
   raise_nofile(config);
   if (auto probe = net::probe_io_uring(); !probe) {
     base::print_fatal("%s", probe.error().c_str());
+    return 1;
+  }
+  // The address and port are taken before the data dir is touched (a port in use creates no
+  // dir) and before recovery (so it is said before a long scan).
+  auto listeners = net::open_listeners(config.bind, config.port, config.threads, config.bind_ipv4_fallback);
+  if (!listeners) {
+    base::print_fatal("%s", listeners.error().c_str());
     return 1;
   }
   if (const int rc = storage::make_dirs(config.data_dir); rc < 0) {
@@ -174,12 +185,6 @@ int main(int argc, char** argv) {
   }
   if (!lock_data_dir(config.data_dir) || !check_direct_io(config.data_dir)) return 1;
 
-  // The port is taken before recovery, so "port in use" is said before a long scan.
-  auto listeners = net::open_listeners(config.bind, config.port, config.threads);
-  if (!listeners) {
-    base::print_fatal("%s", listeners.error().c_str());
-    return 1;
-  }
 
   // Recovery: every shard directory, also those of an earlier run with more threads.
   ids::IdRecovery id_recovery;
@@ -278,10 +283,10 @@ int main(int argc, char** argv) {
   char banner[768];
   std::snprintf(banner, sizeof banner,
                 "busyring %s: kernel %s, %u shards, data dir %s, --ack=%s%s, %llu records recovered, %s",
-                kVersion, u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
+                base::version(), u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
                 config.ack == config::Ack::memory ? " (UNSAFE: a crash loses what was not yet written)" : "",
                 static_cast<unsigned long long>(records), ids_text);
   plan.banner = banner;
-  net::block_stop_signals();
+  plan.listen_where = listeners.value().where;
   return net::run_server(config, *source.value(), std::move(plan), metrics_view.data());
 }

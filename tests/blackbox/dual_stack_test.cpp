@@ -1,0 +1,106 @@
+// Issue 14: `localhost` may resolve to ::1 first, so busyring listens on IPv6 as well. The
+// default bind (::, IPV6_V6ONLY=0) serves both families on every shard's SO_REUSEPORT socket;
+// --bind takes IPv6 addresses, and the "listening on" line writes them in brackets.
+// busyring-load reaches the server through every address of "localhost", as curl does.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dial.h"
+#include "harness.h"
+#include "pg_cluster.h"
+
+using namespace blackbox;
+
+namespace {
+
+std::string tool_bin(const std::string& name) {
+  const std::string server = server_bin();
+  const size_t slash = server.rfind('/');
+  return (slash == std::string::npos ? std::string() : server.substr(0, slash + 1)) + name;
+}
+
+int post_status(const std::string& host, uint16_t port, const std::string& tag) {
+  const Exchange x = exchange_at(host, port, post_with_type(usage_body(tag), "application/json"));
+  INFO(host << ": " << x.error);
+  return x.status;
+}
+
+}  // namespace
+
+TEST_CASE("the default bind serves IPv6 and IPv4 clients on one port, on every shard", "[blackbox]") {
+  TestServer s;
+  const std::string err = s.server->stderr_text();
+  INFO(err);
+  CHECK(err.find("listening on [::]:" + std::to_string(s.port()) + "\n") != std::string::npos);
+  size_t posted = 0;
+  for (const char* host : {"::1", "127.0.0.1"}) {
+    CHECK(post_status(host, s.port(), host) == 201);
+    ++posted;
+  }
+  // Every address "localhost" resolves to here, in its order (curl's first try).
+  const std::vector<std::string> localhost = resolve_all("localhost");
+  REQUIRE_FALSE(localhost.empty());
+  for (const std::string& a : localhost) {
+    CHECK(post_status(a, s.port(), "localhost " + a) == 201);
+    ++posted;
+  }
+  // 64 new connections of both families: SO_REUSEPORT spreads them over both shards' sockets
+  // (all 64 on one shard has probability 2^-63), so each shard's listener is dual-stack.
+  for (int i = 0; i < 64; ++i) {
+    CHECK(post_status(i % 2 == 0 ? "::1" : "127.0.0.1", s.port(), "spread " + std::to_string(i)) == 201);
+    ++posted;
+  }
+  const ExitStatus st = s.server->stop();
+  REQUIRE(st.exited);
+  CHECK(st.code == 0);
+  const auto records = read_records(s.dir.path());
+  CHECK(records.size() == posted);
+  std::set<uint32_t> shards;
+  for (const StoredRecord& r : records) shards.insert(r.shard);
+  CHECK(shards == std::set<uint32_t>{0, 1});
+}
+
+TEST_CASE("--bind takes an IPv6 address and the listening line brackets it", "[blackbox]") {
+  for (const char* bind : {"::1", "[::1]"}) {
+    INFO("--bind " << bind);
+    TempDir dir;
+    ServerProcess p({"--port", "0", "--bind", bind, "--data-dir", dir.path(), "--threads", "2", "--segment-size", "1M"});
+    REQUIRE(p.wait_listening());
+    const std::string err = p.stderr_text();
+    INFO(err);
+    CHECK(err.find("listening on [::1]:" + std::to_string(p.port()) + "\n") != std::string::npos);
+    CHECK(post_status("::1", p.port(), "v6 only") == 201);
+    // Bound to ::1 alone: IPv4 loopback is not served.
+    CHECK(exchange_at("127.0.0.1", p.port(), post_with_type(usage_body("no"), "")).error.find("refused") !=
+          std::string::npos);
+    const ExitStatus st = p.stop();
+    CHECK(st.exited);
+    CHECK(st.code == 0);
+  }
+  TempDir dir;
+  ServerProcess v4({"--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.path(), "--threads", "1"});
+  REQUIRE(v4.wait_listening());
+  CHECK(v4.stderr_text().find("listening on 127.0.0.1:" + std::to_string(v4.port()) + "\n") != std::string::npos);
+  CHECK(exchange_at("::1", v4.port(), post_with_type(usage_body("no"), "")).error.find("refused") != std::string::npos);
+}
+
+TEST_CASE("busyring-load reaches the default bind through localhost, whichever family comes first", "[blackbox]") {
+  TestServer s;
+  TempDir out;
+  const std::string body = out.sub("data.json");
+  FILE* f = std::fopen(body.c_str(), "w");
+  REQUIRE(f != nullptr);
+  std::fputs(usage_body("load").c_str(), f);
+  std::fclose(f);
+  const CommandRun r = run_command({tool_bin("busyring-load"), "--url",
+                                    "http://localhost:" + std::to_string(s.port()) + "/api/usages", "--rate", "200",
+                                    "--duration", "1s", "--connections", "2", "--body", body, "--json"},
+                                   {}, "", 30'000);
+  INFO(describe(r.status) << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.ok());
+  CHECK(r.out.find("\"errors\":{\"total\":0") != std::string::npos);
+  CHECK(r.out.find("\"requests\":0,") == std::string::npos);
+}
