@@ -46,7 +46,9 @@ br-build: br-packages
 	+@jobs=-j$(JOBS); case " $$MAKEFLAGS " in *" -j"*|*" --jobserver"*) jobs=;; esac; \
 	$(MAKE) --no-print-directory $$jobs BR_BUILD_STAGE=1 $(MAKECMDGOALS)
 
-# Installs only what is missing (dpkg-query first; apt-get update only then). Installing a
+# Installs only what is missing (dpkg-query first; apt-get update only then). A package counts
+# as present when it is installed or when an installed package provides it: NodeSource's nodejs
+# provides (and conflicts with) Debian's npm, and asking apt for npm there would fail. Installing a
 # server package must not leave its service running: on a systemd machine apt starts and
 # enables postgresql, redis-server, haproxy, prometheus and nginx, and a user who only built
 # busyring does not expect a Prometheus on :9090 (the tests start their own instances on free
@@ -60,8 +62,10 @@ br-build: br-packages
 #    nothing slipped past a policy-rc.d that allowed it. Units of packages that were already
 #    installed are never touched: an admin's own PostgreSQL keeps running.
 br-packages:
-	@missing=""; for p in $(PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	@have=$$(dpkg-query -W -f='$${db:Status-Abbrev}$${Package}\n$${db:Status-Abbrev}$${Provides}\n' 2>/dev/null | \
+	  sed -n 's/^ii *//p' | tr ',' '\n' | sed 's/([^)]*)//g; s/ //g; /^$$/d'); \
+	missing=""; for p in $(PACKAGES); do \
+	  printf '%s\n' "$$have" | grep -qxF $$p || missing="$$missing $$p"; \
 	done; \
 	[ -n "$$missing" ] || exit 0; \
 	echo "make: installing Debian packages:$$missing"; \

@@ -20,7 +20,8 @@ check_ab() {
 }
 
 start_server
-url="http://localhost:$port/api/usages"
+host=$(seed_host)
+url="http://$host:$port/api/usages"
 # The seed's form with -n: every request completes.
 ab -c200 -n20000 -p data.json "$url" >"$seed_dir/ab1" 2>&1 || { cat "$seed_dir/ab1"; fail "ab failed"; }
 done1=$(check_ab "$seed_dir/ab1")
@@ -35,4 +36,4 @@ total=$(answers)
 (( total >= 20000 + done2 && total <= 20000 + done2 + 200 )) ||
   fail "server answered $total POSTs; ab completed $((20000 + done2)) (plus at most 200 in flight)"
 expect_all_stored "$total"
-echo "seed ab: 20000 requests, then $done2 in 3 s (ab -t), text/plain via localhost; all $total answered 201 and on disk"
+echo "seed ab: 20000 requests, then $done2 in 3 s (ab -t), text/plain via $host; all $total answered 201 and on disk"

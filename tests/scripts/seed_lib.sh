@@ -10,6 +10,19 @@ seed_pid=
 trap '[[ -n $seed_pid ]] && kill -9 $seed_pid 2>/dev/null; rm -rf "$seed_dir"' EXIT
 fail() { echo "$(basename "$0" .sh): $*"; exit 1; }
 
+# The seeds' host is `localhost`, which a full Debian resolves from /etc/hosts (::1 or
+# 127.0.0.1 first; the default bind serves both). A bare debootstrap root has no /etc/hosts and
+# resolves no `localhost` at all: then ab and loadtest could not even start, whatever the
+# server, so they are pointed at 127.0.0.1 and the test says so.
+seed_host() {
+  if getent ahosts localhost >/dev/null 2>&1; then
+    echo localhost
+  else
+    echo "note: localhost does not resolve here (no /etc/hosts entry); using 127.0.0.1" >&2
+    echo 127.0.0.1
+  fi
+}
+
 # start_server [FLAGS...]: default bind (IPv6 and IPv4), port 0; sets $port.
 start_server() {
   "$BIN" --port 0 --threads 2 --data-dir "$seed_dir/data" --segment-size 8M "$@" 2>"$seed_dir/server.log" &

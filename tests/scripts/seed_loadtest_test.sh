@@ -19,10 +19,11 @@ if [[ ! -x $loadtest ]] || ! grep -q "\"version\": \"$LOADTEST_VERSION\"" "$NPM_
 fi
 
 start_server
+host=$(seed_host)
 out=$("$loadtest" -c 10 --rps 200 -n 600 \
   -P '{"patientId":"100","timestamp":"Tue Nov 01 2016 09:11:51 GMT-0500 (CDT)","medication":"Albuterol"}' \
-  "http://localhost:$port/api/usages" 2>&1) || { echo "$out"; fail "loadtest failed"; }
+  "http://$host:$port/api/usages" 2>&1) || { echo "$out"; fail "loadtest failed"; }
 grep -Eq "Completed requests: +600$" <<<"$out" || { echo "$out"; fail "loadtest did not complete 600 requests"; }
 grep -Eq "Total errors: +0$" <<<"$out" || { echo "$out"; fail "loadtest saw errors"; }
 expect_all_stored 600
-echo "seed loadtest: 600 requests at 200/s over 10 clients, text/plain via localhost; all 201 and on disk"
+echo "seed loadtest: 600 requests at 200/s over 10 clients, text/plain via $host; all 201 and on disk"
