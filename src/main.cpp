@@ -1,5 +1,6 @@
-// busyring: wires the modules. flags -> io_uring probe -> listeners -> data dir lock -> recovery (ids and
-// append positions) -> shards -> wait for SIGTERM/SIGINT/SIGQUIT (SIGHUP: reload hook).
+// busyring: wires the modules. flags -> io_uring probe -> listeners -> data dir lock ->
+// recovery (ids and append positions) -> shards -> wait for SIGTERM/SIGINT/SIGQUIT (SIGHUP:
+// reload hook).
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
@@ -184,7 +185,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!lock_data_dir(config.data_dir) || !check_direct_io(config.data_dir)) return 1;
-
 
   // Recovery: every shard directory, also those of an earlier run with more threads.
   ids::IdRecovery id_recovery;

@@ -68,10 +68,6 @@ class IntervalLog {
   Snapshot prev_;
 };
 
-}  // namespace
-
-namespace {
-
 sigset_t waited_signals() noexcept {
   sigset_t set;
   sigemptyset(&set);
