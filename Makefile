@@ -101,7 +101,11 @@ WARN := -Wall -Wextra -Wshadow -Wconversion -Wold-style-cast -Wimplicit-fallthro
 CXXFLAGS_release := -O2
 CXXFLAGS_debug := -O0 -DBR_DEBUG
 CXXFLAGS_asan := -O1 -DBR_DEBUG -fsanitize=address,undefined -fno-sanitize-recover=undefined
-CXXFLAGS := -std=c++20 -g -fno-omit-frame-pointer -pthread $(CXXFLAGS_$(MODE)) $(EXTRA_CXXFLAGS)
+# Debug info: full (-g) for release and debug, for perf and gdb. ASan and UBSan reports need
+# only function names and line tables (-g1), which compiles a third faster under the
+# sanitizers: the ASan suite is half of CI's time on 2 cores.
+DEBUG_INFO := $(if $(filter asan,$(MODE)),-g1,-g)
+CXXFLAGS := -std=c++20 $(DEBUG_INFO) -fno-omit-frame-pointer -pthread $(CXXFLAGS_$(MODE)) $(EXTRA_CXXFLAGS)
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
