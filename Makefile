@@ -234,7 +234,13 @@ cluster: all
 	@BUSYRING_BIN=$(SERVER) perf/cluster --nodes $(or $(NODES),3) --front-port $(or $(FRONT_PORT),3000) \
 	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep)
 
-test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
+# A kernel without IPv6, preloaded into the server by one black-box test (dual_stack_test.cpp).
+$(BUILD)/no-ipv6.so: tests/blackbox/no_ipv6_shim.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) -O2 -shared -fPIC -Wall -Wextra -Werror $< -o $@ -ldl
+
+test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(BUILD)/no-ipv6.so $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
 
 # The cluster row (HAProxy to 1-3 nodes, ids from Redis) follows the single-node suite.

@@ -98,7 +98,8 @@ base::Result<Listeners> open_listeners(const std::string& bind_addr, uint16_t po
   Listeners out;
   int rc = open_all(addr, port, count, out);
   if (rc < 0 && ipv4_fallback && base::is_ipv6_any(addr) && ipv6_unavailable(rc)) {
-    BR_LOG_WARN("IPv6 is not available here (%s): listening on IPv4 only (0.0.0.0)", std::strerror(-rc));
+    // Not "listening on": scripts wait for that line as the sign that the server accepts.
+    BR_LOG_WARN("IPv6 is not available here (%s): serving IPv4 only, on 0.0.0.0", std::strerror(-rc));
     (void)base::parse_ip_address("0.0.0.0", addr);
     rc = open_all(addr, port, count, out);
   }
@@ -106,7 +107,9 @@ base::Result<Listeners> open_listeners(const std::string& bind_addr, uint16_t po
     const std::string where = base::host_port(addr, port);
     if (rc == -EADDRINUSE)
       return base::Error{"port in use: " + where + " (stop the other server or choose another --port)"};
-    return base::Error{"cannot listen on " + where + ": " + std::strerror(-rc)};
+    const bool no_ipv6 = addr.family == AF_INET6 && ipv6_unavailable(rc);
+    return base::Error{"cannot listen on " + where + ": " + std::strerror(-rc) +
+                       (no_ipv6 ? " (IPv6 is not available here: --bind an IPv4 address such as 0.0.0.0)" : "")};
   }
   return out;
 }

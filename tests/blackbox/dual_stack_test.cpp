@@ -1,9 +1,15 @@
 // Issue 14: `localhost` may resolve to ::1 first, so busyring listens on IPv6 as well. The
 // default bind (::, IPV6_V6ONLY=0) serves both families on every shard's SO_REUSEPORT socket;
 // --bind takes IPv6 addresses, and the "listening on" line writes them in brackets.
-// busyring-load reaches the server through every address of "localhost", as curl does.
+// busyring-load reaches the server through every address of "localhost", as curl does. A
+// kernel without IPv6 is emulated by a preloaded shim (no_ipv6_shim.c: AF_INET6 sockets fail
+// with EAFNOSUPPORT, as under ipv6.disable=1).
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -106,4 +112,72 @@ TEST_CASE("busyring-load reaches the default bind through localhost, whichever f
   REQUIRE(r.ok());
   CHECK(r.out.find("\"errors\":{\"total\":0") != std::string::npos);
   CHECK(r.out.find("\"requests\":0,") == std::string::npos);
+}
+
+namespace {
+
+// The server started while the no-IPv6 shim is preloaded (the child inherits the environment).
+class NoIpv6 {
+ public:
+  NoIpv6() {
+    const std::string shim = tool_bin("no-ipv6.so");
+    REQUIRE(access(shim.c_str(), R_OK) == 0);  // `make test` builds it
+    set("LD_PRELOAD", shim);
+    // Under ASan the shim comes before ASan's runtime in the library list: allowed explicitly.
+    const std::string asan = saved_[1].second ? saved_[1].first + ":" : std::string();
+    set("ASAN_OPTIONS", asan + "verify_asan_link_order=0");
+  }
+  ~NoIpv6() {
+    restore("LD_PRELOAD", saved_[0]);
+    restore("ASAN_OPTIONS", saved_[1]);
+  }
+
+ private:
+  using Saved = std::pair<std::string, bool>;  // value, was set
+  static Saved get(const char* name) {
+    const char* v = std::getenv(name);
+    return {v != nullptr ? v : "", v != nullptr};
+  }
+  static void set(const char* name, const std::string& value) { setenv(name, value.c_str(), 1); }
+  static void restore(const char* name, const Saved& s) {
+    if (s.second) {
+      setenv(name, s.first.c_str(), 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  Saved saved_[2] = {get("LD_PRELOAD"), get("ASAN_OPTIONS")};
+};
+
+}  // namespace
+
+TEST_CASE("without IPv6 the default bind falls back to 0.0.0.0; an explicit --bind :: fails", "[blackbox]") {
+  TempDir dir;
+  std::unique_ptr<ServerProcess> fallback, explicit_v6;
+  {
+    NoIpv6 no_ipv6;
+    fallback = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--port", "0", "--data-dir", dir.sub("a"), "--threads", "2", "--segment-size", "1M"});
+    const bool listening = fallback->wait_listening();
+    INFO(fallback->stderr_text());
+    REQUIRE(listening);
+    explicit_v6 = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--port", "0", "--bind", "::", "--data-dir", dir.sub("b"), "--threads", "1"});
+  }
+  const std::string err = fallback->stderr_text();
+  INFO(err);
+  CHECK(err.find("IPv6 is not available here") != std::string::npos);
+  CHECK(err.find("listening on 0.0.0.0:" + std::to_string(fallback->port()) + "\n") != std::string::npos);
+  CHECK(post_status("127.0.0.1", fallback->port(), "v4 fallback") == 201);
+  const ExitStatus st = fallback->stop();
+  CHECK(st.exited);
+  CHECK(st.code == 0);
+
+  const ExitStatus refused = explicit_v6->wait_exit();
+  INFO(explicit_v6->stderr_text());
+  CHECK(refused.exited);
+  CHECK(refused.code == 1);
+  CHECK(explicit_v6->stderr_text().find("cannot listen on [::]:0") != std::string::npos);
+  CHECK(explicit_v6->stderr_text().find("--bind an IPv4 address") != std::string::npos);
+  CHECK(access(dir.sub("b").c_str(), F_OK) != 0);  // nothing made on disk
 }
