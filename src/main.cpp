@@ -1,6 +1,7 @@
-// busyring: wires the modules. flags -> io_uring probe -> data dir (lock, O_DIRECT) ->
-// listeners -> recovery (append positions, ids on disk) -> id source -> shards -> wait for
-// SIGTERM/SIGINT. What each step does lives in its module; here is only the order.
+// busyring: wires the modules. flags -> io_uring probe -> listeners -> data dir (lock,
+// O_DIRECT) -> recovery (append positions, ids on disk) -> id source -> shards -> wait for
+// SIGTERM/SIGINT/SIGQUIT (SIGHUP: logged, keeps serving). What each step does lives in its
+// module; here is only the order.
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "busyring/base/log.h"
+#include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/id_recovery.h"
@@ -27,8 +29,6 @@
 namespace {
 
 using namespace busyring;
-
-constexpr const char* kVersion = "0.1.0";
 
 // Every record's id: one IdRecovery per shard directory (each filled by one scan thread),
 // merged once the scan is done.
@@ -144,7 +144,7 @@ std::string banner(const config::Config& config, const Recovered& recovered, con
   char line[768];
   std::snprintf(line, sizeof line,
                 "busyring %s: kernel %s, %u shards, data dir %s, --ack=%s%s, %llu records recovered, %s",
-                kVersion, u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
+                base::version(), u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
                 config.ack == config::Ack::memory ? " (UNSAFE: a crash loses what was not yet written)" : "",
                 static_cast<unsigned long long>(recovered.log.records), ids_text);
   return line;
@@ -181,24 +181,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (parsed.value().outcome == config::ParseOutcome::help) {
-    std::fputs(config::help_text(), stdout);
+    std::fputs(config::help_text().c_str(), stdout);
+    return 0;
+  }
+  if (parsed.value().outcome == config::ParseOutcome::version) {
+    std::fputs(base::version_text("busyring").c_str(), stdout);
     return 0;
   }
   const config::Config config = parsed.value().config;
+  net::block_stop_signals();  // before any thread starts: see net/server.h
 
   raise_nofile(config);
   if (auto probe = net::probe_io_uring(); !probe) {
     base::print_fatal("%s", probe.error().c_str());
     return 1;
   }
-  if (auto dir = storage::open_data_dir(config.data_dir); !dir) {
-    base::print_fatal("%s", dir.error().c_str());
-    return 1;
-  }
-  // The port is taken before recovery, so "port in use" is said before a long scan.
-  auto listeners = net::open_listeners(config.bind, config.port, config.threads);
+  // The address and port are taken before the data dir is touched (a port in use creates no
+  // dir) and before recovery (so it is said before a long scan).
+  auto listeners = net::open_listeners(config.bind, config.port, config.threads, config.bind_ipv4_fallback);
   if (!listeners) {
     base::print_fatal("%s", listeners.error().c_str());
+    return 1;
+  }
+  if (auto dir = storage::open_data_dir(config.data_dir); !dir) {
+    base::print_fatal("%s", dir.error().c_str());
     return 1;
   }
   auto recovered = recover(config);
@@ -216,6 +222,6 @@ int main(int argc, char** argv) {
   net::ServerPlan plan = make_plan(config, listeners.value(), recovered.value(), id_start.value(), metrics_blocks);
   std::vector<const metrics::ShardMetrics*> metrics_view;
   for (const auto& m : metrics_blocks) metrics_view.push_back(m.get());
-  net::block_stop_signals();
+  plan.listen_where = listeners.value().where;
   return net::run_server(config, *id_start.value().source, std::move(plan), metrics_view.data());
 }

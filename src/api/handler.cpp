@@ -32,7 +32,10 @@ HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
       if (head.method != http::Method::post) v.reject = ErrorId::method_not_allowed_post;
       else if (head.expect_unknown) v.reject = ErrorId::expectation_failed;
       else if (!head.has_length) v.reject = ErrorId::length_required;
-      else if (head.content_type == http::ContentType::other) v.reject = ErrorId::unsupported_media_type;
+      // The seeds' own tools post JSON as text/plain (ab, loadtest) or as a form (curl -d):
+      // by default the body decides, and only --strict-content-type refuses the declared type.
+      else if (strict_content_type_ && head.content_type == http::ContentType::other)
+        v.reject = ErrorId::unsupported_media_type;
       break;
     case metrics::Route::healthz:
     case metrics::Route::metrics:

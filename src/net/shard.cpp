@@ -40,7 +40,8 @@ Shard::Shard(SharedState& shared, ShardSetup setup) noexcept
       config_(*shared.config),
       setup_(std::move(setup)),
       ids_(*shared.block_source, shared.config->id_block, setup_.holes),
-      handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory) {}
+      handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory,
+               shared.config->strict_content_type) {}
 
 Shard::~Shard() {
   if (wake_fd_ >= 0) close(wake_fd_);

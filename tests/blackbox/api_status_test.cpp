@@ -213,8 +213,10 @@ TEST_CASE("a body over --max-body gets 413 and the connection is closed", "[blac
   }
 }
 
-TEST_CASE("a Content-Type that is not JSON gets 415", "[blackbox]") {
-  TestServer s(kSmallLimits);
+TEST_CASE("with --strict-content-type, a Content-Type that is not JSON gets 415", "[blackbox]") {
+  std::vector<std::string> strict = kSmallLimits;
+  strict.push_back("--strict-content-type");
+  TestServer s(strict);
   Client c(s.port());
   const std::string body = usage_body("plain");
   for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "application/jsonx"}) {
@@ -295,7 +297,7 @@ TEST_CASE("GET /metrics is Prometheus text with request and record counters", "[
 // /metrics must count requests "by route and status": every status the server answers with.
 TEST_CASE("every status the server answers with is counted in busyring_requests_total",
           "[blackbox]") {
-  TestServer s({"--max-body", "1K"});
+  TestServer s({"--max-body", "1K", "--strict-content-type"});  // for the 415
   const std::string body = usage_body("counted");
   const std::vector<std::pair<std::string, int>> requests = {
       {post_request(body), 201},

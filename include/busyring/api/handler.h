@@ -36,9 +36,15 @@ struct Outcome {
 
 class Handler {
  public:
-  Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics,
-          bool ack_at_once) noexcept
-      : ids_(ids), log_(log), metrics_(metrics), ack_at_once_(ack_at_once) {}
+  // strict_content_type (--strict-content-type): a POST whose declared Content-Type is not JSON
+  // gets 415. Otherwise the body decides, whatever the Content-Type says.
+  Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics, bool ack_at_once,
+          bool strict_content_type = false) noexcept
+      : ids_(ids),
+        log_(log),
+        metrics_(metrics),
+        ack_at_once_(ack_at_once),
+        strict_content_type_(strict_content_type) {}
 
   [[nodiscard]] bool init(size_t max_body) noexcept { return validator_.init(max_body); }
 
@@ -56,6 +62,7 @@ class Handler {
   storage::LogWriter& log_;
   metrics::ShardMetrics& metrics_;
   bool ack_at_once_;
+  bool strict_content_type_;
   UsageValidator validator_;
 };
 

@@ -1,4 +1,5 @@
-// api/handler: head verdicts (route, 405/411/415/404/417, 100-continue, answer-now-and-close)
+// api/handler: head verdicts (route, 405/411/404/417, 415 only with --strict-content-type,
+// 100-continue, answer-now-and-close)
 // and complete requests becoming a record under a fresh id, an error, or a 503 that gives the
 // id back. The log writer is opened on a temp dir; no ring is needed to append.
 #include "busyring/api/handler.h"
@@ -32,8 +33,8 @@ RequestHead head(Method m, const char* target, bool has_length = true,
 
 // A handler over real ids and a real (ring-less) log writer.
 struct Api {
-  explicit Api(bool ack_at_once = false, uint32_t buffer_count = 4)
-      : source(1), ids(source, 32, {}), handler(ids, log, metrics, ack_at_once) {
+  explicit Api(bool ack_at_once = false, uint32_t buffer_count = 4, bool strict_content_type = false)
+      : source(1), ids(source, 32, {}), handler(ids, log, metrics, ack_at_once, strict_content_type) {
     storage::WriterOptions o;
     o.dir = tmp.sub("shard-00");
     o.segment_size = 1 << 20;
@@ -83,8 +84,9 @@ TEST_CASE("head verdicts route and refuse by method, framing and media type", "[
       {"GET usages", head(Method::get, "/api/usages", false), metrics::Route::usages, ErrorId::method_not_allowed_post},
       {"PUT usages", head(Method::other, "/api/usages"), metrics::Route::usages, ErrorId::method_not_allowed_post},
       {"POST without length", head(Method::post, "/api/usages", false), metrics::Route::usages, ErrorId::length_required},
+      // The body decides by default (issue 14: ab and loadtest post text/plain, curl -d a form).
       {"POST text/plain", head(Method::post, "/api/usages", true, ContentType::other), metrics::Route::usages,
-       ErrorId::unsupported_media_type},
+       std::nullopt},
       {"unknown path", head(Method::post, "/api/usage"), metrics::Route::other, ErrorId::not_found},
       {"GET healthz", head(Method::get, "/healthz", false), metrics::Route::healthz, std::nullopt},
       {"POST healthz", head(Method::post, "/healthz"), metrics::Route::healthz, ErrorId::method_not_allowed_get},
@@ -107,6 +109,23 @@ TEST_CASE("head verdicts route and refuse by method, framing and media type", "[
     if (v.reject && r.reject) CHECK(static_cast<int>(*v.reject) == static_cast<int>(*r.reject));
     CHECK_FALSE(v.reject_now);  // none of these lose the framing
     CHECK_FALSE(v.send_continue);
+  }
+}
+
+TEST_CASE("--strict-content-type refuses a declared non-JSON type and nothing else", "[api]") {
+  Api a(false, 4, true);
+  const struct {
+    const char* name;
+    ContentType type;
+    bool refused;
+  } rows[] = {{"text/plain", ContentType::other, true},
+              {"application/json", ContentType::json, false},
+              {"no Content-Type", ContentType::none, false}};
+  for (const auto& r : rows) {
+    INFO(r.name);
+    const api::HeadVerdict v = a.handler.on_head(head(Method::post, "/api/usages", true, r.type));
+    CHECK(v.reject.has_value() == r.refused);
+    if (r.refused) CHECK(static_cast<int>(*v.reject) == static_cast<int>(ErrorId::unsupported_media_type));
   }
 }
 
