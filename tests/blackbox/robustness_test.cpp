@@ -72,7 +72,7 @@ Expected random_request(std::mt19937& rng, const std::string& tag) {
     case 4: return expect(get_request("/healthz", "Connection: close\r\n"), 200, "", true);
     case 5: return expect(get_request("/nope?x=1"), 404, "not_found");
     case 6: return expect("DELETE /api/usages HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed");
-    case 7: return expect("POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\n\r\n", 411, "length_required");
+    case 7: return expect("POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n", 411, "length_required");
     case 8: return expect(post_request("{\"patientId\":"), 400, "bad_json");
     case 9: return expect(post_request("[]"), 422, "invalid_usage");
     case 10: return expect(post_request(usage_body(tag + std::string(5000, 'b'))), 413, "body_too_large", true);
@@ -230,7 +230,7 @@ TEST_CASE("seeded random bytes never crash the server, and get only answers the 
   const std::vector<std::string> pieces = {
       "POST /api/usages HTTP/1.1\r\n", "GET /healthz HTTP/1.1\r\n", "Content-Length: 12\r\n",
       "Content-Length: 99999999999999999999\r\n", "Transfer-Encoding: chunked\r\n",
-      "Content-Type: application/json\r\n", "Expect: 100-continue\r\n", "Connection: close\r\n",
+      "Content-Type: application/json\r\n", "Expect: 100-continue\r\n", "Connection: close\r\n", "Host: x\r\n",
       "\r\n", "\r\n\r\n", "5\r\nhello\r\n", "0\r\n\r\n", "ffffffffffffffff\r\n",
       R"({"patientId":"1","timestamp":"t","medication":"m"})", "{\"", "\n", std::string(1, '\0'), "HTTP/1.0", " ",
   };
