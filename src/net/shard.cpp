@@ -193,24 +193,10 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
       if (shared_.stop.load(std::memory_order_relaxed)) begin_stop();
       else arm_wake();
       return;
-    case Op::log_write:
-      --log_ops_in_flight_;
-      log_.on_write(ud.seq, cqe->res);
-      release_batches();
-      return;
-    case Op::log_sync:
-      --log_ops_in_flight_;
-      log_.on_sync(ud.seq, cqe->res);
-      release_batches();
-      return;
-    case Op::log_prepare:
-      --log_ops_in_flight_;
-      log_.on_prepare(cqe->res);
-      return;
-    case Op::log_void:
-      --log_ops_in_flight_;
-      log_.on_void(cqe->res, now_ns_);
-      return;
+    case Op::log_write: on_log_cqe(storage::LogOp::write, ud.seq, cqe->res); return;
+    case Op::log_sync: on_log_cqe(storage::LogOp::sync, ud.seq, cqe->res); return;
+    case Op::log_prepare: on_log_cqe(storage::LogOp::prepare, ud.seq, cqe->res); return;
+    case Op::log_void: on_log_cqe(storage::LogOp::void_mark, ud.seq, cqe->res); return;
     case Op::close: return;
     case Op::recv:
     case Op::send:
@@ -272,29 +258,25 @@ void Shard::on_accept(const io_uring_cqe* cqe) noexcept {
 }
 
 void Shard::submit_log_ops() noexcept {
-  while (log_.write_ready(now_ns_)) {
-    // The write and its linked fdatasync must go in one submission: make room for both first.
-    if (io_uring_sq_space_left(&ring_) < log_.sqes_per_write()) io_uring_submit(&ring_);
-    io_uring_sqe* w = sqe();
-    io_uring_sqe* f = log_.sqes_per_write() == 2 ? sqe() : nullptr;
-    const uint64_t batch = log_.prep_write(w, f);
-    batch_submit_ns_[batch % kBatchSlots] = now_ns_;
-    io_uring_sqe_set_data64(w, encode_seq(Op::log_write, batch));
-    if (f != nullptr) io_uring_sqe_set_data64(f, encode_seq(Op::log_sync, batch));
-    log_ops_in_flight_ += log_.cqes_per_write();
-  }
-  if (log_.void_ready(now_ns_)) {
-    io_uring_sqe* s = sqe();
-    log_.prep_void(s);
-    io_uring_sqe_set_data64(s, encode_seq(Op::log_void, 0));
-    ++log_ops_in_flight_;
-  }
-  if (log_.prepare_ready(now_ns_)) {
-    io_uring_sqe* s = sqe();
-    log_.prep_prepare(s);
-    io_uring_sqe_set_data64(s, encode_seq(Op::log_prepare, 0));
-    ++log_ops_in_flight_;
-  }
+  const uint64_t first = log_.batches_submitted();
+  log_.submit(log_sink_, now_ns_);
+  for (uint64_t b = first; b < log_.batches_submitted(); ++b) batch_submit_ns_[b % kBatchSlots] = now_ns_;
+}
+
+void Shard::on_log_cqe(storage::LogOp op, uint64_t seq, int res) noexcept {
+  log_.on_complete(op, seq, res, now_ns_);
+  release_batches();
+}
+
+io_uring_sqe* Shard::RingSink::sqe(storage::LogOp op, uint64_t seq) noexcept {
+  static constexpr Op kOps[] = {Op::log_write, Op::log_sync, Op::log_prepare, Op::log_void};
+  io_uring_sqe* s = get_sqe(ring);
+  io_uring_sqe_set_data64(s, encode_seq(kOps[static_cast<size_t>(op)], seq));
+  return s;
+}
+
+void Shard::RingSink::reserve(uint32_t count) noexcept {
+  if (io_uring_sq_space_left(ring) < count) io_uring_submit(ring);
 }
 
 void Shard::release_batches() noexcept {
@@ -407,7 +389,7 @@ void Shard::begin_stop() noexcept {
 }
 
 bool Shard::drained() const noexcept {
-  return conns_.used() == 0 && log_.idle() && log_ops_in_flight_ == 0;
+  return conns_.used() == 0 && log_.idle() && log_.cqes_in_flight() == 0;
 }
 
 }  // namespace busyring::net

@@ -78,6 +78,7 @@ class Shard {
   void on_accept(const io_uring_cqe* cqe) noexcept;
   void release_batches() noexcept;
   void submit_log_ops() noexcept;
+  void on_log_cqe(storage::LogOp op, uint64_t seq, int res) noexcept;
   void begin_stop() noexcept;
   bool drained() const noexcept;
 
@@ -126,6 +127,13 @@ class Shard {
 
   io_uring_sqe* sqe() noexcept;
 
+  struct RingSink final : storage::SqeSink {
+    explicit RingSink(io_uring* r) : ring(r) {}
+    io_uring_sqe* sqe(storage::LogOp op, uint64_t seq) noexcept override;
+    void reserve(uint32_t count) noexcept override;
+    io_uring* ring;
+  };
+
   SharedState& shared_;
   const config::Config& config_;
   ShardSetup setup_;
@@ -137,6 +145,7 @@ class Shard {
   http::Limits limits_;
   ids::ShardIds ids_;
   storage::LogWriter log_;
+  RingSink log_sink_{&ring_};
   api::Handler handler_;
   http::DateLine date_;
   api::RenderContext render_ctx_;
@@ -168,7 +177,6 @@ class Shard {
   uint64_t wall_ns_ = 0;
   uint64_t stop_deadline_ns_ = 0;
   uint64_t accept_seq_ = 0;
-  uint32_t log_ops_in_flight_ = 0;
   bool accept_armed_ = false;
   bool stopping_ = false;
   bool listener_closed_ = false;
