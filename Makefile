@@ -76,6 +76,10 @@ deps:
 deps-bench:
 	$(call install_missing,$(BENCH_DEPS),bench)
 
+# Tests may include a module's private headers (src/<module>/*.h, beside their .cpp), as
+# "net/connection.h"; the server's own code cannot.
+$(BUILD)/tests/%.o: CPPFLAGS += -Isrc
+
 # GCC 12's -Wmaybe-uninitialized misfires inside libstdc++'s <regex> (which Catch2's header
 # pulls in) under -O1 -fsanitize: test objects alone drop it in asan mode; src/ keeps every warning.
 ifeq ($(MODE),asan)
