@@ -27,7 +27,7 @@ void Timers::set(Connection& c, TimerList list, uint64_t deadline_ns) noexcept {
 }
 
 void Timers::refresh(Connection& c, uint64_t now_ns) noexcept {
-  if (c.phase == Phase::closing || c.phase == Phase::half_closed) return;
+  if (c.closing() || c.phase == Phase::half_closed) return;
   if (c.parser.in_request() && c.gate != InputGate::stopped) {
     if (c.timer.list != TimerList::request) set(c, TimerList::request, c.request_start_ns + durations_.request_ns);
     return;
