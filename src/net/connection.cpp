@@ -100,7 +100,7 @@ void ConnectionTable::detach(Connection& c) noexcept {
 void ConnectionTable::release(Connection& c) noexcept {
   BR_ASSERT(c.in_use());
   BR_ASSERT(c.in_flight == 0);
-  BR_ASSERT(c.timer.list == TimerList::none);
+  BR_ASSERT(c.timer_list == TimerList::none);
   BR_ASSERT(c.gate != InputGate::parked && c.sched.parked_head == kNoBuffer);
   if (c.ws != nullptr) {
     pool_.give_back(*c.ws);

@@ -55,24 +55,23 @@ enum class RecvState : uint8_t {
   paused,   // not armed, and not to be re-armed until the pause ends (resume_recv)
 };
 
-// The per-shard timeout lists (timers.h).
+// The per-shard timeout lists (timers.h). Which list a connection is on is Connection::timer_list
+// (kept with the other one-byte states, so that a slot stays as small as before: an idle
+// connection costs its slot).
 enum class TimerList : uint8_t { none, idle, request, linger, count };
 
 struct TimerEntry {
-  TimerList list = TimerList::none;
   SlotLinks links;
   uint64_t deadline_ns = 0;
 };
 
 // The workspace scheduler's part of a connection (workspace_scheduler.h): its place on the wait
-// list, the input it parked there (a chain of the receive buffers it arrived in), and whether
-// its request was timed out early to free its workspace.
+// list and the input it parked there, a chain of the receive buffers it arrived in. (Its two
+// flags, eof_parked and shed, sit with the connection's other one-byte states.)
 struct SchedulerState {
   SlotLinks wait;
   uint16_t parked_head = kNoBuffer;
   uint16_t parked_tail = kNoBuffer;
-  bool eof_parked = false;  // the peer closed its side after the parked input
-  bool shed = false;        // timed out early to free its workspace; counted until it is back
 };
 
 struct Connection {
@@ -83,17 +82,20 @@ struct Connection {
   Phase phase = Phase::free;
   InputGate gate = InputGate::open;
   RecvState recv = RecvState::off;
+  TimerList timer_list = TimerList::none;
   bool send_in_flight = false;
   bool on_flush_list = false;  // the shard's list of connections with answers to render and send
   bool on_rearm_list = false;  // the shard's lists of receives to arm again
   bool parser_ready = false;   // the parser was initialised (attached at least once)
-  TimerEntry timer;
-  SchedulerState sched;
-  uint64_t request_start_ns = 0;  // the first byte of the request being read
+  bool eof_parked = false;     // the scheduler's: the peer closed its side after the parked input
+  bool shed = false;           // the scheduler's: timed out early to free its workspace, counted until it is back
   uint32_t out_len = 0;
   uint32_t out_sent = 0;
   uint32_t backlog_len = 0;
-  // The request being read or held: its context, head verdict and validated state.
+  SchedulerState sched;
+  TimerEntry timer;
+  // The request being read or held: its context (from its first byte on: request.context.start_ns
+  // is set when a request begins), head verdict and validated state.
   api::Request request;
   // Kept across workspaces: llhttp's state and the per-connection framing checks. Its target
   // and staging pointers, and the queue's entries, are those of the attached workspace.

@@ -80,7 +80,7 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) noexcept {
 // The peer closed its side: answer what was received, then close.
 void Shard::on_peer_eof(Connection& c) noexcept {
   if (c.gate == InputGate::parked) {
-    c.sched.eof_parked = true;  // after the parked input is parsed (replay_parked)
+    c.eof_parked = true;  // after the parked input is parsed (replay_parked)
     return;
   }
   if (c.phase == Phase::half_closed) begin_close(c);
@@ -95,7 +95,7 @@ bool Shard::attach(Connection& c) noexcept {
   const ConnectionTable::Attach r = scheduler_.attach(c);
   if (r == ConnectionTable::Attach::none) return false;
   if (r == ConnectionTable::Attach::framing_error) {
-    c.request_start_ns = now_ns_;
+    c.request.context.start_ns = now_ns_;
     fail_input(c, api::ErrorId::malformed_http);
   }
   return true;
@@ -137,7 +137,7 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
   size_t off = 0;
   while (c.gate == InputGate::open) {
     if (c.queue.size() + 2 > kPipelineDepth) return off;  // a head may queue 100 Continue too
-    if (!c.parser.in_request()) c.request_start_ns = now_ns_;
+    if (!c.parser.in_request()) c.request.context.start_ns = now_ns_;
     size_t used = 0;
     const http::Event ev = c.parser.feed(data + off, len - off, used);
     off += used;
@@ -162,7 +162,7 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
 // A head is complete: the handler captures the request (its context and verdict). False when
 // it is answered at once and the connection closes (the body's framing is lost).
 bool Shard::on_head(Connection& c) noexcept {
-  c.request = handler_.begin(c.parser.head(), c.request_start_ns);
+  c.request = handler_.begin(c.parser.head(), c.request.context.start_ns);
   const api::HeadVerdict& v = c.request.verdict;
   if (v.reject && v.reject_now) {
     enqueue(c, api::Handler::reject_now(c.request));
@@ -267,7 +267,7 @@ void Shard::serve_waiters() noexcept {
   ConnectionTable::Attach how = ConnectionTable::Attach::none;
   while (Connection* c = scheduler_.serve_next(how)) {
     if (how == ConnectionTable::Attach::framing_error) {
-      c->request_start_ns = now_ns_;
+      c->request.context.start_ns = now_ns_;
       fail_input(*c, api::ErrorId::malformed_http);
     }
     replay_parked(*c);
@@ -283,8 +283,8 @@ void Shard::replay_parked(Connection& c) noexcept {
     buf_ring_.give_back(bid);
   }
   if (c.closing()) return;  // (handle_input may have closed it: its slot may be free already)
-  const bool eof = c.sched.eof_parked;
-  c.sched.eof_parked = false;
+  const bool eof = c.eof_parked;
+  c.eof_parked = false;
   if (stopping_) {
     stop_connection(c);
   } else if (eof) {

@@ -129,7 +129,7 @@ void Shard::stop_input(Connection& c, Phase after) noexcept {
 
 // The bytes cannot be framed: answer with the error, read no further, close once it is sent.
 void Shard::fail_input(Connection& c, api::ErrorId error) noexcept {
-  enqueue(c, api::Handler::connection_error(error, c.request_start_ns));
+  enqueue(c, api::Handler::connection_error(error, c.request.context.start_ns));
   stop_input(c, Phase::answer_then_half_close);
 }
 
@@ -179,7 +179,7 @@ void Shard::drop_parked(Connection& c) noexcept {
   uint16_t bid = 0;
   uint32_t len = 0;
   while (scheduler_.pop_parked(c, bid, len)) buf_ring_.give_back(bid);
-  c.sched.eof_parked = false;
+  c.eof_parked = false;
 }
 
 void Shard::expire_timers() noexcept {
@@ -193,7 +193,7 @@ void Shard::expire_timers() noexcept {
 // A started request out of time: 408 and close, or only close when answers are pending before it.
 void Shard::time_out_request(Connection& c) noexcept {
   if (c.ws != nullptr && c.answered()) {
-    enqueue(c, api::Handler::connection_error(api::ErrorId::request_timeout, c.request_start_ns));
+    enqueue(c, api::Handler::connection_error(api::ErrorId::request_timeout, c.request.context.start_ns));
     stop_input(c, Phase::answer_then_half_close);
   } else {
     begin_close(c);

@@ -13,15 +13,15 @@ Timers::Timers(ConnectionTable& conns, const TimerDurations& durations) noexcept
 }
 
 void Timers::clear(Connection& c) noexcept {
-  if (c.timer.list == TimerList::none) return;
-  list_of(c.timer.list).remove(c.slot);
-  c.timer.list = TimerList::none;
+  if (c.timer_list == TimerList::none) return;
+  list_of(c.timer_list).remove(c.slot);
+  c.timer_list = TimerList::none;
 }
 
 void Timers::set(Connection& c, TimerList list, uint64_t deadline_ns) noexcept {
   BR_ASSERT(list != TimerList::none && list != TimerList::count);
   clear(c);
-  c.timer.list = list;
+  c.timer_list = list;
   c.timer.deadline_ns = deadline_ns;
   list_of(list).push_back(c.slot);
 }
@@ -29,7 +29,7 @@ void Timers::set(Connection& c, TimerList list, uint64_t deadline_ns) noexcept {
 void Timers::refresh(Connection& c, uint64_t now_ns) noexcept {
   if (c.closing() || c.phase == Phase::half_closed) return;
   if (c.parser.in_request() && c.gate != InputGate::stopped) {
-    if (c.timer.list != TimerList::request) set(c, TimerList::request, c.request_start_ns + durations_.request_ns);
+    if (c.timer_list != TimerList::request) set(c, TimerList::request, c.request.context.start_ns + durations_.request_ns);
     return;
   }
   set(c, TimerList::idle, now_ns + durations_.idle_ns);

@@ -80,19 +80,19 @@ void WorkspaceScheduler::release_if_idle(Connection& c) noexcept {
 void WorkspaceScheduler::on_release(Connection& c) noexcept { workspace_returned(c); }
 
 void WorkspaceScheduler::workspace_returned(Connection& c) noexcept {
-  if (!c.sched.shed) return;
+  if (!c.shed) return;
   BR_ASSERT(shedding_ > 0);
-  c.sched.shed = false;
+  c.shed = false;
   --shedding_;
 }
 
 Connection* WorkspaceScheduler::next_to_shed(Timers& timers, uint64_t now_ns, uint64_t grace_ns) noexcept {
   if (shedding_ >= wait_.size()) return nullptr;
   Connection* c = timers.oldest_request();
-  if (c == nullptr || c->request_start_ns + grace_ns > now_ns) return nullptr;
-  BR_ASSERT(!c->sched.shed && c->ws != nullptr);
+  if (c == nullptr || c->request.context.start_ns + grace_ns > now_ns) return nullptr;
+  BR_ASSERT(!c->shed && c->ws != nullptr);
   timers.clear(*c);
-  c->sched.shed = true;
+  c->shed = true;
   ++shedding_;
   return c;
 }

@@ -43,8 +43,8 @@ struct RequestContext {
 // request is held, so that a retry goes straight to its id and the log: the body was
 // validated once, and is not parsed again.
 struct Request {
-  HeadVerdict verdict;
   RequestContext context;
+  HeadVerdict verdict;
   bool body_valid = false;
 };
 

@@ -23,31 +23,31 @@ TEST_CASE("a connection's timer follows its state", "[net][timers]") {
   Timers timers(t.conns, kDurations);
   Connection& c = t.busy(10);
   timers.refresh(c, 100);
-  CHECK(c.timer.list == TimerList::idle);
+  CHECK(c.timer_list == TimerList::idle);
   CHECK(c.timer.deadline_ns == 1100);
   timers.refresh(c, 400);  // progress: the idle deadline moves
   CHECK(c.timer.deadline_ns == 1400);
 
-  c.request_start_ns = 450;
+  c.request.context.start_ns = 450;
   Table::start_request(c);
   timers.refresh(c, 500);
-  CHECK(c.timer.list == TimerList::request);
+  CHECK(c.timer_list == TimerList::request);
   CHECK(c.timer.deadline_ns == 750);  // from the first byte
   timers.refresh(c, 700);  // more bytes of the same request: not refreshed
   CHECK(c.timer.deadline_ns == 750);
 
   c.gate = InputGate::stopped;  // never parsed again: back to the idle deadline
   timers.refresh(c, 710);
-  CHECK(c.timer.list == TimerList::idle);
+  CHECK(c.timer_list == TimerList::idle);
 
   timers.linger(c, 800);
-  CHECK(c.timer.list == TimerList::linger);
+  CHECK(c.timer_list == TimerList::linger);
   CHECK(c.timer.deadline_ns == 850);
   c.phase = Phase::half_closed;
   timers.refresh(c, 820);  // a lingering connection keeps its linger deadline
-  CHECK(c.timer.list == TimerList::linger);
+  CHECK(c.timer_list == TimerList::linger);
   timers.clear(c);
-  CHECK(c.timer.list == TimerList::none);
+  CHECK(c.timer_list == TimerList::none);
   timers.clear(c);  // clearing twice is harmless
 }
 
@@ -60,7 +60,7 @@ TEST_CASE("expiry pops due connections, idle then request then linger, in deadli
   Connection& l = t.busy(13);
   timers.refresh(a, 0);    // idle, due at 1000
   timers.refresh(b, 500);  // idle, due at 1500
-  r.request_start_ns = 100;
+  r.request.context.start_ns = 100;
   Table::start_request(r);
   timers.refresh(r, 100);  // request, due at 400
   timers.linger(l, 0);     // linger, due at 50
@@ -70,7 +70,7 @@ TEST_CASE("expiry pops due connections, idle then request then linger, in deadli
   CHECK(timers.pop_expired(49, list) == nullptr);
   CHECK(timers.pop_expired(1000, list) == &a);
   CHECK(list == TimerList::idle);
-  CHECK(a.timer.list == TimerList::none);
+  CHECK(a.timer_list == TimerList::none);
   CHECK(timers.pop_expired(1000, list) == &r);
   CHECK(list == TimerList::request);
   CHECK(timers.oldest_request() == nullptr);

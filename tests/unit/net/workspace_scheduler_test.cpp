@@ -77,10 +77,10 @@ TEST_CASE("under pressure the oldest slow request is shed, one per waiter", "[ne
   Timers timers(t.conns, TimerDurations{1'000'000, 1'000'000, 1'000'000});
   Connection& slow = t.busy(10);
   Connection& newer = t.busy(11);
-  slow.request_start_ns = 100;
+  slow.request.context.start_ns = 100;
   Table::start_request(slow);
   timers.refresh(slow, 100);
-  newer.request_start_ns = 900;
+  newer.request.context.start_ns = 900;
   Table::start_request(newer);
   timers.refresh(newer, 900);
   CHECK(s.next_to_shed(timers, 1000, 50) == nullptr);  // nobody waits: no pressure
@@ -90,12 +90,12 @@ TEST_CASE("under pressure the oldest slow request is shed, one per waiter", "[ne
   s.park(waiter, 1, 10, 1000);
   CHECK(s.next_to_shed(timers, 120, 50) == nullptr);  // the oldest is within its grace
   CHECK(s.next_to_shed(timers, 1000, 50) == &slow);
-  CHECK(slow.sched.shed);
-  CHECK(slow.timer.list == TimerList::none);
+  CHECK(slow.shed);
+  CHECK(slow.timer_list == TimerList::none);
   CHECK(s.shedding() == 1);
   CHECK(s.next_to_shed(timers, 2000, 50) == nullptr);  // one per waiter, counted until it is back
   s.on_release(slow);
   CHECK(s.shedding() == 0);
-  CHECK_FALSE(slow.sched.shed);
+  CHECK_FALSE(slow.shed);
   CHECK(s.next_to_shed(timers, 2000, 50) == &newer);
 }
