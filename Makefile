@@ -160,6 +160,10 @@ $(BUILD)/src/base/version.o: CPPFLAGS += -DBR_GIT_COMMIT='"$(GIT_COMMIT)"' -DBR_
 # Tests may include a module's private headers (src/<module>/*.h) as "<module>/name.h".
 $(BUILD)/tests/%.o: CPPFLAGS += -Isrc
 
+# Tests may include a module's private headers (src/<module>/*.h, beside their .cpp), as
+# "net/connection.h"; the server's own code cannot.
+$(BUILD)/tests/%.o: CPPFLAGS += -Isrc
+
 # GCC 12's -Wmaybe-uninitialized misfires inside libstdc++'s <regex> (which Catch2's header
 # pulls in) under -O1 -fsanitize: test objects alone drop it in asan mode; src/ keeps every warning.
 # The code under test (src/, tools/) is built with ASan and UBSan; the tests' own code with ASan

@@ -9,6 +9,7 @@
 
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "shard.h"
 
 namespace busyring::net {
 
@@ -136,7 +137,7 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   std::vector<std::thread> threads;
   for (size_t i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
-      errors[i] = shards[i]->start();
+      if (auto st = shards[i]->start(); !st) errors[i] = st.error();
       ready.count_down();
       go.wait();
       if (!errors[i].empty() || shared.stop.load()) return;

@@ -26,7 +26,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "busyring/net/workspace.h"
+#include "net/workspace.h"
 #include "harness.h"
 #include "hostile.h"
 

@@ -1,5 +1,5 @@
 // Fuzz target http_stream: bytes from a socket into the connection's parser, router and
-// validator, cut into receives at fuzzer-chosen points, driven as net/shard_conn.cpp drives
+// validator, cut into receives at fuzzer-chosen points, driven as net/shard_input.cpp drives
 // them (feed; on head: route and refuse; on request: validate; need_more: stash, next
 // receive). Each receive lives in its own exact-size heap block, scribbled and freed once
 // used, so a body left pointing into it (no stash) or a read past it is caught.
@@ -141,7 +141,7 @@ void check_head(const http::RequestHead& h, const http::Limits& limits) {
   if (h.chunked) BR_FUZZ_CHECK(h.has_length);
 }
 
-// One connection's parse state, driven the way net/shard_conn.cpp drives it.
+// One connection's parse state, driven the way net/shard_input.cpp drives it.
 class Driver {
  public:
   Driver(const http::Limits& limits, const Buffers& buffers, bool hold) : limits_(limits), hold_(hold) {

@@ -1,18 +1,32 @@
 // Runs the shards: one thread each, started together; prints "listening on HOST:PORT" once
 // every shard accepts; on SIGTERM, SIGINT or SIGQUIT stops them (finish and flush what was
 // received) and returns the process exit status. SIGHUP never stops the server: it runs the
-// plan's reload hook (systemd's ExecReload and operators send it by reflex).
+// plan's reload hook (systemd's ExecReload and operators send it by reflex). What main hands
+// over is a plan: per shard, its CPU, its listener, where its log resumes and the ids it
+// issues first. The shards themselves are net's.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "busyring/config/config.h"
 #include "busyring/ids/block_source.h"
-#include "busyring/net/shard.h"
+#include "busyring/ids/id_range.h"
+#include "busyring/metrics/shard_metrics.h"
+#include "busyring/storage/recovery.h"
 
 namespace busyring::net {
+
+struct ShardSetup {
+  uint32_t index = 0;
+  int cpu = -1;  // -1: not pinned
+  int listen_fd = -1;
+  storage::AppendPosition position;
+  std::vector<ids::IdRange> holes;
+  metrics::ShardMetrics* metrics = nullptr;
+};
 
 struct ServerPlan {
   std::vector<ShardSetup> shards;
