@@ -136,7 +136,7 @@ TEST_CASE("durations and sizes in operator forms take effect", "[blackbox]") {
   // --request-timeout 1.5s: a request left incomplete is answered 408 after 1.5 s, not 10 s.
   Client slow(s.port());
   const int64_t start = now_ms();
-  REQUIRE(slow.send("POST /api/usages HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"));
+  REQUIRE(slow.send("POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
   const auto r = slow.read_response(8'000);
   REQUIRE(r.has_value());
   CHECK(r->status == 408);
