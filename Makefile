@@ -26,7 +26,7 @@ CXXFLAGS := -std=c++20 -g -fno-omit-frame-pointer -pthread $(CXXFLAGS_$(MODE)) $
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
-LDLIBS := -luring -lsimdjson -lhiredis
+LDLIBS := -luring -lsimdjson -lhiredis -lcurl
 
 LIB_SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)

@@ -24,7 +24,9 @@
 #include "busyring/ids/held_ranges.h"
 #include "busyring/ids/id_recovery.h"
 #include "busyring/ids/node_id.h"
-#include "busyring/ids/redis_block_source.h"
+#include "busyring/ids/etcd_range_store.h"
+#include "busyring/ids/redis_range_store.h"
+#include "busyring/ids/shared_block_source.h"
 #include "busyring/metrics/shard_metrics.h"
 #include "busyring/net/listener.h"
 #include "busyring/net/ring.h"
@@ -123,16 +125,17 @@ base::Result<std::unique_ptr<ids::BlockSource>> make_id_source(const config::Con
   auto held = ids::load_held_ranges(ranges_path);
   if (!held) return base::Error{held.error()};
   std::vector<ids::IdRange>& ranges = held.value();
-  if (!config.id_source.redis) {
+  if (!config.id_source.shared()) {
     if (!ranges.empty())
       return base::Error{ranges_path + " shows this data dir took its ids from a shared counter: start it with "
-                         "--id-source redis://... again (with its own counter it would issue ids other nodes hold)"};
+                         "--id-source redis://... or etcd://... again (with its own counter it would issue ids "
+                         "other nodes hold)"};
     holes = recovered.holes();
     return std::unique_ptr<ids::BlockSource>(new ids::LocalBlockSource(recovered.max_id() + 1));
   }
   std::sort(ranges.begin(), ranges.end(), [](const ids::IdRange& a, const ids::IdRange& b) { return a.first < b.first; });
   if (recovered.count_within(ranges) != recovered.count())
-    return base::Error{config.data_dir + " holds records whose ids were not reserved from Redis (written with "
+    return base::Error{config.data_dir + " holds records whose ids were not reserved from a shared counter (written with "
                        "--id-source local?); a cluster node needs its own empty --data-dir, or run this one alone "
                        "with --id-source local"};
   holes = recovered.holes_within(ranges);
@@ -142,9 +145,18 @@ base::Result<std::unique_ptr<ids::BlockSource>> make_id_source(const config::Con
   auto node_id = ids::load_or_create_node_id(config.data_dir);
   if (!node_id) return base::Error{node_id.error()};
   const config::IdSource& s = config.id_source;
-  auto source = std::make_unique<ids::RedisBlockSource>(ids::RedisEndpoint{s.host, s.port, s.key}, node_id.value(),
-                                                        ranges.empty() ? ids::IdRange{} : ranges.back(),
-                                                        config.id_reserve, held_end, hole_ids);
+  std::unique_ptr<ids::RangeStore> store;
+  if (s.kind == config::IdSourceKind::etcd) {
+    std::vector<ids::EtcdMember> members;
+    for (const config::IdSourceMember& m : s.members) members.push_back({m.host, m.port});
+    auto settings = ids::load_etcd_settings(std::move(members), s.password_file, s.ca_file, s.cert_file, s.key_file);
+    if (!settings) return base::Error{settings.error()};
+    store = std::make_unique<ids::EtcdRangeStore>(std::move(settings.value()), s.key, node_id.value());
+  } else {
+    store = std::make_unique<ids::RedisRangeStore>(ids::RedisEndpoint{s.host, s.port, s.key}, node_id.value());
+  }
+  auto source = std::make_unique<ids::SharedBlockSource>(std::move(store), ranges.empty() ? ids::IdRange{} : ranges.back(),
+                                                         config.id_reserve, held_end, hole_ids);
   if (auto st = source->start(ranges_path); !st) return base::Error{st.error()};
   return std::unique_ptr<ids::BlockSource>(std::move(source));
 }
@@ -268,9 +280,13 @@ int main(int argc, char** argv) {
   utsname u{};
   uname(&u);
   char ids_text[256];
-  if (config.id_source.redis)
+  if (config.id_source.kind == config::IdSourceKind::redis)
     std::snprintf(ids_text, sizeof ids_text, "ids from redis %s:%u key %s (%llu held ids first)",
                   config.id_source.host.c_str(), config.id_source.port, config.id_source.key.c_str(),
+                  static_cast<unsigned long long>(hole_ids));
+  else if (config.id_source.kind == config::IdSourceKind::etcd)
+    std::snprintf(ids_text, sizeof ids_text, "ids from etcd (%zu members named) prefix %s (%llu held ids first)",
+                  config.id_source.members.size(), config.id_source.key.c_str(),
                   static_cast<unsigned long long>(hole_ids));
   else
     std::snprintf(ids_text, sizeof ids_text, "next id %llu",

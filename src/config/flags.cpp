@@ -95,10 +95,90 @@ bool parse_cpu_list(const std::string& text, std::vector<int>& out) noexcept {
   return !out.empty();
 }
 
-// "local", or redis://HOST[:PORT][/KEY] (KEY: printable, no spaces; Redis keys may hold ':').
+namespace {
+
+// HOST[:PORT] -> host, port (the port left as it is when absent); false on junk.
+bool parse_host_port(std::string text, std::string& host, uint16_t& port) noexcept {
+  const size_t colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    uint64_t v = 0;
+    if (!parse_u64(text.substr(colon + 1), v) || v == 0 || v > 65535) return false;
+    port = static_cast<uint16_t>(v);
+    text.resize(colon);
+  }
+  if (text.empty()) return false;
+  for (const char ch : text)
+    if (ch <= ' ' || ch == 0x7f || ch == ',' || ch == '/') return false;
+  host = text;
+  return true;
+}
+
+bool printable_key(const std::string& key) noexcept {
+  for (const char ch : key)
+    if (ch <= ' ' || ch == 0x7f) return false;
+  return true;
+}
+
+// etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX] (PORT 2379; PREFIX /busyring/ids, kept with
+// its leading slash, a trailing one dropped: keys are PREFIX/counter and PREFIX/node/<id>).
+bool parse_etcd_source(const std::string& rest, IdSource& s) noexcept {
+  const size_t slash = rest.find('/');
+  const std::string hosts = rest.substr(0, slash);
+  s.key = "/busyring/ids";
+  if (slash != std::string::npos) {
+    std::string prefix = rest.substr(slash);
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    if (prefix != "/") s.key = prefix;
+    if (!printable_key(s.key)) return false;
+  }
+  size_t pos = 0;
+  while (pos <= hosts.size()) {
+    size_t comma = hosts.find(',', pos);
+    if (comma == std::string::npos) comma = hosts.size();
+    IdSourceMember m;
+    if (!parse_host_port(hosts.substr(pos, comma - pos), m.host, m.port)) return false;
+    s.members.push_back(m);
+    pos = comma + 1;
+  }
+  s.kind = IdSourceKind::etcd;
+  return s.members.size() <= 16;
+}
+
+// The field of --id-source-password-file, -ca-file, -cert-file, -key-file; nullptr for any other flag.
+std::string* id_source_file(IdSource& s, const std::string& flag) noexcept {
+  if (flag == "--id-source-password-file") return &s.password_file;
+  if (flag == "--id-source-ca-file") return &s.ca_file;
+  if (flag == "--id-source-cert-file") return &s.cert_file;
+  if (flag == "--id-source-key-file") return &s.key_file;
+  return nullptr;
+}
+
+// Credential files only where a source reads them (the files themselves are read at start-up).
+base::Status check_id_source_files(const IdSource& s) {
+  const bool tls = !s.ca_file.empty() || !s.cert_file.empty() || !s.key_file.empty();
+  if ((tls || !s.password_file.empty()) && s.kind != IdSourceKind::etcd)
+    return base::Error{std::string(tls ? "--id-source-ca-file, -cert-file and -key-file" : "--id-source-password-file") +
+                       " need --id-source etcd://... (" +
+                       (s.kind == IdSourceKind::redis ? "the Redis source has no TLS or AUTH; run Redis on a private "
+                                                        "network or loopback"
+                                                      : "the local counter needs no credentials") +
+                       ")"};
+  return base::ok_status();
+}
+
+}  // namespace
+
+// "local", redis://HOST[:PORT][/KEY] (KEY: printable, no spaces; Redis keys may hold ':') or
+// etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX].
 bool parse_id_source(const std::string& text, IdSource& out) noexcept {
   IdSource s;
   if (text == "local") {
+    out = s;
+    return true;
+  }
+  constexpr std::string_view kEtcd = "etcd://";
+  if (text.rfind(kEtcd, 0) == 0) {
+    if (!parse_etcd_source(text.substr(kEtcd.size()), s)) return false;
     out = s;
     return true;
   }
@@ -110,19 +190,10 @@ bool parse_id_source(const std::string& text, IdSource& out) noexcept {
     const std::string key = rest.substr(slash + 1);
     if (!key.empty()) s.key = key;
     rest.resize(slash);
-    for (const char ch : s.key)
-      if (ch <= ' ' || ch == 0x7f) return false;
+    if (!printable_key(s.key)) return false;
   }
-  const size_t colon = rest.rfind(':');
-  if (colon != std::string::npos) {
-    uint64_t port = 0;
-    if (!parse_u64(rest.substr(colon + 1), port) || port == 0 || port > 65535) return false;
-    s.port = static_cast<uint16_t>(port);
-    rest.resize(colon);
-  }
-  if (rest.empty()) return false;
-  s.host = rest;
-  s.redis = true;
+  if (!parse_host_port(rest, s.host, s.port)) return false;
+  s.kind = IdSourceKind::redis;
   out = s;
   return true;
 }
@@ -148,12 +219,17 @@ a per-core O_DIRECT log before it is acknowledged.
   --request-timeout DUR  a started request must be complete within this (default 10s) -> 408
   --id-block N         ids a shard reserves at a time from the shared counter (default 32:
                        at most threads x N ids are unused at any moment, keeping ids dense)
-  --id-source SRC      local (default: this node's own counter) or redis://HOST:PORT/KEY
-                       (KEY default busyring:ids): id ranges reserved from a Redis counter
-                       shared by several nodes (INCRBY), each written to DATA_DIR/id-ranges
-                       before any of its ids is issued
-  --id-reserve N       with redis: the most ids held in reserve (default 32768); one INCRBY
-                       of N/2 whenever the reserve falls under N/2
+  --id-source SRC      local (default: this node's own counter), redis://HOST:PORT/KEY
+                       (KEY default busyring:ids) or etcd://HOST:PORT[,HOST:PORT...]/PREFIX
+                       (PREFIX default /busyring/ids): id ranges reserved from a counter
+                       shared by several nodes, each written to DATA_DIR/id-ranges before
+                       any of its ids is issued
+  --id-reserve N       with redis or etcd: the most ids held in reserve (default 32768); one
+                       reservation of N/2 whenever the reserve falls under N/2
+  --id-source-password-file FILE  etcd: a file holding one line USER:PASSWORD
+  --id-source-ca-file FILE    etcd over TLS: the CA that signed the members' certificates
+  --id-source-cert-file FILE  etcd over TLS: a client certificate (PEM), with
+  --id-source-key-file FILE   its private key (PEM)
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
   --log-interval DUR   log rate, p99 latency and records per flush this often (default off)
   --log-writes N       log writes in flight per shard (default 4; 1 is classic group
@@ -221,8 +297,18 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
       if (!parse_u64(value, v) || !in_range(v, 1, 1'000'000)) return bad(arg, "1..1000000", value);
       c.id_block = static_cast<uint32_t>(v);
     } else if (arg == "--id-source") {
-      if (!parse_id_source(value, c.id_source))
-        return bad(arg, "local or redis://HOST:PORT/KEY", value);
+      // The credential fields are flags of their own, parsed in any order.
+      IdSource parsed_source;
+      if (!parse_id_source(value, parsed_source))
+        return bad(arg, "local, redis://HOST:PORT/KEY or etcd://HOST:PORT[,HOST:PORT...]/PREFIX", value);
+      c.id_source.kind = parsed_source.kind;
+      c.id_source.host = parsed_source.host;
+      c.id_source.port = parsed_source.port;
+      c.id_source.key = parsed_source.key;
+      c.id_source.members = parsed_source.members;
+    } else if (std::string* file = id_source_file(c.id_source, arg)) {
+      if (value.empty()) return bad(arg, "a file", value);
+      *file = value;
     } else if (arg == "--id-reserve") {
       if (!parse_u64(value, v) || !in_range(v, 2, 1u << 30)) return bad(arg, "2..1073741824", value);
       c.id_reserve = static_cast<uint32_t>(v);
@@ -257,6 +343,7 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     c.threads = n > 0 ? static_cast<uint32_t>(n) : 1;
   }
+  if (auto st = check_id_source_files(c.id_source); !st) return base::Error{st.error()};
   if (!c.cpus.empty() && c.cpus.size() < c.threads)
     return base::Error{"--cpu-affinity: lists " + std::to_string(c.cpus.size()) +
                        " CPUs for " + std::to_string(c.threads) + " threads; list one per thread"};

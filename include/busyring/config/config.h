@@ -18,12 +18,28 @@ enum class Ack : uint8_t {
 const char* ack_name(Ack ack) noexcept;
 
 // Where id blocks come from (--id-source): the node's own counter, or ranges reserved from a
-// Redis counter shared by a cluster of nodes (redis://HOST:PORT/KEY).
+// counter shared by a cluster of nodes: Redis (redis://HOST:PORT/KEY) or etcd
+// (etcd://HOST:PORT[,HOST:PORT...]/PREFIX).
+enum class IdSourceKind : uint8_t { local, redis, etcd };
+
+struct IdSourceMember {
+  std::string host;
+  uint16_t port = 2379;
+};
+
 struct IdSource {
-  bool redis = false;
+  IdSourceKind kind = IdSourceKind::local;
   std::string host;  // redis only
   uint16_t port = 6379;
-  std::string key = "busyring:ids";
+  std::string key = "busyring:ids";  // redis: the counter's key; etcd: the keys' prefix
+  std::vector<IdSourceMember> members;  // etcd only: any members of the cluster
+  // Credentials, from files (never on the command line): a user and password, a CA, a client
+  // certificate and its key (--id-source-password-file, -ca-file, -cert-file, -key-file).
+  std::string password_file;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool shared() const noexcept { return kind != IdSourceKind::local; }
 };
 
 struct Config {
