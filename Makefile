@@ -149,11 +149,12 @@ run: all
 	./$(SERVER) --port 3000 --data-dir ./data
 
 # `make cluster NODES=3`: Redis, NODES nodes (ids from Redis) and HAProxy on this machine, in the
-# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1).
+# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1;
+# ID_SOURCE=etcd: three etcd members instead of Redis).
 .PHONY: cluster
 cluster: all
 	@BUSYRING_BIN=$(SERVER) perf/cluster --nodes $(or $(NODES),3) --front-port $(or $(FRONT_PORT),3000) \
-	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep)
+	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep) $(if $(ID_SOURCE),--id-source $(ID_SOURCE))
 
 test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
