@@ -168,7 +168,7 @@ base::Result<std::string> EtcdClient::post(const char* path, const std::string& 
     failures += (failures.empty() ? "" : "; ") + error;
     current_ = (member + 1) % settings_.members.size();
     if (current_ok_ && settings_.members.size() > 1)
-      BR_LOG_WARN("id source: %s; trying etcd member %s:%u", error.c_str(), settings_.members[current_].host.c_str(),
+      BR_LOG_WARN("id source: etcd %s; trying member %s:%u", error.c_str(), settings_.members[current_].host.c_str(),
                   settings_.members[current_].port);
     current_ok_ = false;
   }
@@ -205,10 +205,13 @@ EtcdClient::Outcome EtcdClient::post_once(size_t member, const char* path, const
     }
   }
   const EtcdMember& m = settings_.members[member];
-  const std::string who = "etcd " + m.host + ":" + std::to_string(m.port);
+  const std::string who = "member " + m.host + ":" + std::to_string(m.port);
+  char detail[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, detail);
   const CURLcode rc = curl_easy_perform(curl_);
+  curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);  // `detail` ends with this call
   if (rc != CURLE_OK) {
-    error = who + ": " + curl_easy_strerror(rc);
+    error = who + ": " + (detail[0] != '\0' ? detail : curl_easy_strerror(rc));
     return Outcome::member_failed;
   }
   long status = 0;

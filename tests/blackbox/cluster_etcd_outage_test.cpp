@@ -52,7 +52,7 @@ TEST_CASE("cluster: the etcd leader killed -9 under load: no 503, no id twice, t
   INFO("member " << old_leader << " led; member " << new_leader << " was elected after " << elected_ms - killed_ms
                  << " ms, while " << acked_in_election << " posts were acknowledged");
   // Every node reserves again, now through the members left (the dead one refuses connections).
-  BR_REQUIRE_LOGGED(cluster, wait_until(
+  BR_REQUIRE_LOGGED(cluster, wait_until_paced(
       [&] {
         for (int k = 1; k <= kNodes; ++k)
           if (id_source_calls(cluster.node_port(k)) <= calls_before[static_cast<size_t>(k - 1)]) return false;
@@ -66,7 +66,8 @@ TEST_CASE("cluster: the etcd leader killed -9 under load: no 503, no id twice, t
   etcd.restart(old_leader);
   const uint64_t leader_applied = etcd.applied_index(new_leader);
   REQUIRE(leader_applied > 0);
-  BR_REQUIRE_LOGGED(cluster, wait_until([&] { return etcd.applied_index(old_leader) >= leader_applied; }, 30'000));
+  BR_REQUIRE_LOGGED(cluster,
+                    wait_until_paced([&] { return etcd.applied_index(old_leader) >= leader_applied; }, 30'000));
   const int64_t caught_up_ms = now_ms();
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(load.acked() + 2'000, 60'000));
   load.stop();

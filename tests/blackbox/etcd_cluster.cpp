@@ -79,7 +79,7 @@ bool EtcdCluster::start_all() {
     m.peer_port = free_loopback_port();
   }
   for (Member& m : members_) start(m, false);
-  return wait_until(
+  return wait_until_paced(
       [&] {
         for (int k = 1; k <= members(); ++k)
           if (!running(k) || !healthy(k)) return false;
@@ -140,7 +140,7 @@ void EtcdCluster::restart(int m) {
   REQUIRE(!running(m));
   member.past_output += member.process->output();
   start(member, true);
-  const bool healthy_again = wait_until([&] { return running(m) && healthy(m); }, kStartMs);
+  const bool healthy_again = wait_until_paced([&] { return running(m) && healthy(m); }, kStartMs);
   INFO("etcd " << member.name << ":\n" << tail(member.process->output()));
   REQUIRE(healthy_again);
 }
@@ -237,6 +237,15 @@ std::string EtcdCluster::output() const {
 }
 
 // ---- checks over the nodes and etcd ----
+
+bool wait_until_paced(const std::function<bool()>& condition, int timeout_ms) {
+  const int64_t deadline = now_ms() + timeout_ms;
+  while (!condition()) {
+    if (now_ms() >= deadline) return condition();
+    pause_ms(kPollMs);
+  }
+  return true;
+}
 
 std::string node_record_key(const std::string& node_dir) {
   std::ifstream in(node_dir + "/node-id");

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,9 @@ class EtcdCluster {
 };
 
 class Cluster;
+
+// wait_until for conditions that run etcdctl (a process each): polled every 50 ms, not 2.
+bool wait_until_paced(const std::function<bool()>& condition, int timeout_ms);
 
 // The key of the node's record in etcd: PREFIX/node/<DATA_DIR/node-id>.
 std::string node_record_key(const std::string& node_dir);
