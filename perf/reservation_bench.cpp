@@ -1,8 +1,9 @@
 // What one id-range reservation costs: N clients, each a node's reserving thread with its own
 // node id, call the store (the server's own RedisRangeStore / EtcdRangeStore, the calls a node
-// makes) back to back for S seconds; prints reservations/s and the latency spectrum of a call.
-// Built and run by perf/reservation_bench, which starts the stores.
-//   reservation_bench --id-source URL [--clients N] [--seconds S] [--count IDS]
+// makes) for S seconds, back to back or at a total rate spread over the clients (as nodes
+// reserving every --id-reserve/2 requests do); prints reservations/s and the latency spectrum of
+// a call (lost races and their retries included). Built and run by perf/reservation_bench.
+//   reservation_bench --id-source URL [--clients N] [--seconds S] [--count IDS] [--rate R]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,11 +48,19 @@ uint64_t now_ns() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
-void run_client(const config::IdSource& source, int index, uint64_t count, uint64_t until_ns, Totals& out) {
+// interval_ns: 0 back to back; else one call every interval, the clients' schedules staggered.
+void run_client(const config::IdSource& source, int index, int clients, uint64_t count, uint64_t interval_ns,
+                uint64_t until_ns, Totals& out) {
   auto store = make_store(source, "bench-" + std::to_string(getpid()) + "-" + std::to_string(index));
   std::string last;
   uint64_t held_end = 1;
+  uint64_t due = now_ns() + interval_ns * static_cast<uint64_t>(index) / static_cast<uint64_t>(clients);
   while (now_ns() < until_ns) {
+    if (interval_ns > 0) {
+      const uint64_t now = now_ns();
+      if (now < due) std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+      due += interval_ns;
+    }
     const uint64_t start = now_ns();
     const ids::Reservation r = store->reserve(count, last, held_end);
     const uint64_t took = now_ns() - start;
@@ -82,25 +91,28 @@ int main(int argc, char** argv) {
   std::string url;
   int clients = 1, seconds = 5;
   uint64_t count = 16384;  // the default --id-reserve's half
+  double rate = 0;         // total reservations/s over all clients; 0: back to back
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--id-source") url = argv[i + 1];
     else if (flag == "--clients") clients = std::atoi(argv[i + 1]);
     else if (flag == "--seconds") seconds = std::atoi(argv[i + 1]);
     else if (flag == "--count") count = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--rate") rate = std::atof(argv[i + 1]);
   }
   config::IdSource source;
   if (!config::parse_id_source(url, source) || !source.shared() || clients < 1 || seconds < 1 || count < 1) {
     std::fprintf(stderr, "usage: reservation_bench --id-source redis://...|etcd://... [--clients N] [--seconds S] "
-                         "[--count IDS]\n");
+                         "[--count IDS] [--rate R]\n");
     return 2;
   }
   std::vector<Totals> totals(static_cast<size_t>(clients));
   std::vector<std::thread> threads;
   const uint64_t start = now_ns();
   const uint64_t until = start + static_cast<uint64_t>(seconds) * 1'000'000'000ull;
+  const uint64_t interval = rate > 0 ? static_cast<uint64_t>(1e9 * clients / rate) : 0;
   for (int i = 0; i < clients; ++i)
-    threads.emplace_back([&, i] { run_client(source, i, count, until, totals[static_cast<size_t>(i)]); });
+    threads.emplace_back([&, i] { run_client(source, i, clients, count, interval, until, totals[static_cast<size_t>(i)]); });
   for (auto& t : threads) t.join();
   const double elapsed_s = static_cast<double>(now_ns() - start) / 1e9;
   Totals all;
@@ -111,9 +123,9 @@ int main(int argc, char** argv) {
     all.other += t.other;
   }
   std::sort(all.latencies_ns.begin(), all.latencies_ns.end());
-  std::printf("{\"clients\":%d,\"seconds\":%.2f,\"reservations\":%" PRIu64 ",\"per_s\":%.0f,\"p50_ms\":%.3f,"
+  std::printf("{\"rate\":%.0f,\"clients\":%d,\"seconds\":%.2f,\"reservations\":%" PRIu64 ",\"per_s\":%.0f,\"p50_ms\":%.3f,"
               "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"failed\":%" PRIu64 ",\"other\":%" PRIu64 "}\n",
-              clients, elapsed_s, all.reserved, static_cast<double>(all.reserved) / elapsed_s,
+              rate, clients, elapsed_s, all.reserved, static_cast<double>(all.reserved) / elapsed_s,
               percentile_ms(all.latencies_ns, 0.50), percentile_ms(all.latencies_ns, 0.90),
               percentile_ms(all.latencies_ns, 0.99), percentile_ms(all.latencies_ns, 1.0), all.failed, all.other);
   return all.other == 0 ? 0 : 1;

@@ -42,7 +42,8 @@ bool member_trouble(long http_status, int code) {
   return code == 1 || code == 2 || code == 4 || code == 8 || code == 14;
 }
 
-base::Result<std::string> read_small_file(const std::string& path, const char* flag) {
+// `secret`: a file only its owner should read (a password, a private key); said once if not.
+base::Result<std::string> read_small_file(const std::string& path, const char* flag, bool secret) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return base::Error{std::string("cannot read ") + flag + " " + path + ": " + std::strerror(errno)};
   struct stat st {};
@@ -54,7 +55,7 @@ base::Result<std::string> read_small_file(const std::string& path, const char* f
   const bool stat_ok = ::fstat(fd, &st) == 0;
   ::close(fd);
   if (read_errno != 0) return base::Error{std::string("cannot read ") + flag + " " + path + ": " + std::strerror(read_errno)};
-  if (stat_ok && (st.st_mode & 077) != 0)
+  if (secret && stat_ok && (st.st_mode & 077) != 0)
     BR_LOG_WARN("%s %s can be read by other users (mode %03o); chmod 600 it", flag, path.c_str(),
                 static_cast<unsigned>(st.st_mode & 0777));
   return text;
@@ -73,7 +74,7 @@ base::Result<EtcdSettings> load_etcd_settings(std::vector<EtcdMember> members, c
   EtcdSettings s;
   s.members = std::move(members);
   if (!password_file.empty()) {
-    auto text = read_small_file(password_file, "--id-source-password-file");
+    auto text = read_small_file(password_file, "--id-source-password-file", true);
     if (!text) return base::Error{text.error()};
     std::string line = text.value().substr(0, text.value().find('\n'));
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -92,7 +93,7 @@ base::Result<EtcdSettings> load_etcd_settings(std::vector<EtcdMember> members, c
   for (const auto& [path, flag] : {std::pair{ca_file, "--id-source-ca-file"}, std::pair{cert_file, "--id-source-cert-file"},
                                    std::pair{key_file, "--id-source-key-file"}}) {
     if (path.empty()) continue;
-    auto text = read_small_file(path, flag);
+    auto text = read_small_file(path, flag, path == key_file);
     if (!text) return base::Error{text.error()};
     if (text.value().find("-----BEGIN ") == std::string::npos)
       return base::Error{std::string(flag) + " " + path + " is not a PEM file (no -----BEGIN line)"};
@@ -219,6 +220,9 @@ EtcdClient::Outcome EtcdClient::post_once(size_t member, const char* path, const
   if (status == 200) return Outcome::ok;
   const EtcdError e = parse_etcd_error(parser_, reply);
   error = who + ": HTTP " + std::to_string(status) + ": " + e.message;
+  if (e.message.find("CommonName of client") != std::string::npos)
+    error += " (with authentication on, etcd's JSON gateway refuses a client certificate that has a CommonName: "
+             "issue the node's certificate without one; the node signs in with --id-source-password-file)";
   // An expired or unknown token, or none where authentication is on ("user name is empty").
   if (e.code == kEtcdUnauthenticated ||
       (e.code == kEtcdInvalidArgument && e.message.find("user name is empty") != std::string::npos))

@@ -1,17 +1,35 @@
 // The etcd counter's reservation transaction, its reads, and the record's rewrite.
 #include "busyring/ids/etcd_range_store.h"
 
-#include <cinttypes>
-#include <cstdio>
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <random>
+#include <thread>
 
 #include "busyring/ids/etcd_wire.h"
 
 namespace busyring::ids {
 namespace {
 
-// Lost races in a row before a call gives up (and the thread backs off): each one means another
-// node reserved in between, so the counter moved on and this is progress for the cluster.
-constexpr int kMaxRaces = 8;
+// Lost races: each one means another node reserved in between (the counter moved on: progress
+// for the cluster), and the failure branch already read the new value, so the first retry goes
+// at once; later ones after a random pause of up to 2^race ms (at most 32), so that nodes that
+// asked at the same moment spread out instead of colliding again (every attempt is a Raft
+// write). A call gives up (the thread backs off) after this long of lost races.
+constexpr int64_t kRaceBudgetMs = 2000;
+constexpr int kMaxRacePauseMs = 32;
+
+// What the node last learnt of the counter is used without reading it again for this long: a
+// node reserving in a burst (its reserve draining fast) skips the read. Older, another node has
+// likely reserved since, and a transaction that loses its compare costs a Raft write (an fsync
+// on a quorum) where a linearizable read costs a heartbeat round.
+constexpr int64_t kFreshMs = 100;
+
+int64_t monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 Reservation outcome(Reservation::Outcome o) {
   Reservation r;
@@ -28,7 +46,11 @@ Reservation failed(std::string error) {
 }  // namespace
 
 EtcdRangeStore::EtcdRangeStore(EtcdSettings settings, const std::string& prefix, const std::string& node_id)
-    : client_(std::move(settings)), counter_key_(prefix + "/counter"), record_key_(prefix + "/node/" + node_id) {}
+    : client_(std::move(settings)),
+      counter_key_(prefix + "/counter"),
+      record_key_(prefix + "/node/" + node_id),
+      random_(static_cast<std::minstd_rand::result_type>(std::hash<std::string>{}(node_id) ^
+                                                         static_cast<size_t>(std::random_device{}()))) {}
 
 std::string EtcdRangeStore::set_counter_command(const std::string& value) const {
   return "etcdctl " + client_.etcdctl_flags() + " put " + counter_key_ + " " + value;
@@ -36,8 +58,10 @@ std::string EtcdRangeStore::set_counter_command(const std::string& value) const 
 
 Reservation EtcdRangeStore::reserve(uint64_t count, const std::string& last_record, uint64_t held_end) {
   const std::optional<std::string> last = last_record.empty() ? std::nullopt : std::optional(last_record);
-  for (int race = 0; race < kMaxRaces; ++race) {
-    if (!known_) {
+  const int64_t give_up_ms = monotonic_ms() + kRaceBudgetMs;
+  int race = 0;
+  for (;; ++race) {
+    if (!known_ || monotonic_ms() - known_at_ms_ > kFreshMs) {
       if (auto st = read_both(); !st) return failed(st.error());
     }
     const Known k = *known_;
@@ -75,15 +99,23 @@ Reservation EtcdRangeStore::reserve(uint64_t count, const std::string& last_reco
     if (!parsed) return failed(parsed.error());
     if (parsed.value().succeeded) {
       known_ = Known{true, std::to_string(txn.new_counter), txn.new_counter, parsed.value().revision, txn.new_record};
+      known_at_ms_ = monotonic_ms();
       Reservation r = outcome(Reservation::Outcome::reserved);
       r.range = range;
       return r;
     }
     // Lost: the failure branch read both keys back; look at them again.
     if (auto st = take_ranges(parsed.value()); !st) return failed(st.error());
+    if (monotonic_ms() >= give_up_ms) break;
+    if (race > 0) {
+      const int pause_ms = std::min(1 << std::min(race, 5), kMaxRacePauseMs);
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(std::uniform_int_distribution<int>(0, pause_ms * 1000)(random_)));
+    }
   }
-  return failed("another node reserved ids between each read and transaction, " + std::to_string(kMaxRaces) +
-                " times in a row");
+  return failed("other nodes reserved ids first " + std::to_string(race + 1) + " times in a row (for " +
+                std::to_string(kRaceBudgetMs) + " ms): more reservations a second than etcd serializes; raise "
+                "--id-reserve");
 }
 
 base::Status EtcdRangeStore::read_both() {
@@ -105,6 +137,7 @@ base::Status EtcdRangeStore::take_ranges(const EtcdTxnReply& reply) {
   k.counter = parse_counter_value(counter.value);
   if (reply.ranges[1].exists) k.record = reply.ranges[1].value;
   known_ = k;
+  known_at_ms_ = monotonic_ms();
   return base::ok_status();
 }
 

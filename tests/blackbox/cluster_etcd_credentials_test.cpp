@@ -33,7 +33,9 @@ void openssl(const TempDir& dir, std::vector<std::string> args) {
   REQUIRE(run.ok());
 }
 
-// A CA, a server certificate for 127.0.0.1 and a client certificate for `busyring`, P-256.
+// A CA, a server certificate for 127.0.0.1 and a client certificate, P-256. The client's has no
+// CommonName: with authentication on, etcd's JSON gateway refuses one that has (HTTP 400, the
+// guard against CVE-2018-16886); the node is known by its user and password instead.
 void make_certificates(const TempDir& dir) {
   INFO("openssl is missing (apt-get install openssl)");
   REQUIRE(!find_program("openssl").empty());
@@ -48,7 +50,7 @@ void make_certificates(const TempDir& dir) {
   write_file(dir.sub("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
   write_file(dir.sub("client.ext"), "extendedKeyUsage=clientAuth\n");
   for (const std::string name : {"server", "client"}) {
-    req({"-keyout", name + "-key.pem", "-out", name + ".csr", "-subj", std::string("/CN=") + (name == "server" ? "etcd" : "busyring")});
+    req({"-keyout", name + "-key.pem", "-out", name + ".csr", "-subj", name == "server" ? "/CN=etcd" : "/O=busyring node"});
     openssl(dir, {"x509", "-req", "-days", "2", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
                   "-CAcreateserial", "-extfile", name + ".ext", "-out", name + ".pem"});
   }
@@ -176,7 +178,7 @@ TEST_CASE("cluster: etcd over TLS with a user: credentials from files, refused w
   auto no_certificate = start_node(dir, "no-certificate", etcd.client_port(),
                                    {"--id-source-ca-file", dir.sub("ca.pem"), "--id-source-password-file",
                                     dir.sub("password")});
-  check_refused(*no_certificate, "SSL");
+  check_refused(*no_certificate, "member 127.0.0.1:");  // the handshake fails (how, OpenSSL's words say)
 
   // The member restarts: every token it gave is gone. The node signs in again when told so.
   const ExitStatus stopped = etcd.stop();

@@ -7,16 +7,19 @@
 //   if counter.mod_revision == R and node record == what the node last took (absent: version 0)
 //   then put counter = V + n, put record = "V+1 V+n+1"
 //   else range counter, range record
-// where V and R are the counter as last read. A lost race (another node reserved between the
-// read and the transaction) answers with the counter's new value in the same round trip, and
-// the node tries again. A transaction the node gave up on (a timeout, a member lost mid-call) is
-// found on the next call: the record moved on (adopt it) or it never ran; one that runs later
-// compares against a counter that moved on and changes nothing. A counter found below ids the
-// node held is not moved at all.
+// where V and R are the counter as last read (read again first unless learnt in the last 100 ms).
+// A lost race (another node reserved between the read and the transaction) answers with the
+// counter's new value in the same round trip, and the node tries again. A transaction the node
+// gave up on (a timeout, a member lost mid-call) is found on the next call: the record moved on
+// (adopt it) or it never ran; one that runs later compares against a counter that moved on and
+// changes nothing. A counter found below ids the node held is not moved at all.
+// One key changed by compare-and-swap: the cluster's reservations are serialized, about one per
+// Raft write (perf/RESULTS.md); --id-reserve keeps their rate low.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "busyring/ids/etcd_client.h"
@@ -59,7 +62,9 @@ class EtcdRangeStore final : public RangeStore {
   const std::string counter_key_;
   const std::string record_key_;
   std::optional<Known> known_;  // nullopt after any failure: read again before the next try
+  int64_t known_at_ms_ = 0;     // when known_ was learnt (monotonic)
   simdjson::dom::parser parser_;
+  std::minstd_rand random_;  // pauses after a lost race
 };
 
 }  // namespace busyring::ids
