@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <string_view>
 
 #include <catch2/catch.hpp>
 
@@ -307,6 +308,11 @@ StallProxy::~StallProxy() {
   close(wake_fd_);
 }
 
+void StallProxy::drop_replies_from(const std::string& marker) {
+  std::lock_guard<std::mutex> lock(marker_mu_);
+  marker_ = marker;
+}
+
 // One thread, poll over every pair: client -> upstream always, upstream -> client unless dropping.
 void StallProxy::run() {
   struct Pair {
@@ -351,6 +357,13 @@ void StallProxy::run() {
         const pollfd& f = fds[2 + 2 * i + (from_client ? 0 : 1)];
         if (!alive || f.revents == 0) continue;
         const ssize_t n = recv(from_client ? p.client : p.upstream, buf, sizeof buf, 0);
+        if (n > 0 && from_client) {
+          std::lock_guard<std::mutex> lock(marker_mu_);
+          if (!marker_.empty() && std::string_view(buf, static_cast<size_t>(n)).find(marker_) != std::string_view::npos) {
+            dropping_.store(true);
+            marker_.clear();
+          }
+        }
         if (n <= 0) {
           alive = false;
         } else if (!from_client && dropping_.load()) {

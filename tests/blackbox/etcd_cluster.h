@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -107,6 +108,8 @@ uint64_t check_etcd_accounting(Cluster& cluster);
 // A TCP proxy on a free loopback port in front of one port: every connection is forwarded both
 // ways, except that while replies are dropped, what the upstream answers is read and thrown
 // away (the requests still arrive): a client sees its call time out after the server ran it.
+// Armed with a marker, it starts dropping at the first request that carries it (say, the first
+// write), so the requests before it are answered.
 class StallProxy {
  public:
   explicit StallProxy(uint16_t upstream_port);
@@ -116,6 +119,9 @@ class StallProxy {
 
   uint16_t port() const { return port_; }
   void drop_replies(bool on) { dropping_.store(on); }
+  // Drops every reply from the first request whose bytes hold `marker` on (that one's included).
+  void drop_replies_from(const std::string& marker);
+  bool dropping() const { return dropping_.load(); }
   uint64_t dropped_bytes() const { return dropped_.load(); }
 
  private:
@@ -126,6 +132,8 @@ class StallProxy {
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> dropping_{false};
+  std::mutex marker_mu_;
+  std::string marker_;  // armed when not empty
   std::atomic<uint64_t> dropped_{0};
   std::thread thread_;
 };
