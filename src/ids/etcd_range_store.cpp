@@ -59,63 +59,78 @@ std::string EtcdRangeStore::set_counter_command(const std::string& value) const 
 Reservation EtcdRangeStore::reserve(uint64_t count, const std::string& last_record, uint64_t held_end) {
   const std::optional<std::string> last = last_record.empty() ? std::nullopt : std::optional(last_record);
   const int64_t give_up_ms = monotonic_ms() + kRaceBudgetMs;
-  int race = 0;
-  for (;; ++race) {
+  for (int race = 0;; ++race) {
     if (!known_ || monotonic_ms() - known_at_ms_ > kFreshMs) {
       if (auto st = read_both(); !st) return failed(st.error());
     }
-    const Known k = *known_;
-    if (!k.counter_exists) return outcome(Reservation::Outcome::missing);
-    if (k.record != last) {
-      known_.reset();
-      Reservation r = outcome(Reservation::Outcome::record_moved);
-      r.record = k.record.value_or("");
-      return r;
-    }
-    if (!k.counter) {
-      known_.reset();
-      return failed("the counter " + counter_key_ + " holds '" + k.counter_text.substr(0, 40) +
-                    "', not a number of ids: set it right with `" + set_counter_command("<value>") + "`");
-    }
-    const uint64_t value = *k.counter;
-    if (value + 1 < held_end) {
-      Reservation r = outcome(Reservation::Outcome::counter_behind);
-      r.counter = value;
-      return r;
-    }
-    if (value > UINT64_MAX - 1 - count) return failed("the counter " + counter_key_ + " is at its limit");
-    const IdRange range{value + 1, value + 1 + count};
-    EtcdReserveTxn txn;
-    txn.counter_key = counter_key_;
-    txn.counter_mod_revision = k.counter_mod_revision;
-    txn.new_counter = range.end - 1;
-    txn.record_key = record_key_;
-    txn.last_record = last;
-    txn.new_record = range_record(range);
-    known_.reset();  // until the reply says what the keys hold now
-    auto reply = client_.post("/v3/kv/txn", etcd_reserve_txn_json(txn));
-    if (!reply) return failed(reply.error());
-    auto parsed = parse_etcd_txn_reply(parser_, reply.value());
-    if (!parsed) return failed(parsed.error());
-    if (parsed.value().succeeded) {
-      known_ = Known{true, std::to_string(txn.new_counter), txn.new_counter, parsed.value().revision, txn.new_record};
-      known_at_ms_ = monotonic_ms();
-      Reservation r = outcome(Reservation::Outcome::reserved);
-      r.range = range;
-      return r;
-    }
-    // Lost: the failure branch read both keys back; look at them again.
-    if (auto st = take_ranges(parsed.value()); !st) return failed(st.error());
-    if (monotonic_ms() >= give_up_ms) break;
+    if (auto settled = settle_without_writing(last, count, held_end)) return *settled;
+    if (auto done = try_transaction(last, count)) return *done;
+    // Lost the race: known_ holds what the failure branch read back.
+    if (monotonic_ms() >= give_up_ms)
+      return failed("other nodes reserved ids first " + std::to_string(race + 1) + " times in a row (for " +
+                    std::to_string(kRaceBudgetMs) + " ms): more reservations a second than etcd serializes; raise "
+                    "--id-reserve");
     if (race > 0) {
       const int pause_ms = std::min(1 << std::min(race, 5), kMaxRacePauseMs);
       std::this_thread::sleep_for(
           std::chrono::microseconds(std::uniform_int_distribution<int>(0, pause_ms * 1000)(random_)));
     }
   }
-  return failed("other nodes reserved ids first " + std::to_string(race + 1) + " times in a row (for " +
-                std::to_string(kRaceBudgetMs) + " ms): more reservations a second than etcd serializes; raise "
-                "--id-reserve");
+}
+
+// What the keys say when no transaction should be sent: the counter missing or not a number,
+// the node's record not what it knows, the counter behind what it held, or at its limit.
+std::optional<Reservation> EtcdRangeStore::settle_without_writing(const std::optional<std::string>& last,
+                                                                  uint64_t count, uint64_t held_end) {
+  const Known& k = *known_;
+  if (!k.counter_exists) return outcome(Reservation::Outcome::missing);
+  if (k.record != last) {
+    Reservation r = outcome(Reservation::Outcome::record_moved);
+    r.record = k.record.value_or("");
+    known_.reset();
+    return r;
+  }
+  if (!k.counter) {
+    const std::string text = k.counter_text.substr(0, 40);
+    known_.reset();
+    return failed("the counter " + counter_key_ + " holds '" + text + "', not a number of ids: set it right with `" +
+                  set_counter_command("<value>") + "`");
+  }
+  if (*k.counter + 1 < held_end) {
+    Reservation r = outcome(Reservation::Outcome::counter_behind);
+    r.counter = *k.counter;
+    return r;
+  }
+  if (*k.counter > UINT64_MAX - 1 - count) return failed("the counter " + counter_key_ + " is at its limit");
+  return std::nullopt;
+}
+
+// The reservation transaction on what known_ says: reserved, failed, or nullopt for a lost race
+// (known_ then holds the keys as the failure branch read them).
+std::optional<Reservation> EtcdRangeStore::try_transaction(const std::optional<std::string>& last, uint64_t count) {
+  const Known k = *known_;
+  const IdRange range{*k.counter + 1, *k.counter + 1 + count};
+  EtcdReserveTxn txn;
+  txn.counter_key = counter_key_;
+  txn.counter_mod_revision = k.counter_mod_revision;
+  txn.new_counter = range.end - 1;
+  txn.record_key = record_key_;
+  txn.last_record = last;
+  txn.new_record = range_record(range);
+  known_.reset();  // until the reply says what the keys hold now
+  auto reply = client_.post("/v3/kv/txn", etcd_reserve_txn_json(txn));
+  if (!reply) return failed(reply.error());
+  auto parsed = parse_etcd_txn_reply(parser_, reply.value());
+  if (!parsed) return failed(parsed.error());
+  if (!parsed.value().succeeded) {
+    if (auto st = take_ranges(parsed.value()); !st) return failed(st.error());
+    return std::nullopt;
+  }
+  known_ = Known{true, std::to_string(txn.new_counter), txn.new_counter, parsed.value().revision, txn.new_record};
+  known_at_ms_ = monotonic_ms();
+  Reservation r = outcome(Reservation::Outcome::reserved);
+  r.range = range;
+  return r;
 }
 
 base::Status EtcdRangeStore::read_both() {

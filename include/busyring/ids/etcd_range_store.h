@@ -55,6 +55,9 @@ class EtcdRangeStore final : public RangeStore {
     uint64_t counter_mod_revision = 0;
     std::optional<std::string> record;  // nullopt: absent
   };
+  std::optional<Reservation> settle_without_writing(const std::optional<std::string>& last, uint64_t count,
+                                                    uint64_t held_end);
+  std::optional<Reservation> try_transaction(const std::optional<std::string>& last, uint64_t count);
   base::Status read_both();
   base::Status take_ranges(const EtcdTxnReply& reply);
 
