@@ -199,8 +199,13 @@ TEST_CASE("cluster: etcd over TLS with a user: credentials from files, refused w
     REQUIRE(acked.emplace(id_of(r), body).second);
   }
   CHECK(id_ranges(dir.sub("node")).size() > ranges_before);
-  record = etcd.etcdctl({"get", record_key, "--print-value-only"}, "root:rootpw");
-  CHECK(record.out == last_range());
+  // (A reservation may be on its way: the record then leads id-ranges for a moment.)
+  CHECK(wait_until_paced(
+      [&] {
+        record = etcd.etcdctl({"get", record_key, "--print-value-only"}, "root:rootpw");
+        return record.ok() && record.out == last_range();
+      },
+      10'000));
   CHECK(node->stderr_text().find("s3cret") == std::string::npos);
   CHECK(node->stop().code == 0);
 }
