@@ -117,7 +117,9 @@ std::unique_ptr<ServerProcess> start_node(const TempDir& dir, const std::string&
                                    "--id-source", "etcd://127.0.0.1:" + std::to_string(etcd_port) + kEtcdPrefix};
   args.insert(args.end(), credentials.begin(), credentials.end());
   auto node = std::make_unique<ServerProcess>(args);
-  REQUIRE(node->wait_listening(20'000));
+  const bool listening = node->wait_listening(20'000);
+  INFO("node " << name << ":\n" << node->stderr_text());
+  REQUIRE(listening);
   return node;
 }
 
@@ -179,9 +181,9 @@ TEST_CASE("cluster: etcd over TLS with a user: credentials from files, refused w
 
   std::vector<std::string> wrong = tls;
   wrong.insert(wrong.end(), {"--id-source-password-file", dir.sub("wrong-password")});
-  auto wrong_password = start_node(dir, "wrong-password", etcd.client_port(), wrong);
+  auto wrong_password = start_node(dir, "node-wrong-password", etcd.client_port(), wrong);
   check_refused(*wrong_password, "authentication failed");
-  auto no_certificate = start_node(dir, "no-certificate", etcd.client_port(),
+  auto no_certificate = start_node(dir, "node-no-certificate", etcd.client_port(),
                                    {"--id-source-ca-file", dir.sub("ca.pem"), "--id-source-password-file",
                                     dir.sub("password")});
   check_refused(*no_certificate, "member 127.0.0.1:");  // the handshake fails (how, OpenSSL's words say)
