@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "busyring/config/flags.h"
-#include "busyring/ids/etcd_range_store.h"
-#include "busyring/ids/redis_range_store.h"
+#include "ids/etcd_range_store.h"
+#include "ids/redis_range_store.h"
 
 using namespace busyring;
 
@@ -35,7 +35,8 @@ struct Totals {
 
 std::unique_ptr<ids::RangeStore> make_store(const config::IdSource& s, const std::string& node_id) {
   if (s.kind == config::IdSourceKind::redis)
-    return std::make_unique<ids::RedisRangeStore>(ids::RedisEndpoint{s.host, s.port, s.key}, node_id);
+    return std::make_unique<ids::RedisRangeStore>(ids::RedisEndpoint{s.host, s.port, s.key, ""}, node_id,
+                                                  ids::RedisCredentials{});
   std::vector<ids::EtcdMember> members;
   for (const auto& m : s.members) members.push_back({m.host, m.port});
   ids::EtcdSettings settings;

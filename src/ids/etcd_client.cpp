@@ -1,6 +1,6 @@
 // The etcd gateway client: one libcurl easy handle (its connection cache keeps one keep-alive
 // connection per member), fail-over from member to member, authentication, TLS.
-#include "busyring/ids/etcd_client.h"
+#include "etcd_client.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 
 #include "busyring/base/assert.h"
 #include "busyring/base/log.h"
-#include "busyring/ids/etcd_wire.h"
+#include "etcd_wire.h"
 
 namespace busyring::ids {
 namespace {
@@ -98,6 +98,7 @@ base::Result<EtcdSettings> load_etcd_settings(std::vector<EtcdMember> members, c
     if (text.value().find("-----BEGIN ") == std::string::npos)
       return base::Error{std::string(flag) + " " + path + " is not a PEM file (no -----BEGIN line)"};
   }
+  s.password_file = password_file;
   s.ca_file = ca_file;
   s.cert_file = cert_file;
   s.key_file = key_file;
@@ -148,17 +149,24 @@ void EtcdClient::set_token(const std::string& token) {
 }
 
 base::Result<std::string> EtcdClient::post(const char* path, const std::string& body) {
+  access_refused_ = false;
   std::string failures;
   for (size_t tried = 0; tried < settings_.members.size() && !stopping(); ++tried) {
     const size_t member = current_;
     std::string reply, error;
     Outcome outcome = post_once(member, path, body, reply, error);
     if (outcome == Outcome::auth_needed) {
-      if (settings_.user.empty())
+      if (settings_.user.empty()) {
+        access_refused_ = true;
         return base::Error{error + " (etcd has authentication on: give --id-source-password-file)"};
+      }
       outcome = authenticate(member, error);
       if (outcome == Outcome::ok) outcome = post_once(member, path, body, reply, error);
-      if (outcome == Outcome::auth_needed) outcome = Outcome::refused;
+      if (outcome == Outcome::auth_needed) outcome = Outcome::access_refused;
+    }
+    if (outcome == Outcome::access_refused) {
+      access_refused_ = true;
+      return base::Error{error};
     }
     if (outcome == Outcome::ok) {
       current_ok_ = true;
@@ -227,6 +235,7 @@ EtcdClient::Outcome EtcdClient::post_once(size_t member, const char* path, const
   if (e.code == kEtcdUnauthenticated ||
       (e.code == kEtcdInvalidArgument && e.message.find("user name is empty") != std::string::npos))
     return Outcome::auth_needed;
+  if (e.code == kEtcdPermissionDenied) return Outcome::access_refused;
   return member_trouble(status, e.code) ? Outcome::member_failed : Outcome::refused;
 }
 
@@ -237,7 +246,7 @@ EtcdClient::Outcome EtcdClient::authenticate(size_t member, std::string& error) 
       post_once(member, "/v3/auth/authenticate", etcd_authenticate_json(settings_.user, settings_.password), reply, error);
   if (o != Outcome::ok) {
     error = "authenticating as " + settings_.user + ": " + error;
-    return o == Outcome::auth_needed ? Outcome::refused : o;
+    return o == Outcome::member_failed ? o : Outcome::access_refused;
   }
   auto token = parse_etcd_token(parser_, reply);
   if (!token) {

@@ -1,5 +1,5 @@
 // The etcd counter's reservation transaction, its reads, and the record's rewrite.
-#include "busyring/ids/etcd_range_store.h"
+#include "etcd_range_store.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,7 +7,7 @@
 #include <random>
 #include <thread>
 
-#include "busyring/ids/etcd_wire.h"
+#include "etcd_wire.h"
 
 namespace busyring::ids {
 namespace {
@@ -54,6 +54,13 @@ EtcdRangeStore::EtcdRangeStore(EtcdSettings settings, const std::string& prefix,
 
 std::string EtcdRangeStore::set_counter_command(const std::string& value) const {
   return "etcdctl " + client_.etcdctl_flags() + " put " + counter_key_ + " " + value;
+}
+
+std::string EtcdRangeStore::access_fix() const {
+  const std::string& file = client_.settings().password_file;
+  return "Fix the etcd user's roles (readwrite on " + counter_key_.substr(0, counter_key_.rfind('/')) +
+         "/ with --prefix; the node retries on its own) or the file (" + (file.empty() ? "none given" : file) +
+         "; then restart the node)";
 }
 
 Reservation EtcdRangeStore::reserve(uint64_t count, const std::string& last_record, uint64_t held_end) {

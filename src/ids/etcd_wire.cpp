@@ -1,5 +1,5 @@
 // etcd's v3 JSON: base64, the request bodies, and the replies read with simdjson's DOM.
-#include "busyring/ids/etcd_wire.h"
+#include "etcd_wire.h"
 
 #include <cinttypes>
 #include <cstdio>

@@ -1,11 +1,14 @@
-// The Redis counter's calls: the reservation script, GET, the record's rewrite; connect and
-// reconnect (one connection, dropped after any failure, opened again by the next call).
-#include "busyring/ids/redis_range_store.h"
+// The Redis counter's calls: the reservation script, GET, the record's rewrite; connect, AUTH
+// and reconnect (one connection, dropped after any failure, opened again by the next call).
+#include "redis_range_store.h"
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 namespace busyring::ids {
 namespace {
@@ -35,8 +38,10 @@ Reservation failed(std::string error) {
 
 }  // namespace
 
-RedisRangeStore::RedisRangeStore(RedisEndpoint endpoint, const std::string& node_id)
-    : endpoint_(std::move(endpoint)), node_key_(endpoint_.key + ":node:" + node_id) {}
+RedisRangeStore::RedisRangeStore(RedisEndpoint endpoint, const std::string& node_id, RedisCredentials credentials)
+    : endpoint_(std::move(endpoint)),
+      node_key_(endpoint_.key + ":node:" + node_id),
+      credentials_(std::move(credentials)) {}
 
 RedisRangeStore::~RedisRangeStore() { disconnect(); }
 
@@ -49,17 +54,17 @@ std::string RedisRangeStore::set_counter_command(const std::string& value) const
          value;
 }
 
+std::string RedisRangeStore::access_fix() const {
+  return "Fix the Redis ACL (the node retries on its own) or the file (" +
+         (endpoint_.password_file.empty() ? std::string("none given") : endpoint_.password_file) +
+         "; then restart the node)";
+}
+
 Reservation RedisRangeStore::reserve(uint64_t count, const std::string& last_record, uint64_t /*held_end*/) {
   std::string error;
-  if (!connect(error)) return failed(error);
-  auto* reply = static_cast<redisReply*>(redisCommand(redis_, "EVAL %s 2 %s %s %llu %s", kReserveScript,
-                                                      endpoint_.key.c_str(), node_key_.c_str(),
-                                                      static_cast<unsigned long long>(count), last_record.c_str()));
-  if (reply == nullptr) {
-    error = redis_->errstr;
-    disconnect();
-    return failed(error);
-  }
+  redisReply* reply = call(error, "EVAL %s 2 %s %s %llu %s", kReserveScript, endpoint_.key.c_str(), node_key_.c_str(),
+                           static_cast<unsigned long long>(count), last_record.c_str());
+  if (reply == nullptr) return failed(error);
   const bool well_formed = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
                            reply->element[0]->type == REDIS_REPLY_INTEGER;
   if (!well_formed) {
@@ -92,13 +97,8 @@ Reservation RedisRangeStore::reserve(uint64_t count, const std::string& last_rec
 
 base::Result<CounterRead> RedisRangeStore::read_counter() {
   std::string error;
-  if (!connect(error)) return base::Error{error};
-  auto* reply = static_cast<redisReply*>(redisCommand(redis_, "GET %s", endpoint_.key.c_str()));
-  if (reply == nullptr) {
-    error = redis_->errstr;
-    disconnect();
-    return base::Error{error};
-  }
+  redisReply* reply = call(error, "GET %s", endpoint_.key.c_str());
+  if (reply == nullptr) return base::Error{error};
   CounterRead c;
   c.exists = reply->type == REDIS_REPLY_STRING && reply->str != nullptr;
   if (c.exists) c.value = std::strtoull(reply->str, nullptr, 10);
@@ -108,17 +108,31 @@ base::Result<CounterRead> RedisRangeStore::read_counter() {
 
 base::Status RedisRangeStore::write_record(const std::string& record) {
   std::string error;
-  if (!connect(error)) return base::Error{error};
-  auto* reply = static_cast<redisReply*>(record.empty()
-                                             ? redisCommand(redis_, "DEL %s", node_key_.c_str())
-                                             : redisCommand(redis_, "SET %s %s", node_key_.c_str(), record.c_str()));
+  redisReply* reply = record.empty() ? call(error, "DEL %s", node_key_.c_str())
+                                     : call(error, "SET %s %s", node_key_.c_str(), record.c_str());
+  if (reply == nullptr) return base::Error{error};
+  freeReplyObject(reply);
+  return base::ok_status();
+}
+
+redisReply* RedisRangeStore::call(std::string& error, const char* format, ...) {
+  access_refused_ = false;
+  if (!connect(error)) return nullptr;
+  va_list args;
+  va_start(args, format);
+  auto* reply = static_cast<redisReply*>(redisvCommand(redis_, format, args));
+  va_end(args);
   if (reply == nullptr) {
     error = redis_->errstr;
     disconnect();
-    return base::Error{error};
+    return nullptr;
   }
-  freeReplyObject(reply);
-  return base::ok_status();
+  if (refused_access(reply, error)) {
+    freeReplyObject(reply);
+    disconnect();
+    return nullptr;
+  }
+  return reply;
 }
 
 bool RedisRangeStore::connect(std::string& error) {
@@ -130,6 +144,48 @@ bool RedisRangeStore::connect(std::string& error) {
     return false;
   }
   redisSetTimeout(redis_, to_timeval(kTimeoutMs));
+  if (authenticate(error)) return true;
+  disconnect();
+  return false;
+}
+
+// AUTH on every new connection, before anything else is sent on it.
+bool RedisRangeStore::authenticate(std::string& error) {
+  if (!credentials_.given()) return true;
+  auto* reply = static_cast<redisReply*>(
+      credentials_.user.empty()
+          ? redisCommand(redis_, "AUTH %b", credentials_.password.data(), credentials_.password.size())
+          : redisCommand(redis_, "AUTH %b %b", credentials_.user.data(), credentials_.user.size(),
+                         credentials_.password.data(), credentials_.password.size()));
+  if (reply == nullptr) {
+    error = redis_->errstr;
+    return false;
+  }
+  const bool refused = reply->type == REDIS_REPLY_ERROR;
+  if (refused) {
+    access_refused_ = true;
+    error = std::string("AUTH") + (credentials_.user.empty() ? "" : " as user " + credentials_.user) + " answered " +
+            std::string(reply->str, reply->len);
+  }
+  freeReplyObject(reply);
+  return !refused;
+}
+
+// An error reply that is about access rather than ids: no AUTH when Redis wants one (NOAUTH),
+// an ACL user not allowed a command or a key (NOPERM).
+bool RedisRangeStore::refused_access(const redisReply* reply, std::string& error) {
+  if (reply->type != REDIS_REPLY_ERROR || reply->str == nullptr) return false;
+  const std::string_view text(reply->str, reply->len);
+  if (text.rfind("NOAUTH", 0) == 0) {
+    error = credentials_.given() ? "it asks for AUTH again"
+                                 : "it requires a password: give it with --id-source-password-file FILE";
+  } else if (text.rfind("NOPERM", 0) == 0) {
+    error = std::string(text.substr(0, std::min<size_t>(text.size(), 120))) +
+            " (the ACL user needs ~KEY* and +eval +get +set +del +incrby +exists, see contrib/redis/busyring.conf)";
+  } else {
+    return false;
+  }
+  access_refused_ = true;
   return true;
 }
 

@@ -1,8 +1,9 @@
 // The reserving thread and the shards' side of a shared id counter, whatever the store.
-#include "busyring/ids/shared_block_source.h"
+#include "shared_block_source.h"
 
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -49,6 +50,9 @@ SharedBlockSource::SharedBlockSource(std::unique_ptr<RangeStore> store, IdRange 
                        " id counter is behind ids this node holds: no ids until it is set right (see the server log)"),
       problem_missing_(std::string("the ") + store_->product() +
                        " id counter does not exist: no ids until it is set (see the server log)"),
+      problem_access_(std::string(store_->product()) +
+                      " (the id source) refuses this node's credentials (--id-source-password-file): ids come from "
+                      "the reserve until it is empty (see the server log)"),
       held_end_(std::max<uint64_t>(1, held_end)),
       last_range_(last_range.empty() ? std::string() : range_record(last_range)),
       held_holes_(held_holes) {
@@ -71,13 +75,20 @@ base::Status SharedBlockSource::start(const std::string& ranges_path) {
   if (wake_fd_ < 0) return base::Error{std::string("eventfd: ") + std::strerror(errno)};
   // One reservation before the shards start, so the first requests find ids; if the store does
   // not answer now the node still starts and says so (503 until it answers).
-  if (step() == Step::failed)
+  if (step() == Step::failed && !access_refused_.load())  // a refusal has said so already
     BR_LOG_WARN("id source: no ids reserved yet from %s; POST /api/usages answers 503 until it has some",
                 store_->where().c_str());
+  // The thread starts with every signal blocked (it inherits this thread's mask): SIGTERM
+  // must reach the main thread's sigwait. A thread that left it unblocked would take a SIGTERM
+  // that arrives before main waits for it, and die of it, with the whole process.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "busyring-ids");
     run();
   });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return base::ok_status();
 }
 
@@ -107,6 +118,7 @@ SourceStats SharedBlockSource::stats() const noexcept {
   s.errors = errors_.load(std::memory_order_relaxed);
   if (refusal == missing) s.problem = problem_missing_.c_str();
   else if (s.refused) s.problem = problem_refused_.c_str();
+  else if (!s.up && access_refused_.load(std::memory_order_relaxed)) s.problem = problem_access_.c_str();
   else if (!s.up) s.problem = problem_down_.c_str();
   return s;
 }
@@ -239,13 +251,25 @@ SharedBlockSource::Step SharedBlockSource::check_counter_fixed() {
 }
 
 void SharedBlockSource::note_down(const std::string& what) {
+  if (store_->access_refused()) return note_access_refused(what);
   errors_.fetch_add(1, std::memory_order_relaxed);
   if (up_.exchange(false))
     BR_LOG_ERROR("id source: %s: %s; serving from the id reserve (%" PRIu64 " ids left), then 503",
                  store_->where().c_str(), what.c_str(), available());
 }
 
+// One line when access is first refused (not on each retry), and none more until it works.
+void SharedBlockSource::note_access_refused(const std::string& what) {
+  errors_.fetch_add(1, std::memory_order_relaxed);
+  up_.store(false);
+  if (access_refused_.exchange(true)) return;
+  BR_LOG_ERROR("id source: %s refuses this node's credentials: %s; serving from the id reserve (%" PRIu64
+               " ids left), then 503. %s",
+               store_->where().c_str(), what.c_str(), available(), store_->access_fix().c_str());
+}
+
 void SharedBlockSource::note_up() {
+  access_refused_.store(false);
   if (!up_.exchange(true)) BR_LOG_INFO("id source: %s answers again", store_->where().c_str());
 }
 

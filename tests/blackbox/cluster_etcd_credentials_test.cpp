@@ -27,7 +27,7 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 void openssl(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), find_program("openssl"));
+  args.insert(args.begin(), program_path("openssl"));
   const CommandRun run = run_command(args, {}, "", 30'000, dir.path());
   INFO("openssl " << args[1] << ": " << run.err);
   REQUIRE(run.ok());
@@ -38,7 +38,7 @@ void openssl(const TempDir& dir, std::vector<std::string> args) {
 // guard against CVE-2018-16886); the node is known by its user and password instead.
 void make_certificates(const TempDir& dir) {
   INFO("openssl is missing (apt-get install openssl)");
-  REQUIRE(!find_program("openssl").empty());
+  REQUIRE(!program_path("openssl").empty());
   const std::vector<std::string> key = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
   auto req = [&](std::vector<std::string> args) {
     std::vector<std::string> all = {"req"};
@@ -72,7 +72,7 @@ class SecureEtcd {
     const std::string client = "https://127.0.0.1:" + std::to_string(client_port_);
     const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
     process_ = std::make_unique<Program>(std::vector<std::string>{
-        find_program("etcd"), "--name", "s1", "--data-dir", dir_.sub("etcd"), "--listen-client-urls", client,
+        program_path("etcd"), "--name", "s1", "--data-dir", dir_.sub("etcd"), "--listen-client-urls", client,
         "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
         "--initial-cluster", "s1=" + peer, "--cert-file", dir_.sub("server.pem"), "--key-file",
         dir_.sub("server-key.pem"), "--trusted-ca-file", dir_.sub("ca.pem"), "--client-cert-auth", "--logger", "zap",
@@ -86,7 +86,7 @@ class SecureEtcd {
 
   // etcdctl over TLS with the client certificate, as `user` ("NAME:PASSWORD") when given.
   CommandRun etcdctl(std::vector<std::string> args, const std::string& user = "") const {
-    std::vector<std::string> argv = {find_program("etcdctl"), "--endpoints=" + endpoint(), "--cacert=" + dir_.sub("ca.pem"),
+    std::vector<std::string> argv = {program_path("etcdctl"), "--endpoints=" + endpoint(), "--cacert=" + dir_.sub("ca.pem"),
                                      "--cert=" + dir_.sub("client.pem"), "--key=" + dir_.sub("client-key.pem"),
                                      "--dial-timeout=2s", "--command-timeout=5s"};
     if (!user.empty()) argv.push_back("--user=" + user);

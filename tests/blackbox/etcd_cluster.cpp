@@ -43,7 +43,7 @@ void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms
 void require_etcd() {
   for (const char* tool : {"etcd", "etcdctl"}) {
     INFO(tool << " is missing: `make deps` installs etcd-server and etcd-client (or apt-get install them)");
-    REQUIRE(!find_program(tool).empty());
+    REQUIRE(!program_path(tool).empty());
   }
 }
 
@@ -97,7 +97,7 @@ void EtcdCluster::start(Member& m, bool existing) {
   const std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
   m.paused = false;
   m.process = std::make_unique<Program>(std::vector<std::string>{
-      find_program("etcd"), "--name", m.name, "--data-dir", m.data_dir, "--listen-client-urls", client,
+      program_path("etcd"), "--name", m.name, "--data-dir", m.data_dir, "--listen-client-urls", client,
       "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
       "--initial-cluster", initial, "--initial-cluster-state", existing ? "existing" : "new",
       "--initial-cluster-token", token_, "--logger", "zap", "--log-outputs", "stderr"});
@@ -161,7 +161,7 @@ std::string EtcdCluster::endpoints(const std::vector<int>& members) const {
 }
 
 std::vector<std::string> EtcdCluster::etcdctl(const std::vector<int>& members) const {
-  return {find_program("etcdctl"), "--endpoints=" + endpoints(members), "--dial-timeout=1s", "--command-timeout=3s"};
+  return {program_path("etcdctl"), "--endpoints=" + endpoints(members), "--dial-timeout=1s", "--command-timeout=3s"};
 }
 
 int EtcdCluster::leader() const {

@@ -2,7 +2,7 @@
 // one line, the TLS files present and PEM), and the fix an operator is told (etcdctl's flags for
 // the same members). The client's calls are tested against real etcd members by the black-box
 // cluster tests (tests/blackbox/cluster_etcd_*).
-#include "busyring/ids/etcd_client.h"
+#include "ids/etcd_client.h"
 
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "busyring/ids/range_store.h"
+#include "ids/range_store.h"
 #include "../support/temp_dir.h"
 
 using namespace busyring::ids;

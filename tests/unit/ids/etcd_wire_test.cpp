@@ -1,7 +1,7 @@
 // ids/etcd_wire: base64 both ways (RFC 4648 vectors, non-canonical input refused), the request
 // bodies (checked by parsing them back), and etcd 3.4's replies as its gateway writes them
 // (64-bit numbers as strings, defaults left out).
-#include "busyring/ids/etcd_wire.h"
+#include "ids/etcd_wire.h"
 
 #include <catch2/catch.hpp>
 
