@@ -190,6 +190,7 @@ EtcdClient::Outcome EtcdClient::post_once(size_t member, const char* path, const
   if (!settings_.user.empty() && token_.empty() && std::strcmp(path, "/v3/auth/authenticate") != 0) {
     if (const Outcome o = authenticate(member, error); o != Outcome::ok) return o;
   }
+  reply.clear();  // a retry after signing in again must not append to the refusal
   const std::string target = url(member, path);
   curl_easy_reset(curl_);  // keeps the connection cache
   curl_easy_setopt(curl_, CURLOPT_URL, target.c_str());

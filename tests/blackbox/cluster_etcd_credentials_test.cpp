@@ -183,6 +183,15 @@ TEST_CASE("cluster: etcd over TLS with a user: credentials from files, refused w
   wrong.insert(wrong.end(), {"--id-source-password-file", dir.sub("wrong-password")});
   auto wrong_password = start_node(dir, "node-wrong-password", etcd.client_port(), wrong);
   check_refused(*wrong_password, "authentication failed");
+  // A refusal of the credentials, not an etcd that is down: /healthz says which, and the log says
+  // it once however often the node tried again.
+  std::string health;
+  CHECK(healthz(wrong_password->port(), &health) == 503);
+  CHECK(health.find("refuses this node's credentials") != std::string::npos);
+  const std::string log = wrong_password->stderr_text();
+  const size_t first = log.find("refuses this node's credentials");
+  CHECK(first != std::string::npos);
+  CHECK(log.find("refuses this node's credentials", first + 1) == std::string::npos);
   auto no_certificate = start_node(dir, "node-no-certificate", etcd.client_port(),
                                    {"--id-source-ca-file", dir.sub("ca.pem"), "--id-source-password-file",
                                     dir.sub("password")});
