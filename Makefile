@@ -9,14 +9,15 @@ CC ?= gcc
 
 # Debian packages, by what needs them. The build and `make run` need BUILD_DEPS only; `make test`
 # adds TEST_DEPS: ab and curl (the seeds' commands), npm (loadtest, installed into build/npm),
-# a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis and HAProxy (the
-# cluster tests; libhiredis-dev is the server's own Redis client), e2fsprogs and dmsetup (the
-# full-disk and I/O-error tests' file systems).
-BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev catch2
-TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server haproxy e2fsprogs dmsetup
-BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server haproxy
+# a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis, etcd and HAProxy (the
+# cluster tests; libhiredis-dev is the server's own Redis client, libcurl4-openssl-dev its etcd
+# client; openssl makes the etcd TLS test's certificates), e2fsprogs and dmsetup (the full-disk
+# and I/O-error tests' file systems).
+BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2
+TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup
+BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
 FUZZ_DEPS := clang libclang-rt-14-dev
-CLUSTER_DEPS := redis-server haproxy
+CLUSTER_DEPS := redis-server etcd-server etcd-client haproxy
 
 # ---- Stage 1: packages, then one recursive make that builds -----------------------------------
 # make reads which files exist when it first looks (llhttp's sources under /usr/share/llhttp) and
@@ -110,7 +111,7 @@ CXXFLAGS = -std=c++20 $(DEBUG_INFO) -fno-omit-frame-pointer -pthread $(CXXFLAGS_
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
-LDLIBS := -luring -lsimdjson -lhiredis
+LDLIBS := -luring -lsimdjson -lhiredis -lcurl
 
 LIB_SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
@@ -247,11 +248,12 @@ run: all
 	./$(SERVER) --port 3000 --data-dir ./data
 
 # `make cluster NODES=3`: Redis, NODES nodes (ids from Redis) and HAProxy on this machine, in the
-# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1).
+# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1;
+# ID_SOURCE=etcd: three etcd members instead of Redis).
 .PHONY: cluster
 cluster: all
 	@BUSYRING_BIN=$(SERVER) perf/cluster --nodes $(or $(NODES),3) --front-port $(or $(FRONT_PORT),3000) \
-	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep)
+	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep) $(if $(ID_SOURCE),--id-source $(ID_SOURCE))
 
 # A kernel without IPv6, preloaded into the server by one black-box test (dual_stack_test.cpp).
 $(BUILD)/no-ipv6.so: tests/blackbox/no_ipv6_shim.c

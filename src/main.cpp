@@ -91,10 +91,19 @@ void log_recovery(const Recovered& r, const ids::IdStart& id_start) {
 }
 
 ids::IdSourceOptions id_source_options(const config::Config& c) {
+  const config::IdSource& s = c.id_source;
   ids::IdSourceOptions o;
   o.data_dir = c.data_dir;
-  o.redis = c.id_source.redis;
-  o.endpoint = ids::RedisEndpoint{c.id_source.host, c.id_source.port, c.id_source.key, c.id_source_password_file};
+  o.kind = s.kind == config::IdSourceKind::etcd    ? ids::IdSourceKind::etcd
+           : s.kind == config::IdSourceKind::redis ? ids::IdSourceKind::redis
+                                                   : ids::IdSourceKind::local;
+  o.redis = ids::RedisEndpoint{s.host, s.port, s.key, c.id_source_password_file};
+  for (const config::IdSourceMember& m : s.members) o.etcd.members.push_back({m.host, m.port});
+  o.etcd.prefix = s.key;
+  o.etcd.password_file = c.id_source_password_file;
+  o.etcd.ca_file = c.id_source_ca_file;
+  o.etcd.cert_file = c.id_source_cert_file;
+  o.etcd.key_file = c.id_source_key_file;
   o.reserve_ids = c.id_reserve;
   return o;
 }
@@ -132,9 +141,13 @@ std::vector<int> shard_cpus(const config::Config& c) {
 // The line that says what started: version, kernel, shards, data dir, ack, ids.
 std::string banner(const config::Config& config, const Recovered& recovered, const ids::IdStart& id_start) {
   char ids_text[256];
-  if (config.id_source.redis)
+  if (config.id_source.kind == config::IdSourceKind::redis)
     std::snprintf(ids_text, sizeof ids_text, "ids from redis %s:%u key %s (%llu held ids first)",
                   config.id_source.host.c_str(), config.id_source.port, config.id_source.key.c_str(),
+                  static_cast<unsigned long long>(id_count(id_start.holes)));
+  else if (config.id_source.kind == config::IdSourceKind::etcd)
+    std::snprintf(ids_text, sizeof ids_text, "ids from etcd (%zu members named) prefix %s (%llu held ids first)",
+                  config.id_source.members.size(), config.id_source.key.c_str(),
                   static_cast<unsigned long long>(id_count(id_start.holes)));
   else
     std::snprintf(ids_text, sizeof ids_text, "next id %llu",
