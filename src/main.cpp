@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const config::Config config = parsed.value().config;
+  base::configure_log(config.log_format, config.log_level);
 
   raise_nofile(config);
   if (auto probe = net::probe_io_uring(); !probe) {

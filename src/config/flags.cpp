@@ -156,6 +156,9 @@ a per-core O_DIRECT log before it is acknowledged.
                        of N/2 whenever the reserve falls under N/2
   --segment-size SIZE  log segment file size, a multiple of 1M (default 64M)
   --log-interval DUR   log rate, p99 latency and records per flush this often (default off)
+  --log-format FMT     text (default) or json (one object per line: ts, level, msg,
+                       fields); under systemd each line carries its journal priority
+  --log-level LEVEL    debug, info (default), warn or error: the least level logged
   --log-writes N       log writes in flight per shard (default 4; 1 is classic group
                        commit; more overlap cache flushes, each waiting for --log-min-batch)
   --log-min-batch N    records an overlapping log write waits for (default 8)
@@ -233,6 +236,10 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     } else if (arg == "--log-interval") {
       if (!parse_duration_ms(value, v) || v > 86'400'000) return bad(arg, "a duration up to 24h (0 = off)", value);
       c.log_interval_ms = static_cast<uint32_t>(v);
+    } else if (arg == "--log-format") {
+      if (!base::parse_log_format(value, c.log_format)) return bad(arg, "text or json", value);
+    } else if (arg == "--log-level") {
+      if (!base::parse_level(value, c.log_level)) return bad(arg, "debug, info, warn or error", value);
     } else if (arg == "--log-writes") {
       if (!parse_u64(value, v) || !in_range(v, 1, 8)) return bad(arg, "1..8", value);
       c.log_writes = static_cast<uint32_t>(v);

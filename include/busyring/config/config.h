@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "busyring/base/log.h"
+
 namespace busyring::config {
 
 // What a 201 promises (see README "Ack modes").
@@ -48,6 +50,8 @@ struct Config {
   uint32_t log_writes = 4;
   uint32_t log_min_batch = 8;
   uint32_t log_interval_ms = 0;  // 0: off; else log rate, p99 and flush size this often
+  base::LogFormat log_format = base::LogFormat::text;  // --log-format text|json
+  base::Level log_level = base::Level::info;           // --log-level: the least level written
   bool cpu_affinity = true;
   std::vector<int> cpus;  // explicit --cpu-affinity list; empty = the CPUs we may run on, in order
 };
