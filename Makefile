@@ -101,9 +101,11 @@ $(SERVER): $(BUILD)/src/main.o $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h): the two
-# storage objects that carry the hook are rebuilt with it and linked ahead of the library.
-FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o
+# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h) and the
+# shard stall (include/busyring/net/fault_stall.h): the objects that carry a hook are rebuilt
+# with it and linked ahead of the library.
+FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o \
+              $(BUILD)/faults/src/net/shard.o $(BUILD)/faults/src/net/fault_stall.o
 $(BUILD)/faults/%.o: %.cpp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX   $< (faults)")

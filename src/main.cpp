@@ -19,6 +19,7 @@
 
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "busyring/base/progress.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
@@ -195,6 +196,12 @@ int main(int argc, char** argv) {
   uint64_t records = 0;
   const uint64_t scan_start = base::monotonic_ns();
   uint64_t scanned = 0;
+  // Progress every few seconds in the log and in systemd's STATUS (which also extends the
+  // start-up timeout while the scan advances).
+  std::atomic<uint64_t> recovered_bytes{0};
+  uint64_t log_bytes = 0;
+  for (const uint32_t d : dirs) log_bytes += storage::shard_log_bytes(storage::shard_dir(config.data_dir, d));
+  base::ProgressReporter recovery_progress("recovering the log", recovered_bytes, log_bytes, base::ProgressUnit::bytes);
   {
     struct Job {
       uint32_t shard;
@@ -211,13 +218,14 @@ int main(int argc, char** argv) {
     auto work = [&] {
       for (size_t i = next.fetch_add(1); i < jobs.size(); i = next.fetch_add(1))
         jobs[i].result = storage::recover_shard(storage::shard_dir(config.data_dir, jobs[i].shard), true,
-                                                jobs[i].visitor.get());
+                                                jobs[i].visitor.get(), &recovered_bytes);
     };
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     std::vector<std::thread> pool;
     for (long t = 1; t < std::min<long>(cores, static_cast<long>(jobs.size())); ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
+    recovery_progress.stop();
     for (Job& j : jobs) {
       if (!j.result) {
         base::print_fatal("%s", j.result.error().c_str());

@@ -8,6 +8,9 @@
 
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "busyring/base/sd_notify.h"
+#include "busyring/metrics/totals.h"
+#include "busyring/net/service_watch.h"
 
 namespace busyring::net {
 
@@ -16,55 +19,21 @@ namespace {
 // --log-interval: one line per interval from the shards' counters (relaxed reads, summed).
 class IntervalLog {
  public:
-  IntervalLog(const metrics::ShardMetrics* const* shards, size_t n) : shards_(shards), n_(n) { take(prev_); }
+  IntervalLog(const metrics::ShardMetrics* const* shards, size_t n)
+      : shards_(shards), n_(n), prev_(metrics::take_totals(shards, n, base::monotonic_ns())) {}
   void log_line() {
-    Snapshot now;
-    take(now);
-    const double secs = static_cast<double>(now.at_ns - prev_.at_ns) / 1e9;
-    const uint64_t requests = now.requests - prev_.requests;
-    const uint64_t records = now.records - prev_.records;
-    const uint64_t flushes = now.flushes - prev_.flushes;
-    // p99 from the latency histogram's bucket deltas: the bound of the bucket holding it.
-    uint64_t count = 0;
-    for (size_t b = 0; b < metrics::kLatencyBuckets; ++b) count += now.buckets[b] - prev_.buckets[b];
-    uint64_t seen = 0;
-    double p99_ms = 0;
-    for (size_t b = 0; b < metrics::kLatencyBuckets && count > 0; ++b) {
-      seen += now.buckets[b] - prev_.buckets[b];
-      if (seen * 100 >= count * 99) {
-        p99_ms = b + 1 < metrics::kLatencyBuckets ? static_cast<double>(metrics::kLatencyBoundsUs[b]) / 1000.0 : -1;
-        break;
-      }
-    }
+    const metrics::Totals now = metrics::take_totals(shards_, n_, base::monotonic_ns());
+    const metrics::Rates r = metrics::rates_between(prev_, now);
     BR_LOG_INFO("%.0f req/s, %.0f records/s, p99 <= %s%.2f ms, %.1f records per flush, %llu connections",
-                static_cast<double>(requests) / secs, static_cast<double>(records) / secs,
-                p99_ms < 0 ? ">" : "", p99_ms < 0 ? 1000.0 : p99_ms,
-                flushes > 0 ? static_cast<double>(records) / static_cast<double>(flushes) : 0.0,
-                static_cast<unsigned long long>(now.connections));
+                r.requests_per_s, r.records_per_s, r.p99_ms < 0 ? ">" : "", r.p99_ms < 0 ? 1000.0 : r.p99_ms,
+                r.records_per_flush, static_cast<unsigned long long>(now.connections));
     prev_ = now;
   }
 
  private:
-  struct Snapshot {
-    uint64_t at_ns = 0, requests = 0, records = 0, flushes = 0, connections = 0;
-    uint64_t buckets[metrics::kLatencyBuckets] = {};
-  };
-  void take(Snapshot& s) {
-    s = Snapshot{};
-    s.at_ns = base::monotonic_ns();
-    for (size_t i = 0; i < n_; ++i) {
-      const metrics::ShardMetrics& m = *shards_[i];
-      for (const auto& route : m.requests)
-        for (const auto& c : route) s.requests += metrics::read(c);
-      s.records += metrics::read(m.records_written);
-      s.flushes += metrics::read(m.flushes);
-      s.connections += metrics::read(m.connections_open);
-      for (size_t b = 0; b < metrics::kLatencyBuckets; ++b) s.buckets[b] += metrics::read(m.latency_buckets[b]);
-    }
-  }
   const metrics::ShardMetrics* const* shards_;
   size_t n_;
-  Snapshot prev_;
+  metrics::Totals prev_;
 };
 
 }  // namespace
@@ -80,6 +49,10 @@ void block_stop_signals() noexcept {
 
 int run_server(const config::Config& config, ids::BlockSource& source, ServerPlan plan,
                const metrics::ShardMetrics* const* all_metrics) {
+  if (const std::string problem = watchdog_problem(base::watchdog_usec()); !problem.empty()) {
+    base::print_fatal("%s", problem.c_str());
+    return 1;
+  }
   SharedState shared;
   shared.config = &config;
   shared.block_source = &source;
@@ -115,6 +88,8 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
   BR_LOG_INFO("listening on %s:%u", config.bind.c_str(), plan.port);
+  ServiceWatch watch(all_metrics, n, base::watchdog_usec());
+  watch.start(config.bind + ":" + std::to_string(plan.port));
 
   sigset_t set;
   sigemptyset(&set);
@@ -130,6 +105,7 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
     while ((sig = sigtimedwait(&set, nullptr, &wait)) < 0) interval.log_line();
   }
   BR_LOG_INFO("%s: stopping (answering and flushing what was received)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  watch.stop("stopping: answering and flushing what was received");
   shared.stop.store(true);
   for (auto& s : shards) s->wake();
   for (auto& t : threads) t.join();

@@ -13,7 +13,9 @@
 #include "busyring/base/assert.h"
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "busyring/net/fault_stall.h"
 #include "busyring/net/ring.h"
+#include "busyring/net/service_watch.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
 
@@ -21,7 +23,7 @@ namespace busyring::net {
 namespace {
 
 constexpr uint16_t kRecvGroup = 0;
-constexpr uint64_t kWaitNs = 100'000'000;       // loop tick: drives timeouts and the stop check
+constexpr uint64_t kWaitNs = kShardIdleTurnNs;  // loop tick: timeouts, the stop check, the heartbeat
 constexpr uint64_t kWriteBehindNs = 1'000'000;  // --ack=memory: records reach a write within 1 ms
 constexpr uint64_t kHeldPollNs = 1'000'000;     // held requests are retried at least this often
 constexpr uint64_t kStopGraceNs = 10'000'000'000;
@@ -152,6 +154,8 @@ bool Shard::run() noexcept {
   wall_ns_ = base::wall_ns();
   date_.update(wall_ns_);
   while (true) {
+    metrics::bump(setup_.metrics->loop_turns);  // the heartbeat the watchdog thread checks
+    fault_stall_point(setup_.index);             // busyring-faulty only (fault_stall.h)
     before_sleep();
     if (stopping_ && drained()) break;
     if (stopping_ && now_ns_ > stop_deadline_ns_) {

@@ -64,6 +64,10 @@ struct alignas(64) ShardMetrics {
   Counter id_blocks_taken = 0;  // gauges mirrored from the shard's id issuer
   Counter holes_reissued = 0;
   Counter workspaces_in_use = 0;  // gauge mirrored from the shard's workspace pool
+  // The shard's heartbeat: bumped every loop turn, also one that only woke from its timeout
+  // (an idle loop turns at least every 100 ms). The service watch pings systemd's watchdog only
+  // while every shard's count moves.
+  Counter loop_turns = 0;
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;
