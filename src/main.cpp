@@ -271,6 +271,8 @@ int main(int argc, char** argv) {
     s.position = positions[k];
     s.holes = std::move(dealt[k]);
     s.metrics = metrics_blocks.back().get();
+    BR_LOG_DEBUG("shard %u: CPU %d, appending at segment %u offset %llu, %zu hole ranges to reissue", k, s.cpu,
+                 s.position.segment, static_cast<unsigned long long>(s.position.offset), s.holes.size());
     plan.shards.push_back(std::move(s));
   }
   plan.port = listeners.value().port;

@@ -24,9 +24,14 @@ class IntervalLog {
   void log_line() {
     const metrics::Totals now = metrics::take_totals(shards_, n_, base::monotonic_ns());
     const metrics::Rates r = metrics::rates_between(prev_, now);
-    BR_LOG_INFO("%.0f req/s, %.0f records/s, p99 <= %s%.2f ms, %.1f records per flush, %llu connections",
-                r.requests_per_s, r.records_per_s, r.p99_ms < 0 ? ">" : "", r.p99_ms < 0 ? 1000.0 : r.p99_ms,
-                r.records_per_flush, static_cast<unsigned long long>(now.connections));
+    const auto whole = [](double v) { return static_cast<uint64_t>(v + 0.5); };
+    base::log_with(base::Level::info,
+                   {{"requests_per_second", whole(r.requests_per_s)},
+                    {"records_per_second", whole(r.records_per_s)},
+                    {"connections", now.connections}},
+                   "%.0f req/s, %.0f records/s, p99 <= %s%.2f ms, %.1f records per flush, %llu connections",
+                   r.requests_per_s, r.records_per_s, r.p99_ms < 0 ? ">" : "", r.p99_ms < 0 ? 1000.0 : r.p99_ms,
+                   r.records_per_flush, static_cast<unsigned long long>(now.connections));
     prev_ = now;
   }
 
@@ -87,7 +92,8 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   }
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
-  BR_LOG_INFO("listening on %s:%u", config.bind.c_str(), plan.port);
+  base::log_with(base::Level::info, {{"bind", config.bind}, {"port", uint64_t{plan.port}}}, "listening on %s:%u",
+                 config.bind.c_str(), plan.port);
   ServiceWatch watch(all_metrics, n, base::watchdog_usec());
   watch.start(config.bind + ":" + std::to_string(plan.port));
 

@@ -4,110 +4,20 @@
 // The watchdog: WATCHDOG=1 pings while every shard's loop turns, none while one shard is stalled
 // (busyring-faulty's stall_shard fault: a loop held in a blocking wait), again once it runs;
 // none when WATCHDOG_PID names another process; a WatchdogSec= too short is refused at start.
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstddef>
-#include <cstdio>
 #include <fstream>
 #include <string>
-#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "harness.h"
 #include "load_driver.h"
+#include "notify_listener.h"
 
 using namespace blackbox;
 
 namespace {
-
-// The manager's end of $NOTIFY_SOCKET: every datagram the server sends, in arrival order.
-class NotifyListener {
- public:
-  // A path socket in dir, or with abstract=true the name "@busyring-test-<pid>-<n>".
-  NotifyListener(const TempDir& dir, bool abstract) {
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    static int counter = 0;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    socklen_t len = 0;
-    if (abstract) {
-      name_ = "@busyring-test-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
-      std::copy(name_.begin() + 1, name_.end(), addr.sun_path + 1);  // sun_path[0] stays NUL
-      len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name_.size());
-    } else {
-      name_ = dir.sub("notify.sock");
-      std::copy(name_.begin(), name_.end(), addr.sun_path);
-      len = static_cast<socklen_t>(sizeof addr);
-    }
-    REQUIRE(bind(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0);
-  }
-  ~NotifyListener() { close(fd_); }
-  NotifyListener(const NotifyListener&) = delete;
-  NotifyListener& operator=(const NotifyListener&) = delete;
-
-  const std::string& name() const { return name_; }
-
-  // Receives until a message contains `needle` (true) or the deadline passes (false).
-  bool wait_for(const std::string& needle, int timeout_ms) {
-    const int64_t deadline = now_ms() + timeout_ms;
-    if (index_of(needle, seen_) != npos) return true;
-    while (receive(deadline)) {
-      if (messages_.back().find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-  // Everything that arrives within the next timeout_ms.
-  void collect(int timeout_ms) {
-    const int64_t deadline = now_ms() + timeout_ms;
-    while (receive(deadline)) {
-    }
-  }
-  // Marks what has arrived so far as seen: count()/index_of() with `since_mark` look past it.
-  void mark() { seen_ = messages_.size(); }
-  size_t count(const std::string& needle, bool since_mark) const {
-    size_t n = 0;
-    for (size_t i = since_mark ? seen_ : 0; i < messages_.size(); ++i)
-      n += messages_[i].find(needle) != std::string::npos ? 1 : 0;
-    return n;
-  }
-  static constexpr size_t npos = static_cast<size_t>(-1);
-  size_t index_of(const std::string& needle, size_t from = 0) const {
-    for (size_t i = from; i < messages_.size(); ++i)
-      if (messages_[i].find(needle) != std::string::npos) return i;
-    return npos;
-  }
-  const std::vector<std::string>& messages() const { return messages_; }
-  std::string all() const {
-    std::string s;
-    for (const auto& m : messages_) s += "[" + m + "]\n";
-    return s;
-  }
-
- private:
-  bool receive(int64_t deadline) {
-    const int64_t left = deadline - now_ms();
-    if (left <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-    char buf[4096];
-    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n < 0) return false;
-    messages_.emplace_back(buf, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  std::string name_;
-  std::vector<std::string> messages_;
-  size_t seen_ = 0;
-};
 
 std::string faulty_binary() {
   const std::string bin = faulty_bin();
