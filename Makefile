@@ -93,7 +93,25 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) -I$(LLHTTP_INC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libbusyring.a: $(LIB_OBJS) $(LLHTTP_OBJS)
+# The status page (GET /status) is contrib/status/status.html compiled in as a raw string
+# literal, so the server only serves bytes it carries (api/status_page.h).
+STATUS_PAGE_SRC := $(BUILD)/gen/status_page_html.cpp
+$(STATUS_PAGE_SRC): contrib/status/status.html
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN   $@")
+	$(Q)! grep -q ')BR_STATUS_PAGE"' $< || { echo "$<: holds the raw string delimiter"; exit 1; }
+	$(Q){ echo '// Generated from contrib/status/status.html by the Makefile.'; \
+	  echo '#include "busyring/api/status_page.h"'; \
+	  echo 'namespace busyring::api {'; \
+	  printf '%s' 'namespace { constexpr char kPage[] = R"BR_STATUS_PAGE('; cat $<; echo ')BR_STATUS_PAGE"; }'; \
+	  echo 'static_assert(sizeof kPage - 1 <= kMaxStatusPageBytes, "status.html is over kMaxStatusPageBytes");'; \
+	  echo 'std::string_view status_page_html() noexcept { return {kPage, sizeof kPage - 1}; }'; \
+	  echo '}'; } >$@
+$(STATUS_PAGE_SRC:.cpp=.o): $(STATUS_PAGE_SRC)
+	@$(if $(Q),echo "  CXX   $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/libbusyring.a: $(LIB_OBJS) $(LLHTTP_OBJS) $(STATUS_PAGE_SRC:.cpp=.o)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 

@@ -20,6 +20,7 @@
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
 #include "busyring/base/progress.h"
+#include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
@@ -36,8 +37,6 @@
 namespace {
 
 using namespace busyring;
-
-constexpr const char* kVersion = "0.1.0";
 
 class IdVisitor final : public storage::RecordVisitor {
  public:
@@ -289,7 +288,7 @@ int main(int argc, char** argv) {
   char banner[768];
   std::snprintf(banner, sizeof banner,
                 "busyring %s: kernel %s, %u shards, data dir %s, --ack=%s%s, %llu records recovered, %s",
-                kVersion, u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
+                base::kVersion, u.release, config.threads, config.data_dir.c_str(), config::ack_name(config.ack),
                 config.ack == config::Ack::memory ? " (UNSAFE: a crash loses what was not yet written)" : "",
                 static_cast<unsigned long long>(records), ids_text);
   plan.banner = banner;

@@ -19,7 +19,7 @@ constexpr ErrorInfo kErrors[] = {
     BR_ERR(422, "invalid_usage", "timestamp must be a string", "", false),
     BR_ERR(422, "invalid_usage", "medication is required", "", false),
     BR_ERR(422, "invalid_usage", "medication must be a string", "", false),
-    BR_ERR(404, "not_found", "no such resource; POST /api/usages, GET /healthz, GET /metrics", "", false),
+    BR_ERR(404, "not_found", "no such resource; POST /api/usages, GET /healthz, GET /metrics, GET /status", "", false),
     BR_ERR(405, "method_not_allowed", "use POST", "Allow: POST\r\n", false),
     BR_ERR(405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n", false),
     BR_ERR(408, "request_timeout", "the request was not complete in time", "", true),

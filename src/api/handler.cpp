@@ -36,6 +36,7 @@ HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
       break;
     case metrics::Route::healthz:
     case metrics::Route::metrics:
+    case metrics::Route::status:
       if (head.method != http::Method::get && head.method != http::Method::head)
         v.reject = ErrorId::method_not_allowed_get;
       break;
@@ -63,10 +64,12 @@ Outcome Handler::on_request(const HeadVerdict& verdict, const http::RequestHead&
     out.pending.route = static_cast<uint8_t>(verdict.route);
     return out;
   }
-  if (verdict.route == metrics::Route::healthz || verdict.route == metrics::Route::metrics) {
+  if (verdict.route == metrics::Route::healthz || verdict.route == metrics::Route::metrics ||
+      verdict.route == metrics::Route::status) {
     out.pending.state = http::PendingState::ready;
-    out.pending.kind = verdict.route == metrics::Route::healthz ? http::PendingKind::health
-                                                                : http::PendingKind::metrics;
+    out.pending.kind = verdict.route == metrics::Route::healthz   ? http::PendingKind::health
+                       : verdict.route == metrics::Route::metrics ? http::PendingKind::metrics
+                                                                  : http::PendingKind::status_page;
     out.pending.status = 200;
     out.pending.route = static_cast<uint8_t>(verdict.route);
     return out;

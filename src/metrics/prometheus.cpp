@@ -53,14 +53,14 @@ size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf,
                          const IdSourceGauges* id_source) noexcept {
   if (cap == 0) return 0;
   Out out(buf, cap);
-  out.line("# HELP busyring_requests_total HTTP requests answered, by route and status.\n"
+  out.line("# HELP busyring_requests_total HTTP requests answered, by route and status code.\n"
            "# TYPE busyring_requests_total counter\n");
   for (size_t r = 0; r < kRoutes; ++r) {
     for (size_t s = 0; s < kStatusCount; ++s) {
       uint64_t total = 0;
       for (size_t i = 0; i < n; ++i) total += read(shards[i]->requests[r][s]);
-      if (total == 0) continue;
-      out.line("busyring_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+      if (total == 0 && !known_status(static_cast<Route>(r), kStatuses[s])) continue;
+      out.line("busyring_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
                route_name(static_cast<Route>(r)), kStatuses[s],
                static_cast<unsigned long long>(total));
     }

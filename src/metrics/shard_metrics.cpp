@@ -8,6 +8,7 @@ const char* route_name(Route route) noexcept {
     case Route::usages: return "/api/usages";
     case Route::healthz: return "/healthz";
     case Route::metrics: return "/metrics";
+    case Route::status: return "/status";
     case Route::other: return "other";
     case Route::count: break;
   }
@@ -18,6 +19,31 @@ size_t status_index(uint16_t status) noexcept {
   for (size_t i = 0; i < kStatusCount; ++i)
     if (kStatuses[i] == status) return i;
   return kStatusCount;
+}
+
+namespace {
+constexpr uint16_t kUsageStatuses[] = {201, 400, 405, 408, 411, 415, 417, 422, 503};
+constexpr uint16_t kOtherStatuses[] = {400, 404, 408, 413, 414, 431, 505};
+}  // namespace
+
+bool known_status(Route route, uint16_t status) noexcept {
+  // Framing errors (400 malformed, 413, 414, 431, 505) are counted under "other": the route is
+  // not known when the bytes cannot be framed. 408 can end a request on any route.
+  switch (route) {
+    case Route::usages:
+      for (const uint16_t s : kUsageStatuses)
+        if (s == status) return true;
+      return false;
+    case Route::healthz: return status == 200 || status == 503 || status == 405 || status == 408;
+    case Route::metrics:
+    case Route::status: return status == 200 || status == 405 || status == 408;
+    case Route::other:
+      for (const uint16_t s : kOtherStatuses)
+        if (s == status) return true;
+      return false;
+    case Route::count: break;
+  }
+  return false;
 }
 
 void ShardMetrics::count_request(Route route, uint16_t status) noexcept {

@@ -12,6 +12,7 @@
 #include "busyring/base/align.h"
 #include "busyring/base/assert.h"
 #include "busyring/base/clock.h"
+#include "busyring/api/status_page.h"
 #include "busyring/base/log.h"
 #include "busyring/net/fault_stall.h"
 #include "busyring/net/ring.h"
@@ -28,6 +29,7 @@ constexpr uint64_t kWriteBehindNs = 1'000'000;  // --ack=memory: records reach a
 constexpr uint64_t kHeldPollNs = 1'000'000;     // held requests are retried at least this often
 constexpr uint64_t kStopGraceNs = 10'000'000'000;
 constexpr size_t kMetricsScratch = kOutBytes - 1024;  // a metrics response fits one send
+static_assert(api::kMaxStatusPageBytes + 1024 <= kOutBytes, "the status page fits one send");
 
 uint64_t next_pow2(uint64_t v) {
   uint64_t p = 1;

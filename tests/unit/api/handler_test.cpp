@@ -179,6 +179,13 @@ TEST_CASE("a rejected head completes as its error; health and metrics as their k
   CHECK(h.pending.state == http::PendingState::ready);
   const RequestHead mx = head(Method::get, "/metrics", false);
   CHECK(a.handler.on_request(a.handler.on_head(mx), mx, {}, 0).pending.kind == http::PendingKind::metrics);
+  const RequestHead st = head(Method::get, "/status", false);
+  const api::Outcome page = a.handler.on_request(a.handler.on_head(st), st, {}, 0);
+  CHECK(page.pending.kind == http::PendingKind::status_page);
+  CHECK(page.pending.status == 200);
+  CHECK(page.pending.route == static_cast<uint8_t>(metrics::Route::status));
+  const RequestHead post_status = head(Method::post, "/status", false);
+  CHECK(a.handler.on_head(post_status).reject == ErrorId::method_not_allowed_get);
   CHECK(metrics::read(a.metrics.ids_issued) == 0);
 }
 
