@@ -1,5 +1,6 @@
-// Chromium over the DevTools pipe (see chromium.h). The browser is started through /bin/sh so
-// that the two pipe ends land on fds 3 and 4, which --remote-debugging-pipe expects.
+// Chromium over the DevTools pipe (see chromium.h). The browser is started through bash (dash
+// redirects single-digit fds only) so that the two pipe ends land on fds 3 and 4, which
+// --remote-debugging-pipe expects.
 #include "chromium.h"
 
 #include <fcntl.h>
@@ -44,6 +45,7 @@ std::string base64_decode(const std::string& text) {
   std::string out;
   uint32_t acc = 0;
   int bits = 0;
+  bool valid = true;
   for (const char c : text) {
     int v = -1;
     if (c >= 'A' && c <= 'Z') v = c - 'A';
@@ -52,7 +54,10 @@ std::string base64_decode(const std::string& text) {
     else if (c == '+') v = 62;
     else if (c == '/') v = 63;
     else if (c == '=') break;
-    REQUIRE(v >= 0);
+    if (v < 0) {
+      valid = false;
+      break;
+    }
     acc = acc << 6 | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -60,6 +65,7 @@ std::string base64_decode(const std::string& text) {
       out += static_cast<char>(acc >> bits & 0xff);
     }
   }
+  REQUIRE(valid);
   return out;
 }
 
@@ -69,9 +75,14 @@ Chromium::Chromium(const TempDir& dir) {
   int commands[2], answers[2];
   REQUIRE(pipe2(commands, O_CLOEXEC) == 0);
   REQUIRE(pipe2(answers, O_CLOEXEC) == 0);
-  // The browser's ends are inherited (not close-on-exec) and moved to 3 and 4 by the shell.
-  REQUIRE(fcntl(commands[0], F_SETFD, 0) == 0);
-  REQUIRE(fcntl(answers[1], F_SETFD, 0) == 0);
+  // The browser's ends are inherited (F_DUPFD leaves them open across exec), above 4 so the
+  // shell's 3<&N 4>&M cannot clobber one with the other, and moved to 3 and 4 by the shell.
+  const int browser_in = fcntl(commands[0], F_DUPFD, 10);
+  const int browser_out = fcntl(answers[1], F_DUPFD, 10);
+  REQUIRE(browser_in >= 10);
+  REQUIRE(browser_out >= 10);
+  close(commands[0]);
+  close(answers[1]);
   log_path_ = dir.sub("chromium.log");
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   REQUIRE(log_fd >= 0);
@@ -83,11 +94,11 @@ Chromium::Chromium(const TempDir& dir) {
                       "--user-data-dir=" + dir.sub("chromium-profile");
   if (geteuid() == 0) flags += " --no-sandbox";  // Chromium refuses to run as root with its sandbox
   const std::string script = "exec " + std::string(kChromium) + " " + flags + " about:blank 3<&" +
-                             std::to_string(commands[0]) + " 4>&" + std::to_string(answers[1]) + " " +
-                             std::to_string(commands[0]) + "<&- " + std::to_string(answers[1]) + ">&-";
-  child_ = std::make_unique<Child>(std::vector<std::string>{"/bin/sh", "-c", script}, null_fd, log_fd, log_fd);
-  close(commands[0]);
-  close(answers[1]);
+                             std::to_string(browser_in) + " 4>&" + std::to_string(browser_out) + " " +
+                             std::to_string(browser_in) + "<&- " + std::to_string(browser_out) + ">&-";
+  child_ = std::make_unique<Child>(std::vector<std::string>{"/bin/bash", "-c", script}, null_fd, log_fd, log_fd);
+  close(browser_in);
+  close(browser_out);
   close(log_fd);
   close(null_fd);
   to_browser_ = commands[1];
