@@ -4,7 +4,10 @@
 // The watchdog: WATCHDOG=1 pings while every shard's loop turns, none while one shard is stalled
 // (busyring-faulty's stall_shard fault: a loop held in a blocking wait), again once it runs;
 // none when WATCHDOG_PID names another process; a WatchdogSec= too short is refused at start.
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <fstream>
 #include <string>
@@ -62,6 +65,36 @@ TEST_CASE("systemd hears STATUS while recovering, READY=1, a serving rate line, 
     CHECK(manager.messages()[serving].find("storage ok") != std::string::npos);
     CHECK(manager.count("WATCHDOG=1", false) == 0);
   }
+}
+
+TEST_CASE("a restart's recovery STATUS names the log it is about to scan", "[blackbox][systemd]") {
+  TempDir dir;
+  {
+    auto first = start_server(dir.sub("data"));  // 1 MiB segments, two shards
+    Client c(first->port());
+    for (int i = 0; i < 20; ++i) REQUIRE(roundtrip(c, post_request(usage_body("r" + std::to_string(i)))).status == 201);
+    REQUIRE(first->stop().code == 0);
+  }
+  uint64_t bytes = 0;
+  for (const char* shard : {"shard-00", "shard-01"}) {
+    for (int seg = 0; seg < 4; ++seg) {
+      char name[64];
+      std::snprintf(name, sizeof name, "%s/seg-%08d.log", shard, seg);
+      struct stat st {};
+      if (stat(dir.sub("data/" + std::string(name)).c_str(), &st) == 0) bytes += static_cast<uint64_t>(st.st_size);
+    }
+  }
+  REQUIRE(bytes >= (2u << 20));
+  NotifyListener manager(dir, false);
+  ScopedEnv socket_env("NOTIFY_SOCKET", manager.name());
+  auto second = start_server(dir.sub("data"));
+  REQUIRE(manager.wait_for("READY=1", 5'000));
+  INFO(manager.all());
+  char expected[96];
+  std::snprintf(expected, sizeof expected, "STATUS=recovering the log: 0.0 of %.1f MiB (0%%)",
+                static_cast<double>(bytes) / 1048576.0);
+  CHECK(manager.index_of(expected) == 0);
+  CHECK(second->stop().code == 0);
 }
 
 TEST_CASE("the watchdog is pinged only while every shard's loop turns", "[blackbox][systemd]") {
