@@ -161,9 +161,10 @@ $(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay
 # tests/fuzz/run_fuzz.sh. `make test` replays the committed corpora through a plain build.
 FUZZ_SECONDS ?= 60
 FUZZ_DEPS := clang libclang-rt-14-dev
-fuzz: deps
+fuzz: deps $(STATUS_PAGE_SRC)
 	$(call install_missing,$(FUZZ_DEPS),fuzz)
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) STATUS_PAGE_SRC=$(STATUS_PAGE_SRC) \
+	  tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
 
 run: all
 	./$(SERVER) --port 3000 --data-dir ./data
