@@ -1,5 +1,9 @@
-// Exact path routing over the four endpoints, by surface (see router.h).
+// Exact path routing over the four endpoints, by surface (see router.h), on the path of an
+// origin-form or absolute-form target (RFC 9112 3.2.2: "POST http://host/api/usages" is the
+// same resource as "/api/usages").
 #include "busyring/api/router.h"
+
+#include "busyring/http/host_syntax.h"
 
 namespace busyring::api {
 
@@ -16,8 +20,8 @@ metrics::Route path_route(std::string_view path) noexcept {
 }  // namespace
 
 metrics::Route route_of(std::string_view target, Surface surface) noexcept {
-  const size_t q = target.find('?');
-  const metrics::Route route = path_route(target.substr(0, q));
+  const std::string_view origin = http::origin_part(target);
+  const metrics::Route route = path_route(origin.substr(0, origin.find('?')));
   if (route == metrics::Route::other || surface == Surface::both) return route;
   return is_admin_route(route) == (surface == Surface::admin) ? route : metrics::Route::other;
 }

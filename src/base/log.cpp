@@ -4,7 +4,6 @@
 #include "busyring/base/log.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <cstdlib>
 
 #include "busyring/base/clock.h"
+#include "busyring/base/io.h"
 
 namespace busyring::base {
 namespace {
@@ -25,13 +25,8 @@ bool journal() noexcept {
   return is_journal;
 }
 
-void write_all(const char* buf, size_t len) noexcept {
-  size_t off = 0;
-  while (off < len) {
-    const ssize_t n = ::write(2, buf + off, len - off);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
+void write_line(const char* buf, size_t len) noexcept {
+  (void)write_all(2, buf, len);  // nowhere to report a failed stderr
 }
 
 void emit(Level level, std::initializer_list<LogField> fields, const char* fmt, va_list ap) noexcept {
@@ -42,7 +37,7 @@ void emit(Level level, std::initializer_list<LogField> fields, const char* fmt, 
   char line[4096];
   const LineStyle style{g_format.load(std::memory_order_relaxed), journal()};
   const size_t len = format_line(line, sizeof line, style, level, wall_ns(), {msg, msg_len}, fields);
-  write_all(line, len);
+  write_line(line, len);
 }
 
 }  // namespace
@@ -105,7 +100,7 @@ void print_fatal(const char* fmt, ...) noexcept {
     len = journal() ? format_line(line, sizeof line, style, Level::error, 0, {text, text_len}, {})
                     : static_cast<size_t>(std::snprintf(line, sizeof line, "%s\n", text));
   }
-  write_all(line, len);
+  write_line(line, len);
 }
 
 }  // namespace busyring::base

@@ -51,7 +51,7 @@ size_t render_metrics_page(const ShardMetrics* const* shards, size_t n, char* ou
                            const char* const* reason_names, size_t reason_count,
                            const IdSourceGauges* id_source) noexcept {
   size_t len = render_prometheus(shards, n, out, cap, reason_names, reason_count, id_source);
-  len += render_build_info(base::kVersion, base::kGitCommit, out + len, cap - len);
+  len += render_build_info(base::version(), base::git_commit(), out + len, cap - len);
   ProcessStats stats;
   if (read_process_stats(stats)) len += render_process_metrics(stats, out + len, cap - len);
   len += render_shard_series(shards, n, out + len, cap - len);

@@ -1,5 +1,5 @@
 // The shard stall of busyring-faulty (see fault_stall.h); empty in normal builds.
-#include "busyring/net/fault_stall.h"
+#include "fault_stall.h"
 
 #ifdef BR_FAULT_INJECTION
 #include <unistd.h>

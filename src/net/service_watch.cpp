@@ -1,6 +1,6 @@
 // The service watch's thread (see service_watch.h): heartbeat checks and watchdog pings every
 // W/2, STATUS every kStatusPeriodNs, whichever comes first; nothing else.
-#include "busyring/net/service_watch.h"
+#include "service_watch.h"
 
 #include <algorithm>
 #include <chrono>

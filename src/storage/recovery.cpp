@@ -8,7 +8,6 @@
 #include "busyring/storage/recovery.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +15,9 @@
 #include <cstring>
 
 #include "busyring/base/align.h"
+#include "busyring/base/io.h"
 #include "busyring/base/log.h"
+#include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
@@ -24,71 +25,39 @@ namespace {
 
 std::string errno_text(int neg_errno) { return std::strerror(-neg_errno); }
 
-struct Mapped {
-  const uint8_t* data = nullptr;
-  size_t size = 0;
-  ~Mapped() {
-    if (data != nullptr && size > 0) munmap(const_cast<uint8_t*>(data), size);
-  }
-};
-
-int map_file(const std::string& path, Mapped& m) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    const int rc = -errno;
-    close(fd);
-    return rc;
-  }
-  m.size = static_cast<size_t>(st.st_size) / 8 * 8;
-  if (m.size == 0) {
-    close(fd);
-    return 0;
-  }
-  void* p = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) return -errno;
-  madvise(p, m.size, MADV_SEQUENTIAL);
-  m.data = static_cast<const uint8_t*>(p);
-  return 0;
-}
-
 // Writes `bytes` (aligned) at `off` with O_DIRECT and fdatasync.
 int write_direct(const std::string& path, const void* buf, size_t bytes, uint64_t off) {
   const int fd = open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
   if (fd < 0) return -errno;
-  int rc = 0;
-  const ssize_t n = pwrite(fd, buf, bytes, static_cast<off_t>(off));
-  if (n < 0) rc = -errno;
-  else if (static_cast<size_t>(n) != bytes) rc = -EIO;
+  int rc = base::pwrite_all(fd, buf, bytes, off);
   if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
   close(fd);
   return rc;
 }
 
 // Voids the torn bytes of a segment; returns the aligned offset where appending may resume.
-base::Result<uint64_t> void_torn_tail(const std::string& path, const Mapped& m,
+base::Result<uint64_t> void_torn_tail(const std::string& path, const MappedFile& m,
                                       const SegmentScan& s, uint32_t align) {
   const uint64_t marker_off = base::align_up(s.torn_end, align);
   const size_t block = base::align_up(record_bytes(0), align);
-  void* buf = alloc_aligned(base::align_up(block + m.size, 4096));
+  const size_t scanned = m.scan_bytes();
+  void* buf = alloc_aligned(base::align_up(block + scanned, 4096));
   if (buf == nullptr) return base::Error{"out of memory voiding a torn tail"};
   auto* b = static_cast<uint8_t*>(buf);
   int rc = 0;
   uint64_t resume = 0;
-  if (marker_off + block <= m.size) {
+  if (marker_off + block <= scanned) {
     encode_record(b, RecordKind::skip, s.bad_offset, marker_off, nullptr, 0);
     rc = write_direct(path, b, block, marker_off);
     resume = marker_off + block;
   } else {
     const uint64_t from = base::align_down(s.bad_offset, align);
     const uint64_t to = base::align_up(s.torn_end, align);
-    std::memcpy(b, m.data + from, s.bad_offset - from);
+    std::memcpy(b, m.data() + from, s.bad_offset - from);
     rc = write_direct(path, b, to - from, from);
     resume = base::align_up(s.data_end, align);
   }
-  free_aligned(buf, base::align_up(block + m.size, 4096));
+  free_aligned(buf, base::align_up(block + scanned, 4096));
   if (rc < 0) return base::Error{"cannot void the torn tail of " + path + ": " + errno_text(rc)};
   return resume;
 }
@@ -118,12 +87,12 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
   std::string torn_path;
   for (const uint32_t index : segments) {
     const std::string path = segment_path(dir, index);
-    Mapped m;
-    const int mrc = map_file(path, m);
+    MappedFile m;
+    const int mrc = m.open(path, true);  // populated: the scan reads every page
     if (mrc < 0) return base::Error{"cannot read " + path + ": " + errno_text(mrc)};
-    const SegmentScan s = scan_segment(m.data, m.size, visitor);
-    r.bytes_scanned += m.size;
-    if (scanned_bytes != nullptr) scanned_bytes->fetch_add(m.size, std::memory_order_relaxed);
+    const SegmentScan s = scan_segment(m.data(), m.scan_bytes(), visitor);
+    r.bytes_scanned += m.scan_bytes();
+    if (scanned_bytes != nullptr) scanned_bytes->fetch_add(m.scan_bytes(), std::memory_order_relaxed);
     r.records += s.records;
     r.record_bytes += s.record_bytes;
     if (s.end == SegmentEnd::corrupt) {
@@ -158,7 +127,7 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
       }
     }
     if (s.data_end > 0 || s.end == SegmentEnd::torn) r.position.offset = resume;
-    if (r.position.segment == index && r.position.offset >= m.size) {
+    if (r.position.segment == index && r.position.offset >= m.scan_bytes()) {
       r.position.segment = index + 1;
       r.position.offset = 0;
     }

@@ -84,13 +84,15 @@ TEST_CASE("every (route, code) a route can answer with is there from the start, 
   Two t;
   auto s = samples(t.render());
   const std::string usages = "busyring_requests_total{route=\"/api/usages\",code=\"";
-  for (const char* code : {"201", "400", "405", "408", "411", "415", "417", "422", "503"})
+  for (const char* code : {"201", "400", "405", "411", "415", "417", "422", "501", "503"})
     CHECK(s.at(usages + code + "\"}") == "0");
+  // A timed-out request is answered by the connection, without its route: 408 is "other"'s.
+  CHECK(s.count(usages + "408\"}") == 0);
   CHECK(s.at("busyring_requests_total{route=\"/healthz\",code=\"200\"}") == "0");
   CHECK(s.at("busyring_requests_total{route=\"/healthz\",code=\"503\"}") == "0");
   CHECK(s.at("busyring_requests_total{route=\"/metrics\",code=\"200\"}") == "0");
   CHECK(s.at("busyring_requests_total{route=\"/status\",code=\"200\"}") == "0");
-  for (const char* code : {"400", "404", "408", "413", "414", "431", "505"})
+  for (const char* code : {"400", "404", "408", "413", "414", "431", "501", "505"})
     CHECK(s.at(std::string("busyring_requests_total{route=\"other\",code=\"") + code + "\"}") == "0");
   // A pair no route answers with is left out while it is 0, and shows once it happens.
   CHECK(s.count("busyring_requests_total{route=\"/healthz\",code=\"201\"}") == 0);

@@ -1,6 +1,6 @@
 // net/service_watch: a WatchdogSec= the heartbeat rule cannot honour (under four idle loop
 // turns) is refused with a line saying what to change; anything from 400 ms up, or none, is fine.
-#include "busyring/net/service_watch.h"
+#include "net/service_watch.h"
 
 #include <catch2/catch.hpp>
 
