@@ -5,6 +5,7 @@
 #include <csignal>
 #include <latch>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "busyring/base/clock.h"
@@ -42,6 +43,13 @@ class IntervalLog {
   size_t n_;
   metrics::Totals prev_;
 };
+
+// The address of "[::]:3000" or "0.0.0.0:3000" ("::", "0.0.0.0"): what the sockets are bound
+// to, which is not --bind where a kernel without IPv6 made "::" fall back to 0.0.0.0.
+std::string bound_address(const std::string& where) {
+  const std::string host = where.substr(0, where.rfind(':'));
+  return host.size() >= 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+}
 
 sigset_t waited_signals() noexcept {
   sigset_t set;
@@ -133,7 +141,8 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   }
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
-  base::log_with(base::Level::info, {{"bind", config.bind}, {"port", uint64_t{plan.port}}}, "listening on %s",
+  const std::string bound = bound_address(plan.listen_where);
+  base::log_with(base::Level::info, {{"bind", bound}, {"port", uint64_t{plan.port}}}, "listening on %s",
                  plan.listen_where.c_str());
   ServiceWatch watch(all_metrics, n, base::watchdog_usec());
   watch.start(plan.listen_where);
