@@ -11,10 +11,11 @@ CC ?= gcc
 # adds TEST_DEPS: ab and curl (the seeds' commands), npm (loadtest, installed into build/npm),
 # a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis, etcd and HAProxy (the
 # cluster tests; libhiredis-dev is the server's own Redis client, libcurl4-openssl-dev its etcd
-# client; openssl makes the etcd TLS test's certificates), e2fsprogs and dmsetup (the full-disk
-# and I/O-error tests' file systems).
+# client; openssl makes the TLS tests' certificates), e2fsprogs and dmsetup (the full-disk
+# and I/O-error tests' file systems), chromium (the status page drawn in a headless browser) and
+# systemd (`systemd-analyze verify` and `security` of the units).
 BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2
-TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup
+TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup chromium systemd
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
 FUZZ_DEPS := clang libclang-rt-14-dev
 CLUSTER_DEPS := redis-server etcd-server etcd-client haproxy
@@ -193,7 +194,25 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) -I$(LLHTTP_INC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libbusyring.a: $(LIB_OBJS) $(LLHTTP_OBJS)
+# The status page (GET /status) is contrib/status/status.html compiled in as a raw string
+# literal, so the server only serves bytes it carries (api/status_page.h).
+STATUS_PAGE_SRC := $(BUILD)/gen/status_page_html.cpp
+$(STATUS_PAGE_SRC): contrib/status/status.html
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN   $@")
+	$(Q)! grep -q ')BR_STATUS_PAGE"' $< || { echo "$<: holds the raw string delimiter"; exit 1; }
+	$(Q){ echo '// Generated from contrib/status/status.html by the Makefile.'; \
+	  echo '#include "busyring/api/status_page.h"'; \
+	  echo 'namespace busyring::api {'; \
+	  printf '%s' 'namespace { constexpr char kPage[] = R"BR_STATUS_PAGE('; cat $<; echo ')BR_STATUS_PAGE"; }'; \
+	  echo 'static_assert(sizeof kPage - 1 <= kMaxStatusPageBytes, "status.html is over kMaxStatusPageBytes");'; \
+	  echo 'std::string_view status_page_html() noexcept { return {kPage, sizeof kPage - 1}; }'; \
+	  echo '}'; } >$@
+$(STATUS_PAGE_SRC:.cpp=.o): $(STATUS_PAGE_SRC)
+	@$(if $(Q),echo "  CXX   $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/libbusyring.a: $(LIB_OBJS) $(LLHTTP_OBJS) $(STATUS_PAGE_SRC:.cpp=.o)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -201,9 +220,11 @@ $(SERVER): $(BUILD)/src/main.o $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h): the two
-# storage objects that carry the hook are rebuilt with it and linked ahead of the library.
-FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o
+# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h) and the
+# shard stall (src/net/fault_stall.h): the objects that carry a hook are rebuilt
+# with it and linked ahead of the library.
+FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o \
+              $(BUILD)/faults/src/net/shard.o $(BUILD)/faults/src/net/fault_stall.o
 $(BUILD)/faults/%.o: %.cpp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX   $< (faults)")
@@ -241,8 +262,9 @@ $(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay
 # into build/fuzz/ and run one after another, FUZZ_SECONDS each (FUZZ_TARGETS: a subset); see
 # tests/fuzz/run_fuzz.sh. `make test` replays the committed corpora through a plain build.
 FUZZ_SECONDS ?= 60
-fuzz:
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
+fuzz: $(STATUS_PAGE_SRC)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) STATUS_PAGE_SRC=$(STATUS_PAGE_SRC) \
+	  tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
 
 run: all
 	./$(SERVER) --port 3000 --data-dir ./data

@@ -7,12 +7,14 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "busyring/base/log.h"
+#include "busyring/base/progress.h"
 #include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
@@ -60,11 +62,17 @@ struct Recovered {
   ids::IdRecovery ids;
 };
 
-// Recovery: every shard directory's log repaired and scanned, the ids on disk learnt.
+// Recovery: every shard directory's log repaired and scanned, the ids on disk learnt. A long
+// scan says how far it is every few seconds, in the log and in systemd's STATUS (which also
+// extends the start-up timeout while the scan advances).
 base::Result<Recovered> recover(const config::Config& config) {
   IdScan id_scan;
-  auto log = storage::recover_all(config.data_dir, config.threads,
-                                  [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); });
+  std::atomic<uint64_t> scanned{0};
+  base::ProgressReporter progress("recovering the log", scanned, storage::data_dir_log_bytes(config.data_dir),
+                                  base::ProgressUnit::bytes);
+  auto log = storage::recover_all(
+      config.data_dir, config.threads, [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); }, &scanned);
+  progress.stop();
   if (!log) return base::Error{log.error()};
   Recovered r{std::move(log.value()), id_scan.merged()};
   if (r.ids.duplicates() > 0)
@@ -178,6 +186,8 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
     s.position = recovered.log.positions[k];
     s.holes = std::move(dealt[k]);
     s.metrics = metrics.back().get();
+    BR_LOG_DEBUG("shard %u: CPU %d, appending at segment %u offset %llu, %zu hole ranges to reissue", k, s.cpu,
+                 s.position.segment, static_cast<unsigned long long>(s.position.offset), s.holes.size());
     plan.shards.push_back(std::move(s));
   }
   plan.port = listeners.port;
@@ -202,6 +212,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const config::Config config = parsed.value().config;
+  base::configure_log(config.log_format, config.log_level);
   net::block_stop_signals();  // before any thread starts: see net/server.h
 
   raise_nofile(config);

@@ -6,6 +6,7 @@
 
 #include "busyring/base/flags.h"
 #include "busyring/base/ip_address.h"
+#include "busyring/base/log.h"
 
 namespace busyring::config {
 namespace {
@@ -56,6 +57,23 @@ std::string check_id_source_files(const Config& c) {
   if (!c.id_source_password_file.empty() && !c.id_source.shared())
     return "--id-source-password-file: only for --id-source redis://HOST:PORT/KEY or etcd://HOST:PORT/PREFIX";
   return "";
+}
+
+// --log-format and --log-level take the words base/log.h parses, so the two cannot disagree.
+Flag log_format_flag(Config& c) {
+  return Flag{"--log-format", "FMT",
+              "text, or json: one object per line (ts, level, msg, fields) for a log shipper. Under "
+              "systemd (stderr is the journal) each line starts with its syslog priority, either way",
+              "text", [&c](std::string_view v) -> std::string {
+                return base::parse_log_format(v, c.log_format) ? "" : "text or json";
+              }};
+}
+
+Flag log_level_flag(Config& c) {
+  return Flag{"--log-level", "LEVEL", "the least level logged: debug, info, warn or error",
+              base::level_name(c.log_level), [&c](std::string_view v) -> std::string {
+                return base::parse_level(v, c.log_level) ? "" : "debug, info, warn or error";
+              }};
 }
 
 Flag cpu_affinity_flag(Config& c) {
@@ -127,6 +145,8 @@ base::FlagTable flag_table(Config& c) {
       duration_flag("--log-interval", "log rate, p99 latency and records per flush this often; 0 is off",
                     c.log_interval_ms, ms, 0, kMaxTimeoutNs)
           .defaults_to("off"),
+      log_format_flag(c),
+      log_level_flag(c),
       count_flag("--log-writes", "N",
                  "log writes in flight per shard: 1 is classic group commit; more overlap cache "
                  "flushes, each waiting for --log-min-batch",

@@ -8,6 +8,7 @@
 #include "busyring/storage/recovery.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,8 +64,19 @@ base::Result<uint64_t> void_torn_tail(const std::string& path, const MappedFile&
 
 }  // namespace
 
+uint64_t shard_log_bytes(const std::string& dir) {
+  std::vector<uint32_t> segments;
+  if (list_segments(dir, segments) < 0) return 0;
+  uint64_t total = 0;
+  for (const uint32_t index : segments) {
+    struct stat st {};
+    if (stat(segment_path(dir, index).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size) / 8 * 8;
+  }
+  return total;
+}
+
 base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
-                                          RecordVisitor* visitor) {
+                                          RecordVisitor* visitor, std::atomic<uint64_t>* scanned_bytes) {
   ShardRecovery r;
   std::vector<uint32_t> segments;
   const int rc = list_segments(dir, segments);
@@ -80,6 +92,7 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
     if (mrc < 0) return base::Error{"cannot read " + path + ": " + errno_text(mrc)};
     const SegmentScan s = scan_segment(m.data(), m.scan_bytes(), visitor);
     r.bytes_scanned += m.scan_bytes();
+    if (scanned_bytes != nullptr) scanned_bytes->fetch_add(m.scan_bytes(), std::memory_order_relaxed);
     r.records += s.records;
     r.record_bytes += s.record_bytes;
     if (s.end == SegmentEnd::corrupt) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "busyring/base/log.h"
+
 namespace busyring::config {
 
 // What a 201 promises (see README "Ack modes").
@@ -70,6 +72,8 @@ struct Config {
   uint32_t log_writes = 4;
   uint32_t log_min_batch = 8;
   uint32_t log_interval_ms = 0;  // 0: off; else log rate, p99 and flush size this often
+  base::LogFormat log_format = base::LogFormat::text;  // --log-format text|json
+  base::Level log_level = base::Level::info;           // --log-level: the least level written
   // Refuse a POST whose declared Content-Type is not JSON (415). Off by default: the body
   // decides, since the seeds' own tools post JSON as text/plain (ab, loadtest) or a form (curl -d).
   bool strict_content_type = false;

@@ -5,6 +5,7 @@
 // its own visitor, so no visitor is shared between threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,7 +31,14 @@ using VisitorFor = std::function<RecordVisitor*(uint32_t shard)>;
 
 // Recovers every shard directory of data_dir (a data dir without any is an empty log). The
 // error is the first failing directory's, in shard order (corruption names file and offset).
+// With `scanned_bytes`, each segment's bytes are added to it once scanned, from the scan
+// threads (the start-up's progress reports read it).
 [[nodiscard]] base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t shards,
-                                                        const VisitorFor& visitor_for);
+                                                        const VisitorFor& visitor_for,
+                                                        std::atomic<uint64_t>* scanned_bytes = nullptr);
+
+// The bytes recover_all(data_dir) will scan (shard_log_bytes of every shard directory): the
+// total of its progress.
+uint64_t data_dir_log_bytes(const std::string& data_dir);
 
 }  // namespace busyring::storage

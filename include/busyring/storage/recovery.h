@@ -3,6 +3,7 @@
 // appending resumes. Runs before the shards start; plain blocking I/O.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -27,8 +28,13 @@ struct ShardRecovery {
 
 // Scans dir (a shard-KK directory; a missing one is an empty log). With `repair`, a torn tail
 // is voided on disk (a skip marker after it, fsynced) so appending can resume; without, the log
-// is only read. Corruption is an error naming the file and offset.
+// is only read. Corruption is an error naming the file and offset. With `scanned_bytes`, each
+// segment's bytes are added to it once scanned (progress for the start-up's reports).
 [[nodiscard]] base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
-                                                        RecordVisitor* visitor);
+                                                        RecordVisitor* visitor,
+                                                        std::atomic<uint64_t>* scanned_bytes = nullptr);
+
+// The bytes recover_shard(dir) will scan: the sizes of its segment files (0 for a missing dir).
+uint64_t shard_log_bytes(const std::string& dir);
 
 }  // namespace busyring::storage
