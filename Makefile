@@ -41,6 +41,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cpp)
 
 SERVER := $(BUILD)/busyring
 FAULTY := $(BUILD)/busyring-faulty
+FAULTFS := $(BUILD)/busyring-faultfs
 LOGTOOL := $(BUILD)/busyring-log
 LOADGEN := $(BUILD)/busyring-load
 UNIT := $(BUILD)/unit-tests
@@ -113,6 +114,14 @@ $(FAULTY): $(BUILD)/src/main.o $(FAULT_OBJS) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The power-cut fault model of the black-box tests (tests/faultfs/faultfs.h): a FUSE filesystem
+# that holds writes until fsync and drops a random subset of their pages at a cut (libfuse3-dev).
+FAULTFS_SRCS := $(wildcard tests/faultfs/*.cpp)
+$(FAULTFS_SRCS:%.cpp=$(BUILD)/%.o): CPPFLAGS += -isystem /usr/include/fuse3
+$(FAULTFS): $(FAULTFS_SRCS:%.cpp=$(BUILD)/%.o)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -lfuse3 -o $@
+
 $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -155,7 +164,7 @@ cluster: all
 	@BUSYRING_BIN=$(SERVER) perf/cluster --nodes $(or $(NODES),3) --front-port $(or $(FRONT_PORT),3000) \
 	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep)
 
-test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
+test: all $(FAULTY) $(FAULTFS) $(UNIT) $(BLACKBOX) $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
 
 # The cluster row (HAProxy to 1-3 nodes, ids from Redis) follows the single-node suite.

@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   uint64_t records = 0;
   const uint64_t scan_start = base::monotonic_ns();
   uint64_t scanned = 0;
+  uint64_t torn_tails = 0;
   {
     struct Job {
       uint32_t shard;
@@ -207,9 +208,12 @@ int main(int argc, char** argv) {
       jobs[i].visitor = std::make_unique<IdVisitor>(jobs[i].ids);
     }
     std::atomic<size_t> next{0};
+    // Damage the writes in flight at a crash could have left is voided (see storage/recovery.h).
+    const storage::RecoveryOptions options =
+        storage::server_recovery_options(config.log_writes, config.max_body, config.ack == config::Ack::durable);
     auto work = [&] {
       for (size_t i = next.fetch_add(1); i < jobs.size(); i = next.fetch_add(1))
-        jobs[i].result = storage::recover_shard(storage::shard_dir(config.data_dir, jobs[i].shard), true,
+        jobs[i].result = storage::recover_shard(storage::shard_dir(config.data_dir, jobs[i].shard), options,
                                                 jobs[i].visitor.get());
     };
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -225,6 +229,7 @@ int main(int argc, char** argv) {
       if (j.shard < config.threads) positions[j.shard] = j.result.value().position;
       records += j.result.value().records;
       scanned += j.result.value().bytes_scanned;
+      torn_tails += j.result.value().torn_tails;
       id_recovery.merge(j.ids);
     }
   }
@@ -254,6 +259,7 @@ int main(int argc, char** argv) {
   const std::vector<int> cpus = shard_cpus(config);
   for (uint32_t k = 0; k < config.threads; ++k) {
     metrics_blocks.push_back(std::make_unique<metrics::ShardMetrics>());
+    if (k == 0) metrics_blocks.back()->recovery_torn_tails.store(torn_tails, std::memory_order_relaxed);
     metrics_view.push_back(metrics_blocks.back().get());
     net::ShardSetup s;
     s.index = k;

@@ -139,6 +139,9 @@ size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf,
          "Id blocks reserved from the shared counter.", &ShardMetrics::id_blocks_taken);
   scalar(out, shards, n, "busyring_holes_reissued_total", "counter",
          "Ids below the recovered maximum issued again (holes).", &ShardMetrics::holes_reissued);
+  scalar(out, shards, n, "busyring_recovery_torn_tails_total", "counter",
+         "Log segments whose torn, unacknowledged tail (writes in flight at a crash) recovery voided at start.",
+         &ShardMetrics::recovery_torn_tails);
   scalar(out, shards, n, "busyring_workspaces_in_use", "gauge",
          "Connection workspaces attached to busy connections (idle ones hold none).",
          &ShardMetrics::workspaces_in_use);

@@ -64,6 +64,7 @@ struct alignas(64) ShardMetrics {
   Counter id_blocks_taken = 0;  // gauges mirrored from the shard's id issuer
   Counter holes_reissued = 0;
   Counter workspaces_in_use = 0;  // gauge mirrored from the shard's workspace pool
+  Counter recovery_torn_tails = 0;  // set once before the shards start (main: all in shard 0's block)
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;
