@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -129,14 +130,14 @@ base::Status judge(const std::vector<Segment>& segs, size_t last, const std::vec
                          "), followed by valid records, before the last " + std::to_string(o.in_flight_bytes) +
                          " bytes of the log that the writes in flight at a crash could have touched; " +
                          salvage_hint(dir)};
-    if (s.scan.end == SegmentEnd::torn && i < last &&
-        (!s.scan.tail_looks_torn || s.scan.bad_offset < from[i])) {
-      size_t next = i + 1;
-      while (!segs[next].has_data()) ++next;
+    if (s.scan.end != SegmentEnd::torn || (s.scan.tail_looks_torn && s.scan.bad_offset >= from[i])) continue;
+    // A torn tail that valid data follows in a later segment (a torn tail alone is the last write).
+    size_t next = i + 1;
+    while (next <= last && segs[next].scan.data_end == 0) ++next;
+    if (next <= last)
       return base::Error{"torn tail in " + s.path + " at offset " + std::to_string(s.scan.bad_offset) + " (" +
                          decode_status_name(s.scan.bad_status) + ") is followed by records in " + segs[next].path +
                          "; " + salvage_hint(dir)};
-    }
   }
   return base::ok_status();
 }
@@ -160,9 +161,11 @@ base::Result<uint64_t> void_damage(const Segment& s) {
     rc = write_direct(s.path, b, block, marker_off);
     resume = marker_off + block;
   } else {
+    // Whole aligned blocks: a file cut short of its last block is written to the block's end
+    // (zeros past the cut; buf is zero-filled).
     const uint64_t from = base::align_down(damage, s.align);
-    const uint64_t to = std::min<uint64_t>(base::align_up(end, s.align), m.size);
-    copy_valid_only(m.data, m.size, from, to, damage, b);
+    const uint64_t to = base::align_up(end, s.align);
+    copy_valid_only(m.data, m.size, from, std::min<uint64_t>(to, m.size), damage, b);
     rc = write_direct(s.path, b, to - from, from);
     resume = base::align_up(s.scan.data_end, s.align);
   }
@@ -241,12 +244,12 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, const Recovery
     if (s.damaged()) {
       if (first_damaged == nullptr) first_damaged = &s;
       r.kept_after_damage += s.scan.records_after_torn;
+      r.torn_bytes += s.nonzero_end() - s.first_damage();
       if (options.repair) {
         auto voided = void_damage(s);
         if (!voided) return base::Error{voided.error()};
         r.position.offset = voided.value();
         ++r.torn_tails;
-        r.torn_bytes += s.nonzero_end() - s.first_damage();
       }
     }
     if (r.position.offset >= s.size) {
@@ -254,13 +257,17 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, const Recovery
       r.position.offset = 0;
     }
   }
-  if (r.torn_tails > 0)
-    BR_LOG_WARN("recovery: torn tail in %s at offset %llu (%s): %llu bytes voided in %u segment(s), %llu valid "
-                "records after the damage kept; writes in flight at the last stop that did not all reach the disk "
-                "(none of them acknowledged)",
+  if (r.torn_tails > 0) {
+    char kept[96] = "";
+    if (r.kept_after_damage > 0)
+      std::snprintf(kept, sizeof kept, ", the %llu valid records among them kept",
+                    static_cast<unsigned long long>(r.kept_after_damage));
+    BR_LOG_WARN("recovery: torn tail in %s at offset %llu (%s): %llu bytes voided in %u segment(s)%s; writes in "
+                "flight at the last stop that did not all reach the disk, none of them acknowledged",
                 first_damaged->path.c_str(), static_cast<unsigned long long>(first_damaged->first_damage()),
                 decode_status_name(first_damaged->first_status()), static_cast<unsigned long long>(r.torn_bytes),
-                r.torn_tails, static_cast<unsigned long long>(r.kept_after_damage));
+                r.torn_tails, kept);
+  }
   return r;
 }
 

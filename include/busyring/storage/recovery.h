@@ -48,8 +48,10 @@ struct ShardRecovery {
   uint64_t bytes_scanned = 0;
   uint32_t segments = 0;
   uint32_t torn_tails = 0;         // segments whose torn bytes this recovery voided (repair only)
-  uint64_t torn_bytes = 0;         // over those: first damaged byte to the last nonzero one
-  uint64_t kept_after_damage = 0;  // valid records after the first damaged byte, kept
+  // Judged torn (also without repair): first damaged byte to the last nonzero one, summed over
+  // the segments, and the valid records among those bytes (kept).
+  uint64_t torn_bytes = 0;
+  uint64_t kept_after_damage = 0;
 };
 
 inline constexpr uint64_t kUnboundedWindow = UINT64_MAX;
