@@ -36,7 +36,9 @@ FaultFs::FaultFs(Options options)
   std::snprintf(keep, sizeof keep, "%.3f", options.keep);
   daemon_ = std::make_unique<Program>(std::vector<std::string>{bin, backing_, mount_, "--control", control_, "--keep",
                                                                keep, "--write-delay-us",
-                                                               std::to_string(options.write_delay_us)});
+                                                               std::to_string(options.write_delay_us),
+                                                               "--flush-delay-us",
+                                                               std::to_string(options.flush_delay_us)});
   const bool mounted = daemon_->wait_output("faultfs: mounted", 10'000);
   INFO(daemon_->output());
   REQUIRE(mounted);

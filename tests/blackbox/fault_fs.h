@@ -23,6 +23,7 @@ class FaultFs {
   struct Options {
     double keep = 0.5;            // chance an unflushed page survives a cut
     uint32_t write_delay_us = 0;  // a write lands 0..N µs after it arrives (a device's write time)
+    uint32_t flush_delay_us = 0;  // an fsync completes 0..N µs after it arrives (a cache flush)
   };
   explicit FaultFs(Options options);  // REQUIREs the mount
   FaultFs() : FaultFs(Options{}) {}

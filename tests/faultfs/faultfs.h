@@ -12,6 +12,9 @@
 //    once: the tests target the log's data path, and the server fsyncs its directories anyway.
 //  - --write-delay-us N: a write completes a random 0..N µs after it arrives (a device's write
 //    time); an fsync arriving meanwhile does not cover it, as on a real disk.
+//  - --flush-delay-us N: an fsync completes a random 0..N µs after it arrives (a device's cache
+//    flush, about 0.4 ms on the disks here); it covers the writes that completed before it
+//    arrived, and only once it completes; a cut meanwhile fails it.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,7 @@ struct State {
   int backing_fd = -1;
   double keep = 0.5;
   uint32_t write_delay_us = 0;
+  uint32_t flush_delay_us = 0;
   std::mutex mu;  // guards everything below
   PageJournal journal;
   bool frozen = false;  // after a cut, until resume

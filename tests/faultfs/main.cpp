@@ -1,5 +1,5 @@
 // busyring-faultfs: the power-cut fault model for the black-box tests (see faultfs.h).
-//   busyring-faultfs BACKING MOUNTPOINT --control SOCKET [--keep P] [--write-delay-us N]
+//   busyring-faultfs BACKING MOUNTPOINT --control SOCKET [--keep P] [--write-delay-us N] [--flush-delay-us N]
 //       mounts, prints "faultfs: mounted ..." on stderr, serves until SIGTERM/SIGINT, unmounts
 //   busyring-faultfs --control SOCKET COMMAND [ARG]
 //       sends one control command (cut SEED | resume | keep P | stats) and prints the reply
@@ -23,7 +23,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: busyring-faultfs BACKING MOUNTPOINT --control SOCKET [--keep P] [--write-delay-us N]\n"
+    "usage: busyring-faultfs BACKING MOUNTPOINT --control SOCKET [--keep P] [--write-delay-us N] [--flush-delay-us N]\n"
     "       busyring-faultfs --control SOCKET cut SEED | resume | keep P | stats\n";
 
 int usage_error(const char* what) {
@@ -64,8 +64,9 @@ int serve(faultfs::State& state, const std::string& mountpoint, const std::strin
   fuse_session* se = fuse_get_session(f);
   fuse_set_signal_handlers(se);
   std::thread control([&] { faultfs::control_serve(listen_fd, state); });
-  std::fprintf(stderr, "faultfs: mounted %s on %s, control %s, keep %.3f, write delay up to %u us\n",
-               state.backing.c_str(), mountpoint.c_str(), socket_path.c_str(), state.keep, state.write_delay_us);
+  std::fprintf(stderr, "faultfs: mounted %s on %s, control %s, keep %.3f, write delay up to %u us, flush delay up to %u us\n",
+               state.backing.c_str(), mountpoint.c_str(), socket_path.c_str(), state.keep, state.write_delay_us,
+               state.flush_delay_us);
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, 64);
   fuse_loop_cfg_set_idle_threads(cfg, 16);
@@ -97,11 +98,11 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       state.keep = std::strtod(argv[++i], &end);
       if (*end != '\0' || !(state.keep >= 0.0 && state.keep <= 1.0)) return usage_error("--keep wants a fraction in [0, 1]");
-    } else if (a == "--write-delay-us" && has_value) {
+    } else if ((a == "--write-delay-us" || a == "--flush-delay-us") && has_value) {
       char* end = nullptr;
       const unsigned long v = std::strtoul(argv[++i], &end, 10);
-      if (*end != '\0' || v > 1'000'000) return usage_error("--write-delay-us wants 0..1000000");
-      state.write_delay_us = static_cast<uint32_t>(v);
+      if (*end != '\0' || v > 1'000'000) return usage_error("a delay wants 0..1000000 (microseconds)");
+      (a == "--write-delay-us" ? state.write_delay_us : state.flush_delay_us) = static_cast<uint32_t>(v);
     } else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;

@@ -172,8 +172,8 @@ int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* f
   return static_cast<int>(done);
 }
 
-// A device's write time: the write lands (and an fsync can cover it) only after it.
-void write_delay(uint32_t max_us) {
+// A device's write or flush time: random, up to max_us.
+void device_delay(uint32_t max_us) {
   if (max_us == 0) return;
   thread_local std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<uint32_t> us(0, max_us);
@@ -181,7 +181,7 @@ void write_delay(uint32_t max_us) {
 }
 
 int op_write(const char* path, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
-  write_delay(state().write_delay_us);
+  device_delay(state().write_delay_us);  // the write lands (an fsync can cover it) only after it
   return change([&](State& s) {
     const Handle& h = handle(fi);
     const auto off = static_cast<uint64_t>(offset);
@@ -216,8 +216,15 @@ int op_release(const char*, fuse_file_info* fi) {
 }
 
 int op_fsync(const char*, int datasync, fuse_file_info* fi) {
+  uint64_t covered = 0;  // the writes completed before this fsync arrived
+  const int rc = change([&](State& s) {
+    covered = s.journal.writes();
+    return 0;
+  });
+  if (rc < 0) return rc;
+  device_delay(state().flush_delay_us);
   return change([&](State& s) {
-    s.journal.flushed(handle(fi).ino);
+    s.journal.flushed(handle(fi).ino, covered);
     ++(datasync != 0 ? s.stats.fdatasyncs : s.stats.fsyncs);
     return 0;
   });

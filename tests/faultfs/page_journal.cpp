@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <random>
 
@@ -55,6 +56,7 @@ PageJournal::~PageJournal() {
 
 int PageJournal::before_write(uint64_t ino, int fd, const std::string& path, uint64_t offset, uint64_t bytes) {
   if (bytes == 0) return 0;
+  const uint64_t write = ++writes_;
   auto it = files_.find(ino);
   if (it == files_.end()) {
     const int own = dup(fd);
@@ -65,6 +67,7 @@ int PageJournal::before_write(uint64_t ino, int fd, const std::string& path, uin
   for (uint64_t page = offset / kPageBytes * kPageBytes; page < offset + bytes; page += kPageBytes) {
     if (f.pages.count(page) != 0) continue;
     Page p;
+    p.write = write;
     const int rc = read_page(f.fd, page, p.bytes);
     if (rc < 0) return rc;
     p.zero = all_zero(p.bytes);
@@ -74,7 +77,16 @@ int PageJournal::before_write(uint64_t ino, int fd, const std::string& path, uin
   return 0;
 }
 
-void PageJournal::flushed(uint64_t ino) { forget(ino); }
+void PageJournal::flushed(uint64_t ino, uint64_t up_to) {
+  const auto it = files_.find(ino);
+  if (it == files_.end()) return;
+  auto& pages = it->second.pages;
+  // A page first written after the fsync arrived stays unflushed. (One written before and
+  // again after counts as flushed with both writes: the model is generous there, and the
+  // server never writes a sector twice.)
+  for (auto p = pages.begin(); p != pages.end();) p = p->second.write <= up_to ? pages.erase(p) : std::next(p);
+  if (pages.empty()) forget(ino);
+}
 
 void PageJournal::flushed_range(uint64_t ino, uint64_t offset, uint64_t bytes) {
   const auto it = files_.find(ino);

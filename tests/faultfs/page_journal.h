@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,8 +37,12 @@ class PageJournal {
   // writing): saves the durable content of each page not yet unflushed. `path` names the file in
   // reports. Returns 0 or -errno.
   int before_write(uint64_t ino, int fd, const std::string& path, uint64_t offset, uint64_t bytes);
-  // fsync / fdatasync of the file: every unflushed page of it is durable now.
-  void flushed(uint64_t ino);
+  // fsync / fdatasync of the file: its unflushed pages first written at or before write number
+  // `up_to` (see writes()) are durable now; by default all of them.
+  void flushed(uint64_t ino, uint64_t up_to = UINT64_MAX);
+  // How many before_write calls came so far: an fsync notes it when it arrives, since it covers
+  // only the writes that completed before it was asked for.
+  uint64_t writes() const { return writes_; }
   // An O_DSYNC write: the pages it covered are durable.
   void flushed_range(uint64_t ino, uint64_t offset, uint64_t bytes);
   // The file was cut to `size` (durable at once, like every metadata change): pages past it
@@ -52,6 +57,7 @@ class PageJournal {
 
  private:
   struct Page {
+    uint64_t write = 0;          // the number of the write that first made it unflushed
     bool zero = true;            // durable content all zeros (no copy kept)
     std::vector<uint8_t> bytes;  // else its kPageBytes bytes
   };
@@ -61,6 +67,7 @@ class PageJournal {
     std::map<uint64_t, Page> pages;  // by page offset
   };
   std::map<uint64_t, File> files_;  // by backing inode number (the fd keeps the inode alive)
+  uint64_t writes_ = 0;
 };
 
 }  // namespace faultfs
