@@ -55,20 +55,21 @@ size_t after_leading_marker(const RecordView& v, size_t size) noexcept {
   return (end + 7) / 8 * 8;
 }
 
-// The first after-range marker at or after `from`, walking records as the scan does (valid
-// records and leading markers' ranges jumped over, anything else searched byte-word by
-// byte-word), or size.
-size_t find_after_range_marker(const uint8_t* data, size_t size, size_t from) noexcept {
+// Walks from `from` to the end as the scan does (valid records and leading markers' ranges
+// jumped over, anything else searched word by word) and calls on_marker(offset, view) for each
+// after-range marker until it returns true. Returns whether one did.
+template <typename F>
+bool walk_after_range_markers(const uint8_t* data, size_t size, size_t from, F&& on_marker) noexcept {
   size_t p = from;
   while (true) {
     p = skip_zeros(data, size, p);
-    if (p >= size) return size;
+    if (p >= size) return false;
     RecordView v{};
     if (decode_record(data + p, size - p, v) != DecodeStatus::ok) {
       p = find_valid(data, size, p, v);
       continue;
     }
-    if (after_range_marker(v, p)) return p;
+    if (after_range_marker(v, p) && on_marker(p, v)) return true;
     p = leading_marker(v, p) ? after_leading_marker(v, size) : p + v.record_bytes;
   }
 }
@@ -80,27 +81,38 @@ bool zero_sector(const uint8_t* data, size_t size, size_t at) noexcept {
   return true;
 }
 
-// Which after-range markers cover which invalid bytes: the last search is remembered, so the
-// stretches of one damaged region cost one walk, not one each.
+// Which after-range markers cover which invalid bytes: a marker later in the segment whose
+// range starts at or before them. Both answers of the last walk are remembered (the marker that
+// covered, or the lowest range start of those that did not), so the stretches of one damaged
+// region cost one walk, not one each.
 class MarkerCover {
  public:
   MarkerCover(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   bool covers(size_t pos) noexcept {
-    if (!(pos >= searched_from_ && pos < marker_at_)) {
+    if (pos >= cover_from_ && pos < cover_to_) return true;
+    if (pos >= searched_from_ && pos < lowest_start_) return false;
+    uint64_t lowest = UINT64_MAX;
+    const bool found = walk_after_range_markers(data_, size_, pos, [&](size_t at, const RecordView& v) {
+      if (v.id <= pos) {
+        cover_from_ = v.id;
+        cover_to_ = at;
+        return true;
+      }
+      lowest = std::min(lowest, v.id);
+      return false;
+    });
+    if (!found) {
       searched_from_ = pos;
-      marker_at_ = find_after_range_marker(data_, size_, pos);
+      lowest_start_ = lowest;
     }
-    if (marker_at_ >= size_) return false;
-    RecordView v{};
-    BR_ASSERT(decode_record(data_ + marker_at_, size_ - marker_at_, v) == DecodeStatus::ok);
-    return v.id <= pos;
+    return found;
   }
 
  private:
   const uint8_t* data_;
   size_t size_;
-  size_t searched_from_ = 1;  // an empty cache: [1, 0)
-  size_t marker_at_ = 0;
+  uint64_t cover_from_ = 0, cover_to_ = 0;           // a marker's range, [from, to)
+  uint64_t searched_from_ = 1, lowest_start_ = 0;  // no marker after searched_from_ starts below lowest_start_
 };
 
 }  // namespace
