@@ -124,12 +124,14 @@ base::Status judge(const std::vector<Segment>& segs, size_t last, const std::vec
       return base::Error{"corrupt record in " + s.path + " at offset " + std::to_string(s.scan.bad_offset) + " (" +
                          decode_status_name(s.scan.bad_status) + "), followed by a valid record at offset " +
                          std::to_string(s.scan.next_valid) + "; " + salvage_hint(dir)};
-    if (s.scan.torn_stretches > 0 && s.scan.first_torn < from[i])
+    if (s.scan.torn_stretches > 0 && s.scan.first_torn < from[i]) {
+      const std::string where = o.in_flight_bytes == 0 ? "" :
+          ", before the last " + std::to_string(o.in_flight_bytes) +
+          " bytes of the log that the writes in flight at a crash could have touched";
       return base::Error{"corrupt record in " + s.path + " at offset " + std::to_string(s.scan.first_torn) + " (" +
-                         decode_status_name(s.scan.first_torn_status) +
-                         "), followed by valid records, before the last " + std::to_string(o.in_flight_bytes) +
-                         " bytes of the log that the writes in flight at a crash could have touched; " +
-                         salvage_hint(dir)};
+                         decode_status_name(s.scan.first_torn_status) + "), followed by valid records" + where +
+                         "; " + salvage_hint(dir)};
+    }
     if (s.scan.end != SegmentEnd::torn || (s.scan.tail_looks_torn && s.scan.bad_offset >= from[i])) continue;
     // A torn tail that valid data follows in a later segment (a torn tail alone is the last write).
     size_t next = i + 1;
