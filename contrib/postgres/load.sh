@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Loads what busyring wrote since the last run into PostgreSQL, each record exactly once; run
-# by busyring-export.timer (contrib/systemd), or by hand:
+# by busyring-export.timer (busyring-export.service: `load.sh $BUSYRING_DATA_DIR` as the user
+# busyring, settings in /etc/default/busyring-export), or by hand as that user:
 #
-#   BUSYRING_CHECKPOINT=/var/lib/busyring-export/checkpoint PGDATABASE=busyring \
-#     contrib/postgres/load.sh /var/lib/busyring/data
+#   sudo -u busyring BUSYRING_CHECKPOINT=/var/lib/busyring-export/checkpoint PGDATABASE=busyring \
+#     /usr/local/share/busyring/postgres/load.sh /var/lib/busyring
+#
+# DATA_DIR is the server's --data-dir (several: a cluster's nodes, merged by id). It is only
+# read: the checkpoint lives elsewhere.
 #
 # One run:
 #   1. busyring-log export DATA_DIR... --format csv --since-checkpoint CHECKPOINT: the records
@@ -12,7 +16,9 @@
 #      CHECKPOINT.next (fsynced), CHECKPOINT itself is untouched;
 #   2. psql, in one transaction: COPY them into a temporary staging table, then
 #      busyring_merge_staging() inserts them into usages with ON CONFLICT (id) DO NOTHING;
-#   3. only when both succeeded: busyring-log checkpoint commit CHECKPOINT (renames .next over it).
+#   3. only when both succeeded: busyring-log checkpoint commit CHECKPOINT (renames .next over it);
+#   4. with BUSYRING_RETIRE=1: busyring-log retire, which deletes the sealed segments whose
+#      records the committed checkpoint covers (PostgreSQL holds them all by then).
 # A crash or failure anywhere before 3 leaves the checkpoint where it was, so the next run
 # exports the same records again and the primary key drops the ones already loaded: every
 # record lands in the table once. A checkpoint that does not match the log, or a damaged log,
@@ -24,22 +30,33 @@
 #   BUSYRING_LOG         the busyring-log binary (default: busyring-log on PATH)
 #   BUSYRING_SETTLE      seconds a record must have aged before it is exported (default 10:
 #                        writes still in flight in the server settle first)
+#   BUSYRING_RETIRE      1: step 4 after each committed load (default 0)
 #   PSQL                 the psql binary (default: psql on PATH)
 #   PGHOST PGPORT PGDATABASE PGUSER PGPASSFILE ...  where to load (libpq's variables); the
-#                        database holds contrib/postgres/schema.sql
-# Exit status: 0 loaded (possibly nothing new), 1 failed (nothing committed), 2 bad usage,
-# 75 another run holds the lock.
+#                        database is made by setup.sql (role, grants and schema.sql)
+# Exit status: 0 loaded (possibly nothing new), 1 failed (nothing committed, or committed and
+# not retired), 2 bad usage, 75 another run holds the lock.
 set -euo pipefail
 
-if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; }
+if [[ $# -ge 1 && ($1 == -h || $1 == --help) ]]; then
+  usage
+  exit 2
+fi
+if [[ $# -lt 1 || -z $1 ]]; then
+  echo "load.sh: no DATA_DIR (under systemd: BUSYRING_DATA_DIR in /etc/default/busyring-export; --help)" >&2
   exit 2
 fi
 
 checkpoint=${BUSYRING_CHECKPOINT:-/var/lib/busyring-export/checkpoint}
 log_tool=${BUSYRING_LOG:-busyring-log}
 settle=${BUSYRING_SETTLE:-10}
+retire=${BUSYRING_RETIRE:-0}
 psql=${PSQL:-psql}
+if [[ $retire != [01] ]]; then
+  echo "load.sh: BUSYRING_RETIRE is '$retire'; it takes 0 or 1" >&2
+  exit 2
+fi
 
 # One run at a time: a second one would export the same records (harmless) and race the commit.
 exec 9>>"$checkpoint.lock"
@@ -67,3 +84,15 @@ if ! "$log_tool" checkpoint commit "$checkpoint"; then
   exit 1
 fi
 echo "load.sh: ${added:-0} new rows in usages"
+
+# Step 4, the one place retention hooks in (issue 17 §2): after the commit above, never before.
+if [[ $retire == 1 ]]; then
+  if [[ $("$log_tool" --help) != *$'\n  retire '* ]]; then
+    echo "load.sh: BUSYRING_RETIRE=1 but $log_tool has no retire command; nothing retired" >&2
+    exit 1
+  fi
+  if ! "$log_tool" retire "$@" --checkpoint "$checkpoint"; then
+    echo "load.sh: loaded and committed, but retiring exported segments failed (the next run retries)" >&2
+    exit 1
+  fi
+fi

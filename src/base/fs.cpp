@@ -1,4 +1,4 @@
-// Filesystem helpers: a directory's fsync, a file replaced durably.
+// Filesystem helpers: a path's directory, a directory's fsync, a file replaced durably.
 #include "busyring/base/fs.h"
 
 #include <fcntl.h>
@@ -6,7 +6,15 @@
 
 #include <cerrno>
 
+#include "busyring/base/io.h"
+
 namespace busyring::base {
+
+std::string parent_dir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 int fsync_dir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -20,13 +28,7 @@ int replace_file_durably(const std::string& path, std::string_view text) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -errno;
-  int rc = 0;
-  while (rc == 0 && !text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) rc = -errno;
-    else text.remove_prefix(static_cast<size_t>(n));
-  }
+  int rc = write_all(fd, text.data(), text.size());
   if (rc == 0 && ::fsync(fd) != 0) rc = -errno;
   if (::close(fd) != 0 && rc == 0) rc = -errno;
   if (rc == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) rc = -errno;
@@ -34,8 +36,7 @@ int replace_file_durably(const std::string& path, std::string_view text) {
     ::unlink(tmp.c_str());
     return rc;
   }
-  const size_t slash = path.rfind('/');
-  return fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+  return fsync_dir(parent_dir(path));
 }
 
 }  // namespace busyring::base

@@ -1,11 +1,11 @@
 // stderr logging: format into a stack buffer, then one write(2) per line.
 #include "busyring/base/log.h"
 
-#include <unistd.h>
-
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+
+#include "busyring/base/io.h"
 
 namespace busyring::base {
 namespace {
@@ -19,16 +19,16 @@ const char* level_name(Level level) noexcept {
   return "?";
 }
 
-void write_line(char* buf, int len, int cap) noexcept {
+// Appends the formatted message to the `len` bytes of prefix in buf, ends the line (cut to
+// the buffer) and writes it to stderr in one write.
+template <size_t Cap>
+void finish_line(char (&buf)[Cap], int len, const char* fmt, va_list ap) noexcept {
   if (len < 0) return;
-  if (len >= cap - 1) len = cap - 2;
+  len += std::vsnprintf(buf + len, Cap - static_cast<size_t>(len), fmt, ap);
+  if (len < 0) return;
+  if (len >= static_cast<int>(Cap) - 1) len = static_cast<int>(Cap) - 2;
   buf[len++] = '\n';
-  ssize_t off = 0;
-  while (off < len) {
-    const ssize_t n = ::write(2, buf + off, static_cast<size_t>(len - off));
-    if (n <= 0) return;
-    off += n;
-  }
+  (void)write_all(2, buf, static_cast<size_t>(len));  // nowhere to report a failed stderr
 }
 
 }  // namespace
@@ -44,9 +44,8 @@ void log(Level level, const char* fmt, ...) noexcept {
                           ts.tv_nsec / 1'000'000, level_name(level));
   va_list ap;
   va_start(ap, fmt);
-  len += std::vsnprintf(buf + len, sizeof buf - static_cast<size_t>(len), fmt, ap);
+  finish_line(buf, len, fmt, ap);
   va_end(ap);
-  write_line(buf, len, static_cast<int>(sizeof buf));
 }
 
 void print_fatal(const char* fmt, ...) noexcept {
@@ -54,9 +53,8 @@ void print_fatal(const char* fmt, ...) noexcept {
   int len = std::snprintf(buf, sizeof buf, "busyring: ");
   va_list ap;
   va_start(ap, fmt);
-  len += std::vsnprintf(buf + len, sizeof buf - static_cast<size_t>(len), fmt, ap);
+  finish_line(buf, len, fmt, ap);
   va_end(ap);
-  write_line(buf, len, static_cast<int>(sizeof buf));
 }
 
 }  // namespace busyring::base

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "busyring/base/fs.h"
+#include "busyring/base/io.h"
 
 namespace busyring::ids {
 namespace {
@@ -31,25 +32,11 @@ std::string held_ranges_path(const std::string& data_dir) { return data_dir + "/
 
 base::Result<std::vector<IdRange>> load_held_ranges(const std::string& path) {
   std::vector<IdRange> out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return out;
-    return base::Error{"cannot read " + path + ": " + std::strerror(errno)};
-  }
   std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return base::Error{"cannot read " + path + ": " + std::strerror(e)};
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
+  if (const int rc = base::read_file(path, text, std::string::npos); rc < 0) {
+    if (rc == -ENOENT) return out;
+    return base::Error{"cannot read " + path + ": " + std::strerror(-rc)};
   }
-  ::close(fd);
   size_t line_no = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -80,8 +67,7 @@ base::Status HeldRangesLog::open(const std::string& path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) return base::Error{"cannot open " + path + ": " + std::strerror(errno)};
   // The file's directory entry must be durable too, or a crash could lose the whole file.
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string dir = base::parent_dir(path);
   if (const int rc = base::fsync_dir(dir); rc < 0) return base::Error{"cannot sync " + dir + ": " + std::strerror(-rc)};
   return base::ok_status();
 }
@@ -89,18 +75,14 @@ base::Status HeldRangesLog::open(const std::string& path) {
 base::Status HeldRangesLog::append(IdRange range) {
   char line[48];
   const int n = std::snprintf(line, sizeof line, "%" PRIu64 " %" PRIu64 "\n", range.first, range.end);
-  ssize_t w;
-  do w = ::write(fd_, line, static_cast<size_t>(n));
-  while (w < 0 && errno == EINTR);
-  if (w != n) {
+  // The size before the append (O_APPEND: the line lands there), to cut a partial line off.
+  const off_t before = ::lseek(fd_, 0, SEEK_END);
+  if (before < 0) return base::Error{"cannot write " + path_ + ": " + std::strerror(errno)};
+  if (const int rc = base::write_all(fd_, line, static_cast<size_t>(n)); rc < 0) {
     // A partial line is ignored on start-up only if it is the last one: cut it off, so the
     // next append does not glue onto it.
-    const int e = w < 0 ? errno : EIO;
-    if (w > 0) {
-      const off_t size = ::lseek(fd_, 0, SEEK_END);
-      if (size >= w && ::ftruncate(fd_, size - w) != 0) { /* the next start refuses a bad line */ }
-    }
-    return base::Error{"cannot write " + path_ + ": " + std::strerror(e)};
+    if (::ftruncate(fd_, before) != 0) { /* the next start refuses a bad line */ }
+    return base::Error{"cannot write " + path_ + ": " + std::strerror(-rc)};
   }
   if (::fdatasync(fd_) != 0) return base::Error{"cannot sync " + path_ + ": " + std::strerror(errno)};
   return base::ok_status();

@@ -1,6 +1,6 @@
 // The reserve's lock-free hand-off. A slot is rewritten only when the cursor has moved kSlots
 // ranges past it, so a shard that read a stale slot fails its compare-and-swap and retries.
-#include "busyring/ids/id_reserve.h"
+#include "id_reserve.h"
 
 #include <algorithm>
 

@@ -1,9 +1,7 @@
 // The node's name for the shared id counter.
-#include "busyring/ids/node_id.h"
+#include "node_id.h"
 
-#include <fcntl.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -11,6 +9,7 @@
 #include <cstring>
 
 #include "busyring/base/fs.h"
+#include "busyring/base/io.h"
 
 namespace busyring::ids {
 namespace {
@@ -28,18 +27,16 @@ bool valid(const std::string& id) {
 
 base::Result<std::string> load_or_create_node_id(const std::string& data_dir) {
   const std::string path = data_dir + "/node-id";
-  char buf[64];
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
-    std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  std::string id;
+  const int read_rc = base::read_file(path, id, 64);
+  if (read_rc == 0 || read_rc == -EFBIG) {
     while (!id.empty() && id.back() == '\n') id.pop_back();
-    if (!valid(id))
+    if (read_rc < 0 || !valid(id))
       return base::Error{path + " is not 16 hex digits; restore it (the shared id counter knows this node by it)"};
     return id;
   }
-  if (errno != ENOENT) return base::Error{"cannot read " + path + ": " + std::strerror(errno)};
+  if (read_rc != -ENOENT) return base::Error{"cannot read " + path + ": " + std::strerror(-read_rc)};
+  char buf[64];
   uint64_t r = 0;
   if (getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r))
     return base::Error{std::string("getrandom: ") + std::strerror(errno)};

@@ -1,9 +1,10 @@
 // The reserving thread and the shards' side of the Redis id source.
-#include "busyring/ids/redis_block_source.h"
+#include "redis_block_source.h"
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "busyring/base/assert.h"
 #include "busyring/base/log.h"
@@ -27,6 +29,9 @@ constexpr const char* kProblemDown =
     "Redis (the id source) does not answer: ids come from the reserve until it is empty (see the server log)";
 constexpr const char* kProblemRefused =
     "the Redis id counter is behind ids this node holds: no ids until it is set right (see the server log)";
+constexpr const char* kProblemAccess =
+    "Redis (the id source) refuses this node's credentials (--id-source-password-file): ids come from the reserve "
+    "until it is empty (see the server log)";
 constexpr const char* kProblemMissing =
     "the Redis id counter does not exist: no ids until it is set (see the server log)";
 
@@ -85,18 +90,30 @@ RedisBlockSource::~RedisBlockSource() {
 }
 
 base::Status RedisBlockSource::start(const std::string& ranges_path) {
+  if (!endpoint_.password_file.empty()) {
+    auto loaded = load_redis_credentials(endpoint_.password_file);
+    if (!loaded) return base::Error{loaded.error()};
+    credentials_ = std::move(loaded.value());
+  }
   if (auto st = ranges_log_.open(ranges_path); !st) return st;
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return base::Error{std::string("eventfd: ") + std::strerror(errno)};
   // One reservation before the shards start, so the first requests find ids; if Redis does
   // not answer now the node still starts and says so (503 until it answers).
-  if (step() == Step::failed)
+  if (step() == Step::failed && !access_refused_.load())  // a refusal has said so already
     BR_LOG_WARN("id source: no ids reserved yet from redis %s:%u; POST /api/usages answers 503 until it has some",
                 endpoint_.host.c_str(), endpoint_.port);
+  // The thread starts with every signal blocked (it inherits this thread's mask): SIGTERM
+  // must reach the main thread's sigwait. A thread that left it unblocked would take a SIGTERM
+  // that arrives before main waits for it, and die of it, with the whole process.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "busyring-ids");
     run();
   });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return base::ok_status();
 }
 
@@ -126,6 +143,7 @@ SourceStats RedisBlockSource::stats() const noexcept {
   s.errors = errors_.load(std::memory_order_relaxed);
   if (refusal == missing) s.problem = kProblemMissing;
   else if (s.refused) s.problem = kProblemRefused;
+  else if (!s.up && access_refused_.load(std::memory_order_relaxed)) s.problem = kProblemAccess;
   else if (!s.up) s.problem = kProblemDown;
   return s;
 }
@@ -169,6 +187,11 @@ RedisBlockSource::Step RedisBlockSource::reserve_range() {
   }
   const bool well_formed = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
                            reply->element[0]->type == REDIS_REPLY_INTEGER;
+  if (refused_access(reply)) {
+    freeReplyObject(reply);
+    disconnect();
+    return Step::failed;
+  }
   if (!well_formed) {
     char what[200];
     std::snprintf(what, sizeof what, "the id reservation script answered %s",
@@ -253,6 +276,11 @@ RedisBlockSource::Step RedisBlockSource::check_counter_fixed() {
     disconnect();
     return Step::failed;
   }
+  if (refused_access(reply)) {
+    freeReplyObject(reply);
+    disconnect();
+    return Step::failed;
+  }
   unsigned long long value = 0;
   const bool have = reply->type == REDIS_REPLY_STRING && reply->str != nullptr;
   if (have) value = std::strtoull(reply->str, nullptr, 10);
@@ -285,7 +313,52 @@ bool RedisBlockSource::connect() {
     return false;
   }
   redisSetTimeout(redis_, to_timeval(kTimeoutMs));
-  return true;
+  return authenticate();
+}
+
+// AUTH on every new connection, before anything else is sent on it.
+bool RedisBlockSource::authenticate() {
+  if (!credentials_.given()) return true;
+  auto* reply = static_cast<redisReply*>(
+      credentials_.user.empty()
+          ? redisCommand(redis_, "AUTH %b", credentials_.password.data(), credentials_.password.size())
+          : redisCommand(redis_, "AUTH %b %b", credentials_.user.data(), credentials_.user.size(),
+                         credentials_.password.data(), credentials_.password.size()));
+  if (reply == nullptr) {
+    note_down(redis_->errstr);
+    disconnect();
+    return false;
+  }
+  const bool refused = reply->type == REDIS_REPLY_ERROR;
+  if (refused) {
+    char what[200];
+    std::snprintf(what, sizeof what, "AUTH%s%s answered %s", credentials_.user.empty() ? "" : " as user ",
+                  credentials_.user.c_str(), reply->str);
+    note_access_refused(what);
+  }
+  freeReplyObject(reply);
+  if (refused) disconnect();
+  return !refused;
+}
+
+// An error reply that is about access rather than ids: no AUTH when Redis wants one (NOAUTH),
+// an ACL user not allowed a command or a key (NOPERM). Said once, like a refused AUTH.
+bool RedisBlockSource::refused_access(const redisReply* reply) {
+  if (reply->type != REDIS_REPLY_ERROR || reply->str == nullptr) return false;
+  const std::string_view error(reply->str, reply->len);
+  if (error.rfind("NOAUTH", 0) == 0) {
+    note_access_refused(credentials_.given() ? "it asks for AUTH again" : "it requires a password: give it with "
+                                                                          "--id-source-password-file FILE");
+    return true;
+  }
+  if (error.rfind("NOPERM", 0) == 0) {
+    char what[240];
+    std::snprintf(what, sizeof what, "%.*s (the ACL user needs ~KEY* and +eval +get +set +del +incrby +exists, "
+                  "see contrib/redis/busyring.conf)", static_cast<int>(std::min<size_t>(error.size(), 120)), error.data());
+    note_access_refused(what);
+    return true;
+  }
+  return false;
 }
 
 void RedisBlockSource::disconnect() {
@@ -302,7 +375,19 @@ void RedisBlockSource::note_down(const char* what) {
 }
 
 void RedisBlockSource::note_up() {
+  access_refused_.store(false);
   if (!up_.exchange(true)) BR_LOG_INFO("id source: redis %s:%u answers again", endpoint_.host.c_str(), endpoint_.port);
+}
+
+// One line when access is first refused (not on each retry), and none more until it works.
+void RedisBlockSource::note_access_refused(const char* what) {
+  errors_.fetch_add(1, std::memory_order_relaxed);
+  up_.store(false);
+  if (access_refused_.exchange(true)) return;
+  BR_LOG_ERROR("id source: redis %s:%u refuses this node's credentials: %s; serving from the id reserve (%llu ids "
+               "left), then 503. Fix the Redis ACL (the node retries on its own) or the file (%s; then restart the node)",
+               endpoint_.host.c_str(), endpoint_.port, what, static_cast<unsigned long long>(available()),
+               endpoint_.password_file.empty() ? "none given" : endpoint_.password_file.c_str());
 }
 
 void RedisBlockSource::wait(int timeout_ms) {

@@ -1,4 +1,6 @@
-// Prometheus text rendering: sums the shards' counters at scrape time.
+// Prometheus text rendering: sums the shards' counters at scrape time. One function per kind
+// of family (labelled counters, histograms, single samples), fed by tables, in the order the
+// families are exposed.
 #include "busyring/metrics/prometheus.h"
 
 #include <cstdarg>
@@ -32,151 +34,167 @@ class Out {
   bool full_ = false;
 };
 
-using Getter = const Counter& (*)(const ShardMetrics&);
+struct Shards {
+  const ShardMetrics* const* blocks;
+  size_t count;
+  uint64_t sum(const Counter ShardMetrics::*field) const {
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; ++i) total += read(blocks[i]->*field);
+    return total;
+  }
+};
 
-uint64_t sum(const ShardMetrics* const* shards, size_t n, const Counter ShardMetrics::*field) {
-  uint64_t total = 0;
-  for (size_t i = 0; i < n; ++i) total += read(shards[i]->*field);
-  return total;
+unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+
+// A family of one sample: # HELP, # TYPE and the value.
+void single(Out& out, const char* name, const char* type, const char* help, uint64_t value) {
+  out.line("# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, ull(value));
 }
 
-void scalar(Out& out, const ShardMetrics* const* shards, size_t n, const char* name,
-            const char* type, const char* help, const Counter ShardMetrics::*field) {
-  out.line("# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-           static_cast<unsigned long long>(sum(shards, n, field)));
+// Single-sample families summed over the shards, in exposition order.
+struct Scalar {
+  const char* name;
+  const char* type;
+  const char* help;
+  const Counter ShardMetrics::*field;
+};
+
+constexpr Scalar kLogScalars[] = {
+    {"busyring_records_written_total", "counter", "Records on disk as --ack promises.", &ShardMetrics::records_written},
+    {"busyring_bytes_written_total", "counter", "Bytes written to the logs, padding included.",
+     &ShardMetrics::bytes_written},
+    {"busyring_flushes_total", "counter", "Log writes completed.", &ShardMetrics::flushes},
+    {"busyring_flush_failures_total", "counter", "Log writes that failed.", &ShardMetrics::flush_failures},
+};
+
+constexpr Scalar kNodeScalars[] = {
+    {"busyring_ids_issued_total", "counter", "Ids given to records.", &ShardMetrics::ids_issued},
+    {"busyring_id_blocks_taken_total", "counter", "Id blocks reserved from the shared counter.",
+     &ShardMetrics::id_blocks_taken},
+    {"busyring_holes_reissued_total", "counter", "Ids below the recovered maximum issued again (holes).",
+     &ShardMetrics::holes_reissued},
+    {"busyring_recovery_torn_tails_total", "counter",
+     "Log segments whose torn, unacknowledged tail (writes in flight at a crash) recovery voided at start.",
+     &ShardMetrics::recovery_torn_tails},
+    {"busyring_workspaces_in_use", "gauge", "Connection workspaces attached to busy connections (idle ones hold none).",
+     &ShardMetrics::workspaces_in_use},
+    {"busyring_connections_open", "gauge", "Open client connections.", &ShardMetrics::connections_open},
+    {"busyring_connections_accepted_total", "counter", "Client connections accepted.",
+     &ShardMetrics::connections_accepted},
+    {"busyring_connections_rejected_total", "counter",
+     "Connections closed at once because --max-connections was reached.", &ShardMetrics::connections_rejected},
+    {"busyring_recv_enobufs_total", "counter", "Receives that found the buffer ring empty.",
+     &ShardMetrics::recv_enobufs},
+    {"busyring_cq_overflows_total", "counter", "io_uring completion queue overflows.", &ShardMetrics::cq_overflows},
+    {"busyring_stale_completions_total", "counter", "Completions for a connection slot already reused (dropped).",
+     &ShardMetrics::stale_cqes},
+    {"busyring_storage_healthy_shards", "gauge", "Shards whose log accepts writes.", &ShardMetrics::storage_healthy},
+};
+
+template <size_t N>
+void scalars(Out& out, const Shards& shards, const Scalar (&table)[N]) {
+  for (const Scalar& s : table) single(out, s.name, s.type, s.help, shards.sum(s.field));
 }
 
-}  // namespace
-
-size_t render_prometheus(const ShardMetrics* const* shards, size_t n, char* buf, size_t cap,
-                         const char* const* reason_names, size_t reason_count,
-                         const IdSourceGauges* id_source) noexcept {
-  if (cap == 0) return 0;
-  Out out(buf, cap);
+// Requests by route and status; a pair never answered is left out.
+void requests(Out& out, const Shards& shards) {
   out.line("# HELP busyring_requests_total HTTP requests answered, by route and status.\n"
            "# TYPE busyring_requests_total counter\n");
   for (size_t r = 0; r < kRoutes; ++r) {
     for (size_t s = 0; s < kStatusCount; ++s) {
       uint64_t total = 0;
-      for (size_t i = 0; i < n; ++i) total += read(shards[i]->requests[r][s]);
+      for (size_t i = 0; i < shards.count; ++i) total += read(shards.blocks[i]->requests[r][s]);
       if (total == 0) continue;
-      out.line("busyring_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
-               route_name(static_cast<Route>(r)), kStatuses[s],
-               static_cast<unsigned long long>(total));
+      out.line("busyring_requests_total{route=\"%s\",status=\"%u\"} %llu\n", route_name(static_cast<Route>(r)),
+               kStatuses[s], ull(total));
     }
   }
-  out.line("# HELP busyring_request_duration_seconds POST /api/usages latency, first byte to "
-           "response queued.\n# TYPE busyring_request_duration_seconds histogram\n");
+}
+
+// A histogram's cumulative buckets, `le` in seconds (bounds in microseconds) or as counts,
+// ending in +Inf. Returns the +Inf bucket: every observation.
+template <size_t Buckets>
+uint64_t buckets(Out& out, const Shards& shards, const char* name, const Counter (ShardMetrics::*field)[Buckets],
+                 const uint64_t (&bounds)[Buckets - 1], bool bounds_in_us) {
   uint64_t cumulative = 0;
-  for (size_t b = 0; b < kLatencyBuckets; ++b) {
-    for (size_t i = 0; i < n; ++i) cumulative += read(shards[i]->latency_buckets[b]);
-    if (b + 1 < kLatencyBuckets)
-      out.line("busyring_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-               static_cast<double>(kLatencyBoundsUs[b]) / 1e6,
-               static_cast<unsigned long long>(cumulative));
+  for (size_t b = 0; b < Buckets; ++b) {
+    for (size_t i = 0; i < shards.count; ++i) cumulative += read((shards.blocks[i]->*field)[b]);
+    if (b + 1 == Buckets)
+      out.line("%s_bucket{le=\"+Inf\"} %llu\n", name, ull(cumulative));
+    else if (bounds_in_us)
+      out.line("%s_bucket{le=\"%g\"} %llu\n", name, static_cast<double>(bounds[b]) / 1e6, ull(cumulative));
     else
-      out.line("busyring_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-               static_cast<unsigned long long>(cumulative));
+      out.line("%s_bucket{le=\"%llu\"} %llu\n", name, ull(bounds[b]), ull(cumulative));
   }
-  out.line("busyring_request_duration_seconds_sum %.6f\n",
-           static_cast<double>(sum(shards, n, &ShardMetrics::latency_sum_us)) / 1e6);
-  out.line("busyring_request_duration_seconds_count %llu\n",
-           static_cast<unsigned long long>(sum(shards, n, &ShardMetrics::latency_count)));
-  scalar(out, shards, n, "busyring_records_written_total", "counter",
-         "Records on disk as --ack promises.", &ShardMetrics::records_written);
-  scalar(out, shards, n, "busyring_bytes_written_total", "counter",
-         "Bytes written to the logs, padding included.", &ShardMetrics::bytes_written);
-  scalar(out, shards, n, "busyring_flushes_total", "counter", "Log writes completed.",
-         &ShardMetrics::flushes);
-  scalar(out, shards, n, "busyring_flush_failures_total", "counter", "Log writes that failed.",
-         &ShardMetrics::flush_failures);
-  out.line("# HELP busyring_flush_records Records per log write.\n"
-           "# TYPE busyring_flush_records histogram\n");
-  cumulative = 0;
-  uint64_t flush_records = 0;
-  for (size_t b = 0; b < kFlushBuckets; ++b) {
-    for (size_t i = 0; i < n; ++i) cumulative += read(shards[i]->flush_buckets[b]);
-    if (b + 1 < kFlushBuckets)
-      out.line("busyring_flush_records_bucket{le=\"%llu\"} %llu\n",
-               static_cast<unsigned long long>(kFlushBounds[b]),
-               static_cast<unsigned long long>(cumulative));
-    else
-      out.line("busyring_flush_records_bucket{le=\"+Inf\"} %llu\n",
-               static_cast<unsigned long long>(cumulative));
+  return cumulative;
+}
+
+void request_duration(Out& out, const Shards& shards) {
+  const char* name = "busyring_request_duration_seconds";
+  out.line("# HELP %s POST /api/usages latency, first byte to response queued.\n# TYPE %s histogram\n", name, name);
+  (void)buckets(out, shards, name, &ShardMetrics::latency_buckets, kLatencyBoundsUs, true);
+  out.line("%s_sum %.6f\n", name, static_cast<double>(shards.sum(&ShardMetrics::latency_sum_us)) / 1e6);
+  out.line("%s_count %llu\n", name, ull(shards.sum(&ShardMetrics::latency_count)));
+}
+
+void flush_records(Out& out, const Shards& shards) {
+  const char* name = "busyring_flush_records";
+  out.line("# HELP %s Records per log write.\n# TYPE %s histogram\n", name, name);
+  const uint64_t count = buckets(out, shards, name, &ShardMetrics::flush_buckets, kFlushBounds, false);
+  out.line("%s_sum %llu\n%s_count %llu\n", name, ull(shards.sum(&ShardMetrics::records_written)), name, ull(count));
+}
+
+void log_write_duration(Out& out, const Shards& shards) {
+  const char* name = "busyring_log_write_duration_seconds";
+  out.line("# HELP %s Log write latency, submission to completion (with its fdatasync under --ack=durable).\n"
+           "# TYPE %s histogram\n",
+           name, name);
+  const uint64_t count = buckets(out, shards, name, &ShardMetrics::write_latency_buckets, kLatencyBoundsUs, true);
+  out.line("%s_sum %.6f\n%s_count %llu\n", name,
+           static_cast<double>(shards.sum(&ShardMetrics::write_latency_sum_us)) / 1e6, name, ull(count));
+}
+
+// Every reason, zeros included (a scraper sees the whole set from the first scrape).
+void rejections(Out& out, const Shards& shards, const char* const* reason_names, size_t reason_count) {
+  if (reason_names == nullptr || reason_count == 0) return;
+  out.line("# HELP busyring_rejections_total Requests refused, by reason.\n"
+           "# TYPE busyring_rejections_total counter\n");
+  for (size_t r = 0; r < reason_count && r < kMaxReasons; ++r) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < shards.count; ++i) total += read(shards.blocks[i]->rejections[r]);
+    out.line("busyring_rejections_total{reason=\"%s\"} %llu\n", reason_names[r], ull(total));
   }
-  flush_records = sum(shards, n, &ShardMetrics::records_written);
-  out.line("busyring_flush_records_sum %llu\nbusyring_flush_records_count %llu\n",
-           static_cast<unsigned long long>(flush_records),
-           static_cast<unsigned long long>(cumulative));
-  out.line("# HELP busyring_log_write_duration_seconds Log write latency, submission to completion "
-           "(with its fdatasync under --ack=durable).\n# TYPE busyring_log_write_duration_seconds histogram\n");
-  cumulative = 0;
-  for (size_t b = 0; b < kLatencyBuckets; ++b) {
-    for (size_t i = 0; i < n; ++i) cumulative += read(shards[i]->write_latency_buckets[b]);
-    if (b + 1 < kLatencyBuckets)
-      out.line("busyring_log_write_duration_seconds_bucket{le=\"%g\"} %llu\n",
-               static_cast<double>(kLatencyBoundsUs[b]) / 1e6, static_cast<unsigned long long>(cumulative));
-    else
-      out.line("busyring_log_write_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-               static_cast<unsigned long long>(cumulative));
-  }
-  out.line("busyring_log_write_duration_seconds_sum %.6f\nbusyring_log_write_duration_seconds_count %llu\n",
-           static_cast<double>(sum(shards, n, &ShardMetrics::write_latency_sum_us)) / 1e6,
-           static_cast<unsigned long long>(cumulative));
-  if (reason_names != nullptr && reason_count > 0) {
-    out.line("# HELP busyring_rejections_total Requests refused, by reason.\n"
-             "# TYPE busyring_rejections_total counter\n");
-    for (size_t r = 0; r < reason_count && r < kMaxReasons; ++r) {
-      uint64_t total = 0;
-      for (size_t i = 0; i < n; ++i) total += read(shards[i]->rejections[r]);
-      out.line("busyring_rejections_total{reason=\"%s\"} %llu\n", reason_names[r],
-               static_cast<unsigned long long>(total));
-    }
-  }
-  scalar(out, shards, n, "busyring_ids_issued_total", "counter", "Ids given to records.",
-         &ShardMetrics::ids_issued);
-  scalar(out, shards, n, "busyring_id_blocks_taken_total", "counter",
-         "Id blocks reserved from the shared counter.", &ShardMetrics::id_blocks_taken);
-  scalar(out, shards, n, "busyring_holes_reissued_total", "counter",
-         "Ids below the recovered maximum issued again (holes).", &ShardMetrics::holes_reissued);
-  scalar(out, shards, n, "busyring_recovery_torn_tails_total", "counter",
-         "Log segments whose torn, unacknowledged tail (writes in flight at a crash) recovery voided at start.",
-         &ShardMetrics::recovery_torn_tails);
-  scalar(out, shards, n, "busyring_workspaces_in_use", "gauge",
-         "Connection workspaces attached to busy connections (idle ones hold none).",
-         &ShardMetrics::workspaces_in_use);
-  scalar(out, shards, n, "busyring_connections_open", "gauge", "Open client connections.",
-         &ShardMetrics::connections_open);
-  scalar(out, shards, n, "busyring_connections_accepted_total", "counter",
-         "Client connections accepted.", &ShardMetrics::connections_accepted);
-  scalar(out, shards, n, "busyring_connections_rejected_total", "counter",
-         "Connections closed at once because --max-connections was reached.",
-         &ShardMetrics::connections_rejected);
-  scalar(out, shards, n, "busyring_recv_enobufs_total", "counter",
-         "Receives that found the buffer ring empty.", &ShardMetrics::recv_enobufs);
-  scalar(out, shards, n, "busyring_cq_overflows_total", "counter",
-         "io_uring completion queue overflows.", &ShardMetrics::cq_overflows);
-  scalar(out, shards, n, "busyring_stale_completions_total", "counter",
-         "Completions for a connection slot already reused (dropped).", &ShardMetrics::stale_cqes);
-  out.line("# HELP busyring_storage_healthy_shards Shards whose log accepts writes.\n"
-           "# TYPE busyring_storage_healthy_shards gauge\nbusyring_storage_healthy_shards %llu\n",
-           static_cast<unsigned long long>(sum(shards, n, &ShardMetrics::storage_healthy)));
-  if (id_source != nullptr) {
-    const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-    out.line("# HELP busyring_id_source_up 1 when the last call to the shared id counter (Redis) succeeded.\n"
-             "# TYPE busyring_id_source_up gauge\nbusyring_id_source_up %llu\n", u(id_source->up));
-    out.line("# HELP busyring_id_source_refused 1 when the shared counter went behind ids this node holds "
-             "(nothing is issued until it is set right).\n"
-             "# TYPE busyring_id_source_refused gauge\nbusyring_id_source_refused %llu\n", u(id_source->refused));
-    out.line("# HELP busyring_id_reserve_ids Ids reserved from the shared counter and not yet given to a shard.\n"
-             "# TYPE busyring_id_reserve_ids gauge\nbusyring_id_reserve_ids %llu\n", u(id_source->reserve_ids));
-    out.line("# HELP busyring_id_source_calls_total Calls to the shared id counter (INCRBY).\n"
-             "# TYPE busyring_id_source_calls_total counter\nbusyring_id_source_calls_total %llu\n",
-             u(id_source->calls));
-    out.line("# HELP busyring_id_source_errors_total Failed calls to the shared id counter.\n"
-             "# TYPE busyring_id_source_errors_total counter\nbusyring_id_source_errors_total %llu\n",
-             u(id_source->errors));
-  }
+}
+
+void id_source_gauges(Out& out, const IdSourceGauges* g) {
+  if (g == nullptr) return;
+  single(out, "busyring_id_source_up", "gauge", "1 when the last call to the shared id counter (Redis) succeeded.",
+         g->up);
+  single(out, "busyring_id_source_refused", "gauge",
+         "1 when the shared counter went behind ids this node holds (nothing is issued until it is set right).",
+         g->refused);
+  single(out, "busyring_id_reserve_ids", "gauge",
+         "Ids reserved from the shared counter and not yet given to a shard.", g->reserve_ids);
+  single(out, "busyring_id_source_calls_total", "counter", "Calls to the shared id counter (INCRBY).", g->calls);
+  single(out, "busyring_id_source_errors_total", "counter", "Failed calls to the shared id counter.", g->errors);
+}
+
+}  // namespace
+
+size_t render_prometheus(const ShardMetrics* const* shard_blocks, size_t n, char* buf, size_t cap,
+                         const char* const* reason_names, size_t reason_count,
+                         const IdSourceGauges* id_source) noexcept {
+  if (cap == 0) return 0;
+  Out out(buf, cap);
+  const Shards shards{shard_blocks, n};
+  requests(out, shards);
+  request_duration(out, shards);
+  scalars(out, shards, kLogScalars);
+  flush_records(out, shards);
+  log_write_duration(out, shards);
+  rejections(out, shards, reason_names, reason_count);
+  scalars(out, shards, kNodeScalars);
+  id_source_gauges(out, id_source);
   return out.len();
 }
 

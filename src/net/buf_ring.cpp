@@ -1,5 +1,5 @@
 // Provided-buffer ring: mmap'd ring + buffers, registered with IORING_REGISTER_PBUF_RING.
-#include "busyring/net/buf_ring.h"
+#include "buf_ring.h"
 
 #include <sys/mman.h>
 

@@ -1,6 +1,6 @@
 // Connection table: an mmap(MAP_NORESERVE) slot array, slots constructed on first use, and the
 // shard's workspace pool, attached to connections while they are busy.
-#include "busyring/net/connection.h"
+#include "connection.h"
 
 #include <sys/mman.h>
 
@@ -57,21 +57,21 @@ Connection* ConnectionTable::acquire(int fd) noexcept {
     return nullptr;
   }
   Connection& c = slots_[slot];
-  BR_ASSERT(!c.open && c.in_flight == 0);
-  BR_ASSERT(c.ws == nullptr && !c.ws_wait && c.park_head == kNoBuffer);
+  BR_ASSERT(!c.in_use() && c.in_flight == 0);
+  BR_ASSERT(c.ws == nullptr && c.sched.parked_head == kNoBuffer);
   const uint32_t gen = c.gen > gen_base_ ? c.gen : gen_base_;
   c.~Connection();
   new (&c) Connection();
   c.slot = slot;
   c.gen = gen;
   c.fd = fd;
-  c.open = true;
+  c.phase = Phase::open;
   ++used_;
   return &c;
 }
 
 ConnectionTable::Attach ConnectionTable::attach(Connection& c) noexcept {
-  BR_ASSERT(c.open && c.ws == nullptr && c.queue.empty() && !c.parser.in_request());
+  BR_ASSERT(c.in_use() && c.ws == nullptr && c.queue.empty() && !c.parser.in_request());
   Workspace* w = pool_.take();
   if (w == nullptr) return Attach::none;
   // The parser sits between two requests. If the last one left llhttp paused, resuming it now
@@ -92,22 +92,21 @@ ConnectionTable::Attach ConnectionTable::attach(Connection& c) noexcept {
 }
 
 void ConnectionTable::detach(Connection& c) noexcept {
-  BR_ASSERT(c.ws != nullptr && c.queue.empty() && c.backlog_len == 0 && c.out_len == 0 && !c.send_in_flight &&
-            !c.held);
+  BR_ASSERT(c.ws != nullptr && c.idle());
   pool_.give_back(*c.ws);
   c.ws = nullptr;
 }
 
 void ConnectionTable::release(Connection& c) noexcept {
-  BR_ASSERT(c.open);
+  BR_ASSERT(c.in_use());
   BR_ASSERT(c.in_flight == 0);
-  BR_ASSERT(c.timer == TimerList::none);
-  BR_ASSERT(!c.ws_wait && c.park_head == kNoBuffer);
+  BR_ASSERT(c.timer_list == TimerList::none);
+  BR_ASSERT(c.gate != InputGate::parked && c.sched.parked_head == kNoBuffer);
   if (c.ws != nullptr) {
     pool_.give_back(*c.ws);
     c.ws = nullptr;
   }
-  c.open = false;
+  c.phase = Phase::free;
   c.fd = -1;
   ++c.gen;
   --used_;

@@ -51,6 +51,12 @@ base::Status probe_io_uring() {
     if (!io_uring_opcode_supported(probe, IORING_OP_WRITE_FIXED)) missing += " write_fixed";
     if (!io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL)) missing += " async_cancel";
     if (!io_uring_opcode_supported(probe, IORING_OP_SHUTDOWN)) missing += " shutdown";
+    // The log's segment preparation and voiding run through the ring (storage/segment_preparer.h).
+    if (!io_uring_opcode_supported(probe, IORING_OP_OPENAT)) missing += " openat";
+    if (!io_uring_opcode_supported(probe, IORING_OP_FALLOCATE)) missing += " fallocate";
+    if (!io_uring_opcode_supported(probe, IORING_OP_FSYNC)) missing += " fsync";
+    if (!io_uring_opcode_supported(probe, IORING_OP_RENAMEAT)) missing += " renameat";
+    if (!io_uring_opcode_supported(probe, IORING_OP_UNLINKAT)) missing += " unlinkat";
     io_uring_free_probe(probe);
   }
   io_uring_queue_exit(&ring);

@@ -1,6 +1,7 @@
 // Shard threads, start-up barrier, and the signal wait.
 #include "busyring/net/server.h"
 
+#include <cerrno>
 #include <csignal>
 #include <latch>
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "shard.h"
 
 namespace busyring::net {
 
@@ -67,13 +69,52 @@ class IntervalLog {
   Snapshot prev_;
 };
 
+sigset_t waited_signals() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&set, sig);
+  return set;
+}
+
+const char* signal_name(int sig) noexcept {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGHUP: return "SIGHUP";
+    default: return "signal";
+  }
+}
+
+// Waits for SIGTERM, SIGINT or SIGQUIT (returned); a SIGHUP runs the reload hook and the wait
+// goes on; with --log-interval, a rate line is logged at each interval meanwhile.
+int wait_for_stop(const config::Config& config, const ServerPlan& plan, const metrics::ShardMetrics* const* all_metrics,
+                  size_t n) {
+  const sigset_t set = waited_signals();
+  std::unique_ptr<IntervalLog> interval;
+  if (config.log_interval_ms > 0) interval = std::make_unique<IntervalLog>(all_metrics, n);
+  const timespec every{static_cast<time_t>(config.log_interval_ms / 1000),
+                       static_cast<long>(config.log_interval_ms % 1000) * 1'000'000L};
+  for (;;) {
+    const int sig = interval ? sigtimedwait(&set, nullptr, &every) : sigwaitinfo(&set, nullptr);
+    if (sig < 0) {
+      if (errno == EAGAIN && interval) interval->log_line();
+      continue;  // EINTR: a signal we do not wait for (none is unblocked but SIGPIPE, ignored)
+    }
+    if (sig != SIGHUP) return sig;
+    if (plan.on_reload) {
+      BR_LOG_INFO("SIGHUP: reloading; the server keeps serving");
+      plan.on_reload();
+    } else {
+      BR_LOG_INFO("SIGHUP: nothing to reload; the server keeps serving (SIGTERM, SIGINT or SIGQUIT stop it)");
+    }
+  }
+}
+
 }  // namespace
 
 void block_stop_signals() noexcept {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  const sigset_t set = waited_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
@@ -96,7 +137,7 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   std::vector<std::thread> threads;
   for (size_t i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
-      errors[i] = shards[i]->start();
+      if (auto st = shards[i]->start(); !st) errors[i] = st.error();
       ready.count_down();
       go.wait();
       if (!errors[i].empty() || shared.stop.load()) return;
@@ -114,22 +155,10 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   }
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
-  BR_LOG_INFO("listening on %s:%u", config.bind.c_str(), plan.port);
+  BR_LOG_INFO("listening on %s", plan.listen_where.c_str());
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  if (config.log_interval_ms == 0) {
-    sigwait(&set, &sig);
-  } else {
-    IntervalLog interval(all_metrics, n);
-    const timespec wait{static_cast<time_t>(config.log_interval_ms / 1000),
-                        static_cast<long>(config.log_interval_ms % 1000) * 1'000'000L};
-    while ((sig = sigtimedwait(&set, nullptr, &wait)) < 0) interval.log_line();
-  }
-  BR_LOG_INFO("%s: stopping (answering and flushing what was received)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  const int sig = wait_for_stop(config, plan, all_metrics, n);
+  BR_LOG_INFO("%s: stopping (answering and flushing what was received)", signal_name(sig));
   shared.stop.store(true);
   for (auto& s : shards) s->wake();
   for (auto& t : threads) t.join();

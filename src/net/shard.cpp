@@ -1,11 +1,12 @@
-// Shard set-up, the loop, and the shard-level operations (accept, log writes, stop).
-#include "busyring/net/shard.h"
+// Shard set-up, the loop, dispatch, and the shard-level operations (accept, log CQEs, stop).
+#include "shard.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -25,13 +26,14 @@ constexpr uint64_t kWaitNs = 100'000'000;       // loop tick: drives timeouts an
 constexpr uint64_t kWriteBehindNs = 1'000'000;  // --ack=memory: records reach a write within 1 ms
 constexpr uint64_t kHeldPollNs = 1'000'000;     // held requests are retried at least this often
 constexpr uint64_t kStopGraceNs = 10'000'000'000;
+constexpr uint64_t kLingerNs = 2'000'000'000;   // after our half-close, for the peer's EOF
 constexpr size_t kMetricsScratch = kOutBytes - 1024;  // a metrics response fits one send
 
-uint64_t next_pow2(uint64_t v) {
-  uint64_t p = 1;
-  while (p < v) p <<= 1;
-  return p;
+TimerDurations durations(const config::Config& c) {
+  return TimerDurations{c.idle_timeout_ms * 1'000'000ull, c.request_timeout_ms * 1'000'000ull, kLingerNs};
 }
+
+std::string errno_text(int neg_errno) { return std::strerror(-neg_errno); }
 
 }  // namespace
 
@@ -39,8 +41,12 @@ Shard::Shard(SharedState& shared, ShardSetup setup) noexcept
     : shared_(shared),
       config_(*shared.config),
       setup_(std::move(setup)),
+      timers_(conns_, durations(*shared.config)),
+      scheduler_(conns_),
       ids_(*shared.block_source, shared.config->id_block, setup_.holes),
-      handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory) {}
+      log_port_(log_, *setup_.metrics),
+      handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory,
+               shared.config->strict_content_type) {}
 
 Shard::~Shard() {
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -48,33 +54,68 @@ Shard::~Shard() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
 }
 
-std::string Shard::start() noexcept {
-  if (setup_.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(setup_.cpu, &set);
-    const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    if (rc != 0) return "cannot pin shard " + std::to_string(setup_.index) + " to CPU " +
-                        std::to_string(setup_.cpu) + ": " + std::strerror(rc) + " (see --cpu-affinity)";
-  }
+base::Status Shard::start() noexcept {
+  if (auto st = pin(); !st) return st;
+  if (auto st = open_ring(); !st) return st;
+  if (auto st = open_connections(); !st) return st;
+  if (auto st = open_log(); !st) return st;
+  if (!handler_.init(config_.max_body)) return base::Error{"cannot allocate the JSON parser for --max-body"};
+  dirty_.reserve(config_.max_connections);
+  rearm_.reserve(config_.max_connections);
+  nobufs_.reserve(config_.max_connections);
+  held_.reserve(config_.max_connections);
+  scratch_.resize(kMetricsScratch);
+  render_ctx_.shards = shared_.all_metrics;
+  render_ctx_.shard_count = shared_.shard_count;
+  render_ctx_.scratch = scratch_.data();
+  render_ctx_.scratch_bytes = scratch_.size();
+  render_ctx_.date = &date_;
+  render_ctx_.id_source = shared_.block_source;
+
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) return base::Error{"eventfd: " + errno_text(-errno)};
+  arm_wake();
+  arm_accept();
+  const int rc = io_uring_submit(&ring_);
+  if (rc < 0) return base::Error{"io_uring_submit: " + errno_text(rc)};
+  return base::ok_status();
+}
+
+// First, so that everything created after is first touched on the shard's own CPU.
+base::Status Shard::pin() noexcept {
+  if (setup_.cpu < 0) return base::ok_status();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(setup_.cpu, &set);
+  const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (rc == 0) return base::ok_status();
+  return base::Error{"cannot pin shard " + std::to_string(setup_.index) + " to CPU " + std::to_string(setup_.cpu) +
+                     ": " + std::strerror(rc) + " (see --cpu-affinity)"};
+}
+
+base::Status Shard::open_ring() noexcept {
   auto mode = setup_ring(&ring_, RingSetup{});
-  if (!mode) return mode.error();
+  if (!mode) return base::Error{mode.error()};
   ring_ready_ = true;
   ring_mode_ = mode.value();
   (void)io_uring_register_ring_fd(&ring_);  // saves an fd lookup per enter; optional
+  const int rc = buf_ring_.setup(&ring_, kRecvGroup, kRecvBuffers, kRecvBufferBytes, simdjson::SIMDJSON_PADDING);
+  if (rc < 0) return base::Error{"cannot register the receive buffer ring: " + errno_text(rc)};
+  return base::ok_status();
+}
 
-  int rc = buf_ring_.setup(&ring_, kRecvGroup, kRecvBuffers, kRecvBufferBytes, simdjson::SIMDJSON_PADDING);
-  if (rc < 0) return std::string("cannot register the receive buffer ring: ") + std::strerror(-rc);
-
+base::Status Shard::open_connections() noexcept {
   limits_.max_body = config_.max_body;
   limits_.max_head_bytes = config_.max_header;
   limits_.max_target_bytes = 2048;
-  rc = conns_.init(config_.max_connections, workspaces_for(config_.max_connections), config_.max_body,
-                   static_cast<uint32_t>(simdjson::SIMDJSON_PADDING), &limits_);
-  if (rc < 0) return "cannot reserve memory for --max-connections " + std::to_string(config_.max_connections);
-  parked_next_.assign(kRecvBuffers, kNoBuffer);
-  parked_len_.assign(kRecvBuffers, 0);
+  const int rc = conns_.init(config_.max_connections, workspaces_for(config_.max_connections), config_.max_body,
+                             static_cast<uint32_t>(simdjson::SIMDJSON_PADDING), &limits_);
+  if (rc < 0) return base::Error{"cannot reserve memory for --max-connections " + std::to_string(config_.max_connections)};
+  scheduler_.init(kRecvBuffers, setup_.index);
+  return base::ok_status();
+}
 
+base::Status Shard::open_log() noexcept {
   storage::WriterOptions wo;
   wo.dir = storage::shard_dir(config_.data_dir, setup_.index);
   wo.segment_size = config_.segment_size;
@@ -88,42 +129,17 @@ std::string Shard::start() noexcept {
   if (config_.ack == config::Ack::memory) wo.write_delay_ns = kWriteBehindNs;
   // Enough buffers to ride out a disk stall of a few hundred milliseconds at full rate.
   wo.buffer_count = std::max<uint32_t>(8, 2 * config_.log_writes);
-  auto opened = log_.open(wo, setup_.position);
-  if (!opened) return opened.error();
-  rc = log_.register_buffers(&ring_);
+  if (auto opened = log_.open(wo, setup_.position); !opened) return opened;
+  const int rc = log_.register_buffers(&ring_);
   if (rc < 0)
-    return std::string("cannot register log buffers with io_uring: ") + std::strerror(-rc) +
-           (rc == -ENOMEM ? " (raise RLIMIT_MEMLOCK: ulimit -l, or LimitMEMLOCK= in systemd)" : "");
-  if (!handler_.init(config_.max_body)) return "cannot allocate the JSON parser for --max-body";
-
-  // Every record still in the log buffers may wait for its write: size the FIFO for the most
-  // records the buffers can hold.
-  const uint64_t buffer_bytes = base::align_up(
-      std::max<uint64_t>(wo.buffer_bytes, storage::record_bytes(config_.max_body)), 4096);
-  waiters_.resize(next_pow2(wo.buffer_count * buffer_bytes / storage::record_bytes(0)));
-  waiter_mask_ = waiters_.size() - 1;
-  dirty_.reserve(config_.max_connections);
-  rearm_.reserve(config_.max_connections);
-  nobufs_.reserve(config_.max_connections);
-  held_.reserve(config_.max_connections);
-  scratch_.resize(kMetricsScratch);
-  for (auto& h : timer_head_) h = kNoSlot;
-  for (auto& t : timer_tail_) t = kNoSlot;
-
-  render_ctx_.shards = shared_.all_metrics;
-  render_ctx_.shard_count = shared_.shard_count;
-  render_ctx_.scratch = scratch_.data();
-  render_ctx_.scratch_bytes = scratch_.size();
-  render_ctx_.date = &date_;
-  render_ctx_.id_source = shared_.block_source;
-
-  wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
-  arm_wake();
-  arm_accept();
-  rc = io_uring_submit(&ring_);
-  if (rc < 0) return std::string("io_uring_submit: ") + std::strerror(-rc);
-  return {};
+    return base::Error{"cannot register log buffers with io_uring: " + errno_text(rc) +
+                       (rc == -ENOMEM ? " (raise RLIMIT_MEMLOCK: ulimit -l, or LimitMEMLOCK= in systemd)" : "")};
+  // Every record still in the log buffers may wait for its write: room for the most records
+  // the buffers can hold.
+  const uint64_t buffer_bytes =
+      base::align_up(std::max<uint64_t>(wo.buffer_bytes, storage::record_bytes(config_.max_body)), 4096);
+  log_port_.init(wo.buffer_count * buffer_bytes / storage::record_bytes(0));
+  return base::ok_status();
 }
 
 void Shard::wake() noexcept {
@@ -162,7 +178,7 @@ bool Shard::run() noexcept {
     // Sleep until the tick, or until write-behind records are due (--ack=memory).
     const uint64_t due = log_.next_write_ns();
     uint64_t wait_ns = due <= now_ns_ ? 0 : std::min(kWaitNs, due - now_ns_);
-    // Requests held for ids have no completion to wake them: poll while any are held.
+    // Requests held for the log or for ids may have no completion to wake them: poll while any are.
     if (!held_.empty()) wait_ns = std::min(wait_ns, kHeldPollNs);
     __kernel_timespec ts{0, static_cast<long long>(wait_ns)};
     io_uring_cqe* cqe = nullptr;
@@ -185,6 +201,83 @@ bool Shard::run() noexcept {
   return clean;
 }
 
+// Before sleeping, once per loop turn (Redis's beforeSleep): the turn's batched work. Each step
+// says why it comes where it does.
+void Shard::before_sleep() noexcept {
+  // 1. The stop flag first: every step below then acts as stopping (no accept armed again;
+  //    connections answer what they have and close).
+  if (!stopping_ && shared_.stop.load(std::memory_order_relaxed)) begin_stop();
+  // 2. Held requests are retried before anything else is parsed: they arrived first, and they
+  //    must append before the log's operations go out (step 6), because writes completed this
+  //    turn freed the buffers they wait for, and their records then join this turn's write.
+  if (!held_.empty()) retry_held();
+  // 3. Workspaces freed this turn go to the connections that waited longest; their parked input
+  //    is parsed now, for the same reason (its records join this turn's write). Only if some
+  //    still wait after that are slow requests shed: a freed workspace beats a 408.
+  if (scheduler_.waiting()) {
+    serve_waiters();
+    if (scheduler_.waiting()) shed_slow_requests();
+  }
+  // 4. Receives are armed again after steps 2 and 3, which resume receives once their input is
+  //    parsed, so those are armed in this turn's submission rather than the next.
+  rearm_receives(rearm_);
+  if (!accept_armed_ && !stopping_) arm_accept();
+  // 5. Timers expire before the flush (step 7): a request timed out here queues its 408, and
+  //    this turn's flush sends it.
+  expire_timers();
+  // 6. The log's operations (group commit: one write takes every record appended this turn,
+  //    plus preparation and void steps) enter the SQ before the sends, so the disk starts on
+  //    them first: a durable 201 waits for its write, a send waits for nothing.
+  log_port_.submit(log_sink_, now_ns_);
+  // 7. Answers ready this turn are rendered and sent, at most one send in flight per connection.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Connection& c = conns_.at(dirty_[i]);
+    c.on_flush_list = false;
+    if (!c.closing()) flush(c);
+  }
+  dirty_.clear();
+  // 8. Receives that found the buffer ring empty are armed again once a good part of it is
+  //    back, rather than failing again at once, turn after turn; after every step that gave
+  //    buffers back this turn.
+  if (!nobufs_.empty() && buf_ring_.available() >= kRecvBuffers / 8) rearm_receives(nobufs_);
+  // 9. Buffers given back this turn are published before the kernel runs again (the submit
+  //    that starts the wait), so the receives armed above can use them.
+  buf_ring_.publish();
+  // 10. With no connection left, the table's pages go back: last, since no step holds a
+  //     Connection& any more.
+  conns_.give_back_if_idle();
+  // 11. Health and gauges, from the state this turn left.
+  publish_state();
+}
+
+void Shard::rearm_receives(std::vector<uint32_t>& slots) noexcept {
+  for (const uint32_t slot : slots) {
+    Connection& c = conns_.at(slot);
+    c.on_rearm_list = false;
+    if (!c.closing() && c.recv == RecvState::off) arm_recv(c);
+  }
+  slots.clear();
+}
+
+void Shard::publish_state() noexcept {
+  metrics::ShardMetrics& m = *setup_.metrics;
+  const bool healthy = log_.healthy();
+  if (healthy != healthy_) {
+    healthy_ = healthy;
+    m.storage_healthy.store(healthy ? 1 : 0, std::memory_order_relaxed);
+    if (healthy) BR_LOG_INFO("shard %u: storage accepts writes again", setup_.index);
+    else BR_LOG_ERROR("shard %u: storage unavailable: %s", setup_.index, log_.health_reason());
+  }
+  m.id_blocks_taken.store(ids_.issued(), std::memory_order_relaxed);
+  m.holes_reissued.store(ids_.holes_reissued(), std::memory_order_relaxed);
+  m.workspaces_in_use.store(conns_.workspaces().in_use(), std::memory_order_relaxed);
+  const uint32_t overflow = *ring_.cq.koverflow;
+  if (overflow != last_overflow_) {
+    metrics::bump(m.cq_overflows, overflow - last_overflow_);
+    last_overflow_ = overflow;
+  }
+}
+
 void Shard::dispatch(io_uring_cqe* cqe) noexcept {
   const UserData ud = decode(io_uring_cqe_get_data64(cqe));
   switch (ud.op) {
@@ -193,34 +286,24 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
       if (shared_.stop.load(std::memory_order_relaxed)) begin_stop();
       else arm_wake();
       return;
-    case Op::log_write:
-      --log_ops_in_flight_;
-      log_.on_write(ud.seq, cqe->res);
-      release_batches();
-      return;
-    case Op::log_sync:
-      --log_ops_in_flight_;
-      log_.on_sync(ud.seq, cqe->res);
-      release_batches();
-      return;
-    case Op::log_prepare:
-      --log_ops_in_flight_;
-      log_.on_prepare(cqe->res);
-      return;
-    case Op::log_void:
-      --log_ops_in_flight_;
-      log_.on_void(cqe->res, now_ns_);
-      return;
+    case Op::log_write: on_log_cqe(storage::LogOp::write, ud.seq, cqe->res); return;
+    case Op::log_sync: on_log_cqe(storage::LogOp::sync, ud.seq, cqe->res); return;
+    case Op::log_prepare: on_log_cqe(storage::LogOp::prepare, ud.seq, cqe->res); return;
+    case Op::log_void: on_log_cqe(storage::LogOp::void_mark, ud.seq, cqe->res); return;
     case Op::close: return;
     case Op::recv:
     case Op::send:
     case Op::cancel:
-    case Op::shutdown: break;
-    case Op::none: BR_ASSERT(false);
+    case Op::shutdown: dispatch_conn(ud, cqe); return;
+    case Op::none: break;
   }
+  BR_ASSERT(false);
+}
+
+void Shard::dispatch_conn(const UserData& ud, io_uring_cqe* cqe) noexcept {
   BR_ASSERT(ud.slot < conns_.high_water());
   Connection& c = conns_.at(ud.slot);
-  if (!c.open || c.gen != ud.gen) {
+  if (!c.in_use() || c.gen != ud.gen) {
     // A completion for a connection already gone: recycle its buffer, count it, drop it.
     if (cqe->flags & IORING_CQE_F_BUFFER) {
       buf_ring_.lent();
@@ -229,19 +312,14 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
     metrics::bump(setup_.metrics->stale_cqes);
     return;
   }
-  switch (ud.op) {
-    case Op::recv: on_recv(c, cqe); return;
-    case Op::send:
-      BR_ASSERT(c.in_flight > 0);
-      --c.in_flight;
-      on_send(c, cqe->res);
-      return;
-    default:
-      BR_ASSERT(c.in_flight > 0);
-      --c.in_flight;
-      on_conn_op_done(c);
-      return;
+  if (ud.op == Op::recv) {
+    on_recv(c, cqe);
+    return;
   }
+  BR_ASSERT(c.in_flight > 0);
+  --c.in_flight;
+  if (ud.op == Op::send) on_send(c, cqe->res);
+  else on_conn_op_done(c);  // cancel, shutdown
 }
 
 void Shard::on_accept(const io_uring_cqe* cqe) noexcept {
@@ -268,124 +346,12 @@ void Shard::on_accept(const io_uring_cqe* cqe) noexcept {
   metrics::bump(setup_.metrics->connections_accepted);
   metrics::bump(setup_.metrics->connections_open);
   arm_recv(*c);
-  timer_update(*c);
+  timers_.refresh(*c, now_ns_);
 }
 
-void Shard::submit_log_ops() noexcept {
-  while (log_.write_ready(now_ns_)) {
-    // The write and its linked fdatasync must go in one submission: make room for both first.
-    if (io_uring_sq_space_left(&ring_) < log_.sqes_per_write()) io_uring_submit(&ring_);
-    io_uring_sqe* w = sqe();
-    io_uring_sqe* f = log_.sqes_per_write() == 2 ? sqe() : nullptr;
-    const uint64_t batch = log_.prep_write(w, f);
-    batch_submit_ns_[batch % kBatchSlots] = now_ns_;
-    io_uring_sqe_set_data64(w, encode_seq(Op::log_write, batch));
-    if (f != nullptr) io_uring_sqe_set_data64(f, encode_seq(Op::log_sync, batch));
-    log_ops_in_flight_ += log_.cqes_per_write();
-  }
-  if (log_.void_ready(now_ns_)) {
-    io_uring_sqe* s = sqe();
-    log_.prep_void(s);
-    io_uring_sqe_set_data64(s, encode_seq(Op::log_void, 0));
-    ++log_ops_in_flight_;
-  }
-  if (log_.prepare_ready(now_ns_)) {
-    io_uring_sqe* s = sqe();
-    log_.prep_prepare(s);
-    io_uring_sqe_set_data64(s, encode_seq(Op::log_prepare, 0));
-    ++log_ops_in_flight_;
-  }
-}
-
-void Shard::release_batches() noexcept {
-  storage::WriteDone done;
-  metrics::ShardMetrics& m = *setup_.metrics;
-  while (log_.pop_done(done)) {
-    m.observe_write_latency_us((now_ns_ - batch_submit_ns_[done.batch % kBatchSlots]) / 1000);
-    if (done.res == 0) {
-      metrics::bump(m.records_written, done.records);
-      metrics::bump(m.bytes_written, done.bytes);
-      metrics::bump(m.flushes);
-      m.observe_flush(done.records);
-    } else {
-      metrics::bump(m.flush_failures);
-    }
-    // Release the responses waiting for this batch, in append order.
-    while (waiter_head_ < waiter_tail_) {
-      const Waiter& w = waiters_[waiter_head_ & waiter_mask_];
-      BR_ASSERT(w.batch >= done.batch);
-      if (w.batch != done.batch) break;
-      ++waiter_head_;
-      Connection& c = conns_.at(w.slot);
-      if (!c.open || c.gen != w.gen || !c.queue.contains(w.seq)) continue;
-      http::Pending& p = c.queue.at(w.seq);
-      BR_ASSERT(p.state == http::PendingState::waiting);
-      if (done.res != 0) {
-        const uint8_t route = p.route;
-        const uint64_t start = p.start_ns;
-        const bool keep = p.keep_alive;
-        const bool http10 = p.http10;
-        p = api::Handler::error_pending(api::ErrorId::storage_unavailable);
-        p.route = route;
-        p.start_ns = start;
-        p.keep_alive = keep;
-        p.http10 = http10;
-      }
-      p.state = http::PendingState::ready;
-      mark_dirty(c);
-    }
-  }
-}
-
-void Shard::before_sleep() noexcept {
-  if (!stopping_ && shared_.stop.load(std::memory_order_relaxed)) begin_stop();
-  for (size_t i = 0; i < rearm_.size(); ++i) {
-    Connection& c = conns_.at(rearm_[i]);
-    c.rearm = false;
-    if (c.open && !c.closing && !c.recv_armed && !c.recv_paused) arm_recv(c);
-  }
-  rearm_.clear();
-  if (!accept_armed_ && !stopping_) arm_accept();
-  if (!held_.empty()) retry_held();
-  if (wait_head_ != kNoSlot) {
-    serve_waiters();
-    if (wait_head_ != kNoSlot) shed_slow_requests();
-  }
-  submit_log_ops();
-  for (size_t i = 0; i < dirty_.size(); ++i) {
-    Connection& c = conns_.at(dirty_[i]);
-    c.dirty = false;
-    if (c.open && !c.closing) flush(c);
-  }
-  dirty_.clear();
-  expire_timers();
-  // Receives that found the buffer ring empty are re-armed once a good part of it is back,
-  // rather than failing again at once, turn after turn.
-  if (!nobufs_.empty() && buf_ring_.available() >= kRecvBuffers / 8) {
-    for (const uint32_t slot : nobufs_) {
-      Connection& c = conns_.at(slot);
-      c.rearm = false;
-      if (c.open && !c.closing && !c.recv_armed && !c.recv_paused) arm_recv(c);
-    }
-    nobufs_.clear();
-  }
-  buf_ring_.publish();  // what this turn gave back, before the kernel runs again
-  conns_.give_back_if_idle();
-  const bool healthy = log_.healthy();
-  if (healthy != healthy_) {
-    healthy_ = healthy;
-    setup_.metrics->storage_healthy.store(healthy ? 1 : 0, std::memory_order_relaxed);
-    if (healthy) BR_LOG_INFO("shard %u: storage accepts writes again", setup_.index);
-    else BR_LOG_ERROR("shard %u: storage unavailable: %s", setup_.index, log_.health_reason());
-  }
-  setup_.metrics->id_blocks_taken.store(ids_.issued(), std::memory_order_relaxed);
-  setup_.metrics->holes_reissued.store(ids_.holes_reissued(), std::memory_order_relaxed);
-  setup_.metrics->workspaces_in_use.store(conns_.workspaces().in_use(), std::memory_order_relaxed);
-  const uint32_t overflow = *ring_.cq.koverflow;
-  if (overflow != last_overflow_) {
-    metrics::bump(setup_.metrics->cq_overflows, overflow - last_overflow_);
-    last_overflow_ = overflow;
-  }
+// A CQE of the log's: batches it completes release their waiting responses, in append order.
+void Shard::on_log_cqe(storage::LogOp op, uint64_t seq, int res) noexcept {
+  log_port_.on_complete(op, seq, res, now_ns_, [this](const LogPort::Waiter& w, int r) { on_write_released(w, r); });
 }
 
 void Shard::begin_stop() noexcept {
@@ -401,13 +367,11 @@ void Shard::begin_stop() noexcept {
   // waiting for a workspace is stopped once its parked input is parsed (replay_parked).
   for (uint32_t slot = 0; slot < conns_.high_water(); ++slot) {
     Connection& c = conns_.at(slot);
-    if (!c.open || c.closing || c.ws_wait) continue;
+    if (c.closing() || c.gate == InputGate::parked) continue;
     stop_connection(c);
   }
 }
 
-bool Shard::drained() const noexcept {
-  return conns_.used() == 0 && log_.idle() && log_ops_in_flight_ == 0;
-}
+bool Shard::drained() const noexcept { return conns_.used() == 0 && log_port_.idle(); }
 
 }  // namespace busyring::net

@@ -1,5 +1,5 @@
 // Workspace pool: one mmap(MAP_NORESERVE) region cut into equal workspaces, a LIFO free list.
-#include "busyring/net/workspace.h"
+#include "workspace.h"
 
 #include <sys/mman.h>
 

@@ -1,6 +1,6 @@
 // CRC32C: hardware path via the SSE4.2 crc32 instruction (chosen once at startup), table path
 // otherwise. Both take and return the finalised CRC, so calls chain.
-#include "busyring/storage/crc32c.h"
+#include "crc32c.h"
 
 #include <array>
 #include <cstring>

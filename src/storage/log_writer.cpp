@@ -1,4 +1,5 @@
-// Group-commit log writer; see log_writer.h for the buffer and preparation state machines.
+// Group-commit log writer: the batches, and the narrow loop interface over them and the two
+// helper state machines (segment_preparer.h, void_queue.h). See log_writer.h.
 #include "busyring/storage/log_writer.h"
 
 #include <fcntl.h>
@@ -13,17 +14,16 @@
 
 #include "busyring/base/align.h"
 #include "busyring/base/assert.h"
-#include "busyring/base/clock.h"
 #include "busyring/base/log.h"
-#include "busyring/storage/record.h"
 #include "busyring/storage/fault_hook.h"
+#include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
 namespace {
 
 constexpr uint32_t kZeroChunkBytes = 256 * 1024;
-constexpr uint64_t kPrepareRetryNs = 1'000'000'000;
+constexpr uint32_t kMarkerBlockBytes = 4096;  // >= any DIO offset alignment we accept
 
 std::string err(int neg_errno) { return std::strerror(-neg_errno); }
 
@@ -41,9 +41,7 @@ LogWriter::~LogWriter() {
     delete[] buffers_;
   }
   if (current_fd_ >= 0) close(current_fd_);
-  if (prep_fd_ >= 0) close(prep_fd_);
-  if (prep_dir_fd_ >= 0) close(prep_dir_fd_);
-  if (void_fd_ >= 0) close(void_fd_);
+  if (dir_fd_ >= 0) close(dir_fd_);
   if (memory_ != nullptr) free_aligned(memory_, memory_bytes_);
 }
 
@@ -51,12 +49,50 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
   options_ = options;
   BR_ASSERT(options_.buffer_count >= 2);
   BR_ASSERT(options_.max_in_flight >= 1 && options_.max_in_flight < options_.buffer_count);
+  BR_ASSERT(options_.max_in_flight <= VoidQueue::kCapacity);
   const uint64_t biggest = record_bytes(options_.max_record_body);
   options_.buffer_bytes = static_cast<uint32_t>(
       base::align_up(std::max<uint64_t>(options_.buffer_bytes, biggest), 4096));
   if (options_.segment_size < 2ull * options_.buffer_bytes)
     return base::Error{"--segment-size must be at least twice the write buffer (" +
                        std::to_string(2ull * options_.buffer_bytes) + " bytes for this --max-body)"};
+  if (auto st = open_segments(start); !st) return st;
+
+  const size_t record_bytes_total = static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count;
+  memory_bytes_ = record_bytes_total + kZeroChunkBytes + kMarkerBlockBytes;
+  memory_ = static_cast<uint8_t*>(alloc_aligned(memory_bytes_));
+  if (memory_ == nullptr) return base::Error{"out of memory for log buffers"};
+  buffers_ = new (std::nothrow) Buffer[options_.buffer_count];
+  if (buffers_ == nullptr) return base::Error{"out of memory for log buffers"};
+  for (uint32_t i = 0; i < options_.buffer_count; ++i)
+    buffers_[i].base = memory_ + static_cast<size_t>(i) * options_.buffer_bytes;
+  start_buffer(0, current_fd_, current_segment_, start.offset);
+
+  PreparerOptions po;
+  po.dir = options_.dir;
+  po.dir_fd = dir_fd_;
+  po.segment_bytes = options_.segment_size;
+  po.zeros = memory_ + record_bytes_total;
+  po.zero_bytes = kZeroChunkBytes;
+  po.zero_buffer_index = static_cast<int>(options_.buffer_count);
+  preparer_.init(po);
+  voids_.init(options_.dir, options_.dsync, align_, memory_ + record_bytes_total + kZeroChunkBytes);
+
+  // A segment after ours already exists: it was prepared (renamed into place only once zeroed
+  // and fsynced) and recovery found nothing in it. Opened now, at start-up, for the switch.
+  const std::string next = segment_path(options_.dir, current_segment_ + 1);
+  struct stat st {};
+  if (stat(next.c_str(), &st) == 0) {
+    const int fd = open_segment(next, false);
+    if (fd < 0) return base::Error{"cannot open " + next + ": " + err(fd)};
+    preparer_.adopt(current_segment_ + 1, fd, static_cast<uint64_t>(st.st_size));
+  }
+  return base::ok_status();
+}
+
+// The shard directory, the segment to append to (created zero-filled if missing), and the
+// filesystem's direct-I/O alignment.
+base::Status LogWriter::open_segments(AppendPosition start) {
   int rc = make_dirs(options_.dir);
   if (rc < 0) return base::Error{"cannot create " + options_.dir + ": " + err(rc)};
   const std::string path = segment_path(options_.dir, start.segment);
@@ -72,27 +108,14 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
     return base::Error{"the filesystem of " + options_.dir +
                        " does not support O_DIRECT (" + err(rc) + "); use --data-dir on ext4 or xfs"};
   align_ = std::max<uint32_t>(align.offset, 8);
-  BR_ASSERT(base::is_pow2(align_) && align.memory <= 4096);
+  BR_ASSERT(base::is_pow2(align_) && align.memory <= 4096 && align_ <= kMarkerBlockBytes);
   segment_bytes_ = static_cast<uint64_t>(st.st_size);
   current_segment_ = start.segment;
   BR_ASSERT(start.offset % align_ == 0 && start.offset < segment_bytes_);
   current_fd_ = open_segment(path, false);
   if (current_fd_ < 0) return base::Error{"cannot open " + path + ": " + err(current_fd_)};
-  prep_dir_fd_ = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (prep_dir_fd_ < 0) return base::Error{"cannot open " + options_.dir + ": " + err(-errno)};
-
-  memory_bytes_ = static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count + kZeroChunkBytes + 4096;
-  memory_ = static_cast<uint8_t*>(alloc_aligned(memory_bytes_));
-  if (memory_ == nullptr) return base::Error{"out of memory for log buffers"};
-  buffers_ = new (std::nothrow) Buffer[options_.buffer_count];
-  if (buffers_ == nullptr) return base::Error{"out of memory for log buffers"};
-  for (uint32_t i = 0; i < options_.buffer_count; ++i)
-    buffers_[i].base = memory_ + static_cast<size_t>(i) * options_.buffer_bytes;
-  void_block_ = memory_ + static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count + kZeroChunkBytes;
-  start_buffer(0, current_fd_, current_segment_, start.offset);
-  // A segment after ours already exists: it was prepared (renamed into place only once
-  // zeroed and fsynced) and recovery found nothing in it.
-  if (stat(segment_path(options_.dir, current_segment_ + 1).c_str(), &st) == 0) prep_ = Prep::ready;
+  dir_fd_ = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd_ < 0) return base::Error{"cannot open " + options_.dir + ": " + err(-errno)};
   return base::ok_status();
 }
 
@@ -129,31 +152,19 @@ bool LogWriter::seal_filling() noexcept {
   return true;
 }
 
+// The filling batch moves to the prepared segment, whose descriptor the preparer hands over.
 bool LogWriter::switch_segment() noexcept {
-  if (prep_ != Prep::ready) {
+  if (!preparer_.ready()) {
     segment_blocked_ = true;
     return false;
   }
-  const uint32_t next = current_segment_ + 1;
-  const std::string path = segment_path(options_.dir, next);
-  struct stat st {};
-  const int fd = open_segment(path, false);
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    if (fd >= 0) close(fd);
-    BR_LOG_ERROR("log: cannot open %s: %s", path.c_str(), std::strerror(errno));
-    prep_ = Prep::idle;
-    prep_error_ = -EIO;
-    segment_blocked_ = true;
-    return false;
-  }
-  if (prep_fd_ >= 0) close(prep_fd_);
-  prep_fd_ = -1;
-  prep_ = Prep::idle;
+  BR_ASSERT(preparer_.ready_index() == current_segment_ + 1);
+  const SegmentPreparer::Prepared next = preparer_.take();
   const int old_fd = current_fd_;
-  current_fd_ = fd;
+  current_fd_ = next.fd;
   retire_fd(old_fd);
-  current_segment_ = next;
-  segment_bytes_ = static_cast<uint64_t>(st.st_size);
+  ++current_segment_;
+  segment_bytes_ = next.bytes;
   segment_blocked_ = false;
   start_buffer(filling_, current_fd_, current_segment_, 0);
   return true;
@@ -171,13 +182,13 @@ void LogWriter::retire_fd(int fd) noexcept {
 
 AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* body,
                                uint32_t body_bytes, uint64_t& batch) noexcept {
-  if (voiding_) return AppendStatus::unavailable;
+  if (!voids_.empty()) return AppendStatus::unavailable;
   BR_ASSERT(body_bytes <= options_.max_record_body);
   const size_t rec = record_bytes(body_bytes);
   if (buf(filling_).used + rec > buf(filling_).capacity) {
     if (buf(filling_).used > 0 && !seal_filling()) return AppendStatus::busy;
     if (rec > buf(filling_).capacity && !switch_segment())
-      return prep_error_ != 0 ? AppendStatus::unavailable : AppendStatus::busy;
+      return preparer_.error() != 0 ? AppendStatus::unavailable : AppendStatus::busy;
   }
   Buffer& f = buf(filling_);
   BR_ASSERT(f.used + rec <= f.capacity);
@@ -188,8 +199,21 @@ AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* bod
   return AppendStatus::ok;
 }
 
+void LogWriter::submit(SqeSink& sink, uint64_t now_ns) noexcept {
+  while (write_ready(now_ns)) submit_write(sink);
+  const bool void_was_in_flight = voids_.in_flight();
+  voids_.submit(sink, now_ns);
+  if (voids_.in_flight() && !void_was_in_flight) ++cqes_in_flight_;
+  if (wants_next_segment() || preparer_.busy()) {
+    const bool prep_was_in_flight = preparer_.in_flight();
+    preparer_.submit(sink, current_segment_ + 1, now_ns);
+    if (preparer_.in_flight() && !prep_was_in_flight) ++cqes_in_flight_;
+  }
+}
+
+// Group commit: a write may start when there is room in flight and records wait.
 bool LogWriter::write_ready(uint64_t now_ns) noexcept {
-  if (voiding_) return false;
+  if (!voids_.empty()) return false;
   const uint64_t in_flight = submitted_ - released_;
   if (in_flight >= options_.max_in_flight) return false;
   if (submitted_ < filling_) return true;  // a sealed batch waits
@@ -207,28 +231,57 @@ bool LogWriter::write_ready(uint64_t now_ns) noexcept {
 uint64_t LogWriter::next_write_ns() const noexcept {
   if (options_.write_delay_ns == 0 || waiting_since_ns_ == 0) return UINT64_MAX;
   // No write could start: a completion (which wakes the loop anyway) must come first.
-  if (voiding_ || submitted_ - released_ >= options_.max_in_flight) return UINT64_MAX;
+  if (!voids_.empty() || submitted_ - released_ >= options_.max_in_flight) return UINT64_MAX;
   return waiting_since_ns_ + options_.write_delay_ns;
 }
 
-uint64_t LogWriter::prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexcept {
-  BR_ASSERT((sync_sqe != nullptr) == options_.dsync);
-  BR_ASSERT(!voiding_ && submitted_ - released_ < options_.max_in_flight);  // see write_ready()
-  if (submitted_ == filling_) BR_ASSERT(seal_filling());
+// Seals the oldest waiting batch and queues its write (and, with dsync, the fdatasync linked
+// after it, in the same submission).
+void LogWriter::submit_write(SqeSink& sink) noexcept {
+  if (submitted_ == filling_) {
+    // write_ready() allowed fewer writes in flight than buffers, so one is free to fill next.
+    const bool sealed = seal_filling();
+    BR_ASSERT(sealed);
+  }
   waiting_since_ns_ = 0;  // the next write-behind wait starts with the records after these
   Buffer& b = buf(submitted_);
   BR_ASSERT(b.used > 0);
   const uint32_t len = static_cast<uint32_t>(base::align_up(b.used, align_));
   std::memset(b.base + b.used, 0, len - b.used);
-  io_uring_prep_write_fixed(sqe, b.fd, b.base, len, b.file_offset,
-                            static_cast<int>(submitted_ % options_.buffer_count));
-  if (sync_sqe != nullptr) {
+  const uint64_t batch = submitted_++;
+  sink.reserve(sqes_per_write());
+  io_uring_sqe* w = sink.sqe(LogOp::write, batch);
+  io_uring_prep_write_fixed(w, b.fd, b.base, len, b.file_offset, static_cast<int>(batch % options_.buffer_count));
+  if (options_.dsync) {
     // The link makes the fdatasync start after the write, and fail (-ECANCELED) if it fails.
-    sqe->flags |= IOSQE_IO_LINK;
-    if (options_.skip_write_cqe) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_prep_fsync(sync_sqe, b.fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe* f = sink.sqe(LogOp::sync, batch);
+    w->flags |= IOSQE_IO_LINK;
+    if (options_.skip_write_cqe) w->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_prep_fsync(f, b.fd, IORING_FSYNC_DATASYNC);
   }
-  return submitted_++;
+  cqes_in_flight_ += cqes_per_write();
+}
+
+// The next segment is prepared once the current one is half full, or at once when it is full.
+bool LogWriter::wants_next_segment() const noexcept {
+  if (preparer_.ready()) return false;
+  const Buffer& f = buf(filling_);
+  return segment_blocked_ || f.file_offset + f.used >= segment_bytes_ / 2;
+}
+
+void LogWriter::on_complete(LogOp op, uint64_t seq, int res, uint64_t now_ns) noexcept {
+  BR_ASSERT(cqes_in_flight_ > 0);
+  --cqes_in_flight_;
+  switch (op) {
+    case LogOp::write: on_write(seq, res); return;
+    case LogOp::sync: on_sync(seq, res); return;
+    case LogOp::prepare:
+      preparer_.on_complete(seq, res, now_ns);
+      if (preparer_.ready()) segment_blocked_ = false;  // the next append switches to it
+      return;
+    case LogOp::void_mark: voids_.on_complete(seq, res, now_ns); return;
+  }
+  BR_ASSERT(false);
 }
 
 void LogWriter::on_write(uint64_t batch, int res) noexcept {
@@ -265,68 +318,14 @@ void LogWriter::complete(Buffer& b, int res) noexcept {
   if (b.res == 0) return;
   // A failed write is never retried as if the data were safe (after a failed O_DSYNC write
   // the page cache may hold what the disk does not: PostgreSQL's fsync lesson). Its requests
-  // get 503; since some of its bytes may have reached the disk anyway, a skip marker is
-  // written over its start, voiding [offset, offset + len) for every later scan. Until that
-  // marker is on disk nothing more is written or acknowledged; batches already gathered
-  // behind the failed one keep their offsets and are written after it.
+  // get 503; since some of its bytes may have reached the disk anyway, it is voided on disk
+  // (void_queue.h). Until that marker is on disk nothing more is written or acknowledged;
+  // batches already gathered behind the failed one keep their offsets and are written after it.
   BR_LOG_ERROR("log: write of %d bytes at %s segment %u offset %llu failed: %s; its %u records "
                "are answered 503 and voided on disk before writing resumes",
                len, options_.dir.c_str(), b.segment, static_cast<unsigned long long>(b.file_offset),
                res < 0 ? std::strerror(-res) : "short write", b.records);
-  BR_ASSERT(void_count_ < kMaxVoids);
-  voids_[(void_head_ + void_count_) % kMaxVoids] =
-      VoidRange{b.segment, b.file_offset, b.file_offset + static_cast<uint64_t>(len)};
-  ++void_count_;
-  voiding_ = true;
-  void_retry_ns_ = 0;
-}
-
-bool LogWriter::void_ready(uint64_t now_ns) const noexcept {
-  return voiding_ && !void_in_flight_ && now_ns >= void_retry_ns_;
-}
-
-void LogWriter::prep_void(io_uring_sqe* sqe) noexcept {
-  BR_ASSERT(voiding_ && !void_in_flight_);
-  const VoidRange& v = voids_[void_head_];
-  // The marker goes through its own O_DSYNC descriptor: one rare write, durable on completion.
-  if (void_fd_ >= 0 && void_fd_segment_ != v.segment) {
-    close(void_fd_);
-    void_fd_ = -1;
-  }
-  if (void_fd_ < 0) {
-    void_fd_ = open_segment(segment_path(options_.dir, v.segment), options_.dsync);
-    void_fd_segment_ = v.segment;
-  }
-  std::memset(void_block_, 0, align_);
-  encode_record(void_block_, RecordKind::skip, v.offset, v.end, nullptr, 0);
-  io_uring_prep_write(sqe, void_fd_, void_block_, align_, v.offset);
-  void_in_flight_ = true;
-}
-
-void LogWriter::on_void(int res, uint64_t now_ns) noexcept {
-  BR_ASSERT(void_in_flight_ && void_count_ > 0);
-  void_in_flight_ = false;
-  const VoidRange v = voids_[void_head_];
-  if (res != static_cast<int>(align_)) {
-    BR_LOG_ERROR("log: cannot void the failed write in %s at offset %llu: %s (retrying every second)",
-                 options_.dir.c_str(), static_cast<unsigned long long>(v.offset),
-                 res < 0 ? std::strerror(-res) : "short write");
-    void_retry_ns_ = now_ns + kPrepareRetryNs;
-    // A descriptor that failed may stay failed: open the segment afresh for the retry.
-    if (void_fd_ >= 0) close(void_fd_);
-    void_fd_ = -1;
-    return;
-  }
-  void_head_ = (void_head_ + 1) % kMaxVoids;
-  --void_count_;
-  voiding_ = void_count_ > 0;
-  BR_LOG_INFO("log: failed write voided (%s segment %u offset %llu..%llu)%s", options_.dir.c_str(), v.segment,
-              static_cast<unsigned long long>(v.offset), static_cast<unsigned long long>(v.end),
-              voiding_ ? "; voiding the next one" : "; accepting writes again");
-  if (!voiding_ && void_fd_ >= 0) {
-    close(void_fd_);
-    void_fd_ = -1;
-  }
+  voids_.push(VoidRange{b.segment, b.file_offset, b.file_offset + static_cast<uint64_t>(len)});
 }
 
 bool LogWriter::pop_done(WriteDone& done) noexcept {
@@ -343,115 +342,17 @@ bool LogWriter::pop_done(WriteDone& done) noexcept {
 }
 
 bool LogWriter::idle() const noexcept {
-  if (released_ != submitted_ || voiding_) return false;
+  if (released_ != submitted_ || !voids_.empty()) return false;
   return submitted_ == filling_ && buf(filling_).used == 0;
 }
 
 const char* LogWriter::health_reason() const noexcept {
-  if (voiding_) return "a log write failed; voiding it on disk before writing resumes";
-  if (segment_blocked_ && prep_error_ == -ENOSPC) return "the disk is full: no room for the next log segment";
-  if (segment_blocked_ && prep_error_ != 0) return "cannot create the next log segment";
+  if (!voids_.empty()) return "a log write failed; voiding it on disk before writing resumes";
+  const int error = preparer_.error();
+  if (segment_blocked_ && error == -ENOSPC) return "the disk is full: no room for the next log segment";
+  if (segment_blocked_ && error != 0) return "cannot create the next log segment";
   if (segment_blocked_) return "waiting for the next log segment";
   return "ok";
-}
-
-int LogWriter::begin_prepare() noexcept {
-  const std::string tmp = segment_path(options_.dir, current_segment_ + 1) + ".tmp";
-  prep_fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
-  if (prep_fd_ < 0) return -errno;
-  const int rc = posix_fallocate(prep_fd_, 0, static_cast<off_t>(options_.segment_size));
-  if (rc != 0) {
-    close(prep_fd_);
-    prep_fd_ = -1;
-    unlink(tmp.c_str());
-    return -rc;
-  }
-  prep_offset_ = 0;
-  prep_ = Prep::zeroing;
-  return 0;
-}
-
-bool LogWriter::prepare_ready(uint64_t now_ns) noexcept {
-  if (prep_in_flight_) return false;
-  if (prep_ == Prep::ready) return false;
-  if (prep_ == Prep::idle) {
-    const Buffer& f = buf(filling_);
-    const bool half_full = f.file_offset + f.used >= segment_bytes_ / 2;
-    if (!half_full && !segment_blocked_) return false;
-    if (now_ns < prep_retry_ns_) return false;
-    const int rc = begin_prepare();
-    if (rc < 0) {
-      if (prep_error_ != rc)
-        BR_LOG_ERROR("log: cannot create the next segment in %s: %s (retrying every second)",
-                     options_.dir.c_str(), std::strerror(-rc));
-      prep_error_ = rc;
-      prep_retry_ns_ = now_ns + kPrepareRetryNs;
-      return false;
-    }
-  }
-  return true;
-}
-
-void LogWriter::prep_prepare(io_uring_sqe* sqe) noexcept {
-  BR_ASSERT(!prep_in_flight_);
-  prep_in_flight_ = true;
-  switch (prep_) {
-    case Prep::zeroing: {
-      const auto chunk = static_cast<uint32_t>(
-          std::min<uint64_t>(kZeroChunkBytes, options_.segment_size - prep_offset_));
-      io_uring_prep_write_fixed(sqe, prep_fd_,
-                                memory_ + static_cast<size_t>(options_.buffer_bytes) * options_.buffer_count,
-                                chunk, prep_offset_, static_cast<int>(options_.buffer_count));
-      prep_chunk_ = chunk;
-      break;
-    }
-    case Prep::fsync_file: io_uring_prep_fsync(sqe, prep_fd_, 0); break;
-    case Prep::fsync_dir: io_uring_prep_fsync(sqe, prep_dir_fd_, 0); break;
-    case Prep::idle:
-    case Prep::ready: BR_ASSERT(false);
-  }
-}
-
-void LogWriter::on_prepare(int res) noexcept {
-  BR_ASSERT(prep_in_flight_);
-  prep_in_flight_ = false;
-  const std::string path = segment_path(options_.dir, current_segment_ + 1);
-  const bool short_write = prep_ == Prep::zeroing && res >= 0 && static_cast<uint32_t>(res) != prep_chunk_;
-  if (res < 0 || short_write) {
-    const int rc = res < 0 ? res : -ENOSPC;
-    if (prep_error_ != rc)
-      BR_LOG_ERROR("log: preparing %s failed: %s (retrying every second)", path.c_str(),
-                   std::strerror(-rc));
-    if (prep_fd_ >= 0) close(prep_fd_);
-    prep_fd_ = -1;
-    unlink((path + ".tmp").c_str());
-    prep_ = Prep::idle;
-    prep_error_ = rc;
-    prep_retry_ns_ = base::monotonic_ns() + kPrepareRetryNs;
-    return;
-  }
-  switch (prep_) {
-    case Prep::zeroing:
-      prep_offset_ += prep_chunk_;
-      if (prep_offset_ >= options_.segment_size) prep_ = Prep::fsync_file;
-      break;
-    case Prep::fsync_file:
-      if (rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-        prep_in_flight_ = true;
-        on_prepare(-errno);
-        return;
-      }
-      prep_ = Prep::fsync_dir;
-      break;
-    case Prep::fsync_dir:
-      prep_ = Prep::ready;
-      if (prep_error_ != 0) BR_LOG_INFO("log: %s ready again", path.c_str());
-      prep_error_ = 0;
-      segment_blocked_ = false;
-      break;
-    case Prep::idle:
-    case Prep::ready: BR_ASSERT(false);
-  }
 }
 
 }  // namespace busyring::storage

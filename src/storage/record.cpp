@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "busyring/base/assert.h"
-#include "busyring/storage/crc32c.h"
+#include "crc32c.h"
 
 namespace busyring::storage {
 

@@ -10,8 +10,6 @@
 #include "busyring/storage/recovery.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,8 +19,10 @@
 #include <vector>
 
 #include "busyring/base/align.h"
+#include "busyring/base/io.h"
 #include "busyring/base/log.h"
 #include "busyring/storage/log_writer.h"
+#include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
@@ -30,44 +30,11 @@ namespace {
 
 std::string errno_text(int neg_errno) { return std::strerror(-neg_errno); }
 
-struct Mapped {
-  const uint8_t* data = nullptr;
-  size_t size = 0;
-  ~Mapped() {
-    if (data != nullptr && size > 0) munmap(const_cast<uint8_t*>(data), size);
-  }
-};
-
-int map_file(const std::string& path, Mapped& m) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    const int rc = -errno;
-    close(fd);
-    return rc;
-  }
-  m.size = static_cast<size_t>(st.st_size) / 8 * 8;
-  if (m.size == 0) {
-    close(fd);
-    return 0;
-  }
-  void* p = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) return -errno;
-  madvise(p, m.size, MADV_SEQUENTIAL);
-  m.data = static_cast<const uint8_t*>(p);
-  return 0;
-}
-
 // Writes `bytes` (aligned) at `off` with O_DIRECT and fdatasync.
 int write_direct(const std::string& path, const void* buf, size_t bytes, uint64_t off) {
   const int fd = open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
   if (fd < 0) return -errno;
-  int rc = 0;
-  const ssize_t n = pwrite(fd, buf, bytes, static_cast<off_t>(off));
-  if (n < 0) rc = -errno;
-  else if (static_cast<size_t>(n) != bytes) rc = -EIO;
+  int rc = base::pwrite_all(fd, buf, bytes, off);
   if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
   close(fd);
   return rc;
@@ -146,19 +113,20 @@ base::Status judge(const std::vector<Segment>& segs, size_t last, const std::vec
 
 // Voids the damage of a segment; returns the aligned offset where appending may resume.
 base::Result<uint64_t> void_damage(const Segment& s) {
-  Mapped m;
-  if (const int rc = map_file(s.path, m); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
+  MappedFile m;
+  if (const int rc = m.open(s.path); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
+  const size_t size = m.scan_bytes();
   const uint64_t damage = s.first_damage();
   const uint64_t end = s.nonzero_end();
   const uint64_t marker_off = base::align_up(end, s.align);
   const size_t block = base::align_up(record_bytes(0), s.align);
-  const size_t buf_bytes = base::align_up(block + m.size, 4096);
+  const size_t buf_bytes = base::align_up(block + size, 4096);
   void* buf = alloc_aligned(buf_bytes);
   if (buf == nullptr) return base::Error{"out of memory voiding a torn tail"};
   auto* b = static_cast<uint8_t*>(buf);
   int rc = 0;
   uint64_t resume = 0;
-  if (marker_off + block <= m.size) {
+  if (marker_off + block <= size) {
     encode_record(b, RecordKind::skip, damage, marker_off, nullptr, 0);
     rc = write_direct(s.path, b, block, marker_off);
     resume = marker_off + block;
@@ -167,7 +135,7 @@ base::Result<uint64_t> void_damage(const Segment& s) {
     // (zeros past the cut; buf is zero-filled).
     const uint64_t from = base::align_down(damage, s.align);
     const uint64_t to = base::align_up(end, s.align);
-    copy_valid_only(m.data, m.size, from, std::min<uint64_t>(to, m.size), damage, b);
+    copy_valid_only(m.data(), size, from, std::min<uint64_t>(to, size), damage, b);
     rc = write_direct(s.path, b, to - from, from);
     resume = base::align_up(s.scan.data_end, s.align);
   }
@@ -184,11 +152,12 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     Segment s;
     s.index = index;
     s.path = segment_path(dir, index);
-    Mapped m;
-    if (const int rc = map_file(s.path, m); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
-    s.size = m.size;
-    s.scan = scan_segment(m.data, m.size, visitor, 0);
-    r.bytes_scanned += m.size;
+    MappedFile m;
+    // populated: the scan reads every page
+    if (const int rc = m.open(s.path, true); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
+    s.size = m.scan_bytes();
+    s.scan = scan_segment(m.data(), m.scan_bytes(), visitor, 0);
+    r.bytes_scanned += m.scan_bytes();
     r.records += s.scan.records;
     r.record_bytes += s.scan.record_bytes;
     DioAlign align;

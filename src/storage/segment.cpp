@@ -14,6 +14,7 @@
 
 #include "busyring/base/assert.h"
 #include "busyring/base/fs.h"
+#include "busyring/base/io.h"
 
 namespace busyring::storage {
 namespace {
@@ -44,22 +45,6 @@ int list_numbered(const std::string& dir, const char* prefix, const char* suffix
   }
   closedir(d);
   std::sort(out.begin(), out.end());
-  return 0;
-}
-
-int write_all(int fd, const void* buf, size_t bytes, uint64_t off) {
-  const auto* p = static_cast<const uint8_t*>(buf);
-  while (bytes > 0) {
-    const ssize_t n = pwrite(fd, p, bytes, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    if (n == 0) return -EIO;
-    p += n;
-    off += static_cast<uint64_t>(n);
-    bytes -= static_cast<size_t>(n);
-  }
   return 0;
 }
 
@@ -106,8 +91,7 @@ int make_dirs(const std::string& dir) {
   if (dir.empty()) return -EINVAL;
   struct stat st {};
   if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-  const size_t slash = dir.find_last_of('/');
-  const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+  const std::string parent = base::parent_dir(dir);
   if (parent != dir) {
     const int rc = make_dirs(parent);
     if (rc < 0) return rc;
@@ -126,7 +110,7 @@ int create_segment_sync(const std::string& path, uint64_t bytes) {
   if (zeros == nullptr) rc = -ENOMEM;
   if (rc == 0 && posix_fallocate(fd, 0, static_cast<off_t>(bytes)) != 0) rc = -ENOSPC;
   for (uint64_t off = 0; rc == 0 && off < bytes; off += kChunk)
-    rc = write_all(fd, zeros, static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - off)), off);
+    rc = base::pwrite_all(fd, zeros, static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - off)), off);
   if (rc == 0 && fsync(fd) != 0) rc = -errno;
   close(fd);
   if (zeros != nullptr) free_aligned(zeros, kChunk);
@@ -135,8 +119,7 @@ int create_segment_sync(const std::string& path, uint64_t bytes) {
     unlink(tmp.c_str());
     return rc;
   }
-  const size_t slash = path.find_last_of('/');
-  return base::fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+  return base::fsync_dir(base::parent_dir(path));
 }
 
 int open_segment(const std::string& path, bool dsync) {

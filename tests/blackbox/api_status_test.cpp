@@ -1,6 +1,7 @@
 // The status codes of the contract, seen from a raw socket: 201, and each error with its JSON
 // body, its headers (Allow) and what happens to the connection after it (kept, or closed when
 // framing is lost). Servers run with --max-body 1K --max-header 1K so the limits are cheap to hit.
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,7 +65,7 @@ TEST_CASE("malformed HTTP gets 400 and the connection is closed", "[blackbox]") 
       "GET /healthz HTTP/1.1\r\nHo(st: x\r\n\r\n",
       "GET /healthz HTTP/1.1\nHost: x\n\n",
       "GET /healthz HTTP/1.1\r\n\tX: 1\r\n\r\n",
-      "POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
+      "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
   };
   for (const auto& request : requests) {
     INFO("request: " << request);
@@ -81,8 +82,8 @@ TEST_CASE("whitespace in or after a header field name gets 400 and the connectio
           "[blackbox]") {
   TestServer s(kSmallLimits);
   for (const char* request : {"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n",
-                              "GET /healthz HTTP/1.1\r\nX-Forwarded-For : 1.2.3.4\r\n\r\n",
-                              "GET /healthz HTTP/1.1\r\nBad Header: x\r\n\r\n"}) {
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For : 1.2.3.4\r\n\r\n",
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n"}) {
     INFO("request: " << request);
     Client c(s.port());
     const Response r = roundtrip(c, request);
@@ -105,10 +106,49 @@ TEST_CASE("an unknown path gets 404 and the connection stays usable", "[blackbox
   check_error(roundtrip(c, get_request("/api/usages/1")), 404, "not_found");
   check_error(roundtrip(c, get_request("/")), 404, "not_found");
   const std::string body = usage_body("wrong-path");
-  check_error(roundtrip(c, "POST /api/usage HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
+  check_error(roundtrip(c, "POST /api/usage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                                std::to_string(body.size()) + "\r\n\r\n" + body),
               404, "not_found");
   check_connection_usable(c);
+}
+
+// "Query strings are ignored" (README): the path before the '?' routes the request, and what
+// follows changes nothing, whether the path is known or not.
+TEST_CASE("a query string is ignored: the path alone routes the request", "[blackbox]") {
+  TestServer s(kSmallLimits);
+  Client c(s.port());
+  std::map<uint64_t, std::string> created;
+  for (const std::string target : {"/api/usages?x=1", "/api/usages?", "/api/usages?a=1&b=%20&c=/api/usages"}) {
+    const std::string body = usage_body("query " + target);
+    const Response r = roundtrip(c, "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    INFO(target << ": " << r.status << " " << r.body);
+    CHECK(r.status == 201);
+    CHECK(id_of(r) > 0);
+    created[id_of(r)] = body;
+  }
+  Response r = roundtrip(c, get_request("/healthz?x"));
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ok"})");
+  r = roundtrip(c, get_request("/metrics?name[]=busyring_records_written_total"));
+  CHECK(r.status == 200);
+  CHECK(r.body.find("\nbusyring_records_written_total 3\n") != std::string::npos);
+  for (const char* target : {"/nope?x=1", "/api/usagesx?y", "/?/api/usages", "/healthzz?x", "/api/usages/?x"})
+    check_error(roundtrip(c, get_request(target)), 404, "not_found");
+  r = roundtrip(c, get_request("/api/usages?x=1"));
+  check_error(r, 405, "method_not_allowed");
+  CHECK(r.header("Allow").value_or("") == "POST");
+  r = roundtrip(c, "POST /healthz?x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+  check_error(r, 405, "method_not_allowed");
+  CHECK(r.header("Allow").value_or("") == "GET, HEAD");
+
+  // Exactly the three posts are on disk, under the ids they were answered with.
+  const ExitStatus st = s.server->stop();
+  REQUIRE(st.exited);
+  CHECK(st.code == 0);
+  std::map<uint64_t, std::string> stored;
+  for (const auto& rec : read_records(s.dir.path())) stored[rec.id] = rec.body;
+  CHECK(stored == created);
 }
 
 TEST_CASE("a wrong method gets 405 with Allow", "[blackbox]") {
@@ -123,11 +163,11 @@ TEST_CASE("a wrong method gets 405 with Allow", "[blackbox]") {
   CHECK(r.header("Allow").value_or("") == "POST");
 
   // The body of a refused POST is skipped, not parsed as the next request.
-  r = roundtrip(c, "POST /healthz HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+  r = roundtrip(c, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
   check_error(r, 405, "method_not_allowed");
   CHECK(r.header("Allow").value_or("") == "GET, HEAD");
 
-  r = roundtrip(c, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  r = roundtrip(c, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   check_error(r, 405, "method_not_allowed");
   CHECK(r.header("Allow").value_or("") == "GET, HEAD");
   check_connection_usable(c);
@@ -153,7 +193,7 @@ TEST_CASE("a body over --max-body gets 413 and the connection is closed", "[blac
   SECTION("found while de-chunking") {
     Client c(s.port());
     std::string request =
-        "POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (size_t off = 0; off < big.size(); off += 256) {
       const std::string piece = big.substr(off, 256);
       char size[16];
@@ -173,20 +213,22 @@ TEST_CASE("a body over --max-body gets 413 and the connection is closed", "[blac
   }
 }
 
-TEST_CASE("a Content-Type that is not JSON gets 415", "[blackbox]") {
-  TestServer s(kSmallLimits);
+TEST_CASE("with --strict-content-type, a Content-Type that is not JSON gets 415", "[blackbox]") {
+  std::vector<std::string> strict = kSmallLimits;
+  strict.push_back("--strict-content-type");
+  TestServer s(strict);
   Client c(s.port());
   const std::string body = usage_body("plain");
   for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "application/jsonx"}) {
     INFO("Content-Type: " << type);
-    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nContent-Type: ") + type +
+    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: ") + type +
                                 "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     check_error(roundtrip(c, request), 415, "unsupported_media_type");
   }
   // Parameters and case do not matter; +json types are JSON.
   for (const char* type : {"application/json; charset=utf-8", "Application/JSON", "application/vnd.usage+json"}) {
     INFO("Content-Type: " << type);
-    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nContent-Type: ") + type +
+    const std::string request = std::string("POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: ") + type +
                                 "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     CHECK(roundtrip(c, request).status == 201);
   }
@@ -255,17 +297,17 @@ TEST_CASE("GET /metrics is Prometheus text with request and record counters", "[
 // /metrics must count requests "by route and status": every status the server answers with.
 TEST_CASE("every status the server answers with is counted in busyring_requests_total",
           "[blackbox]") {
-  TestServer s({"--max-body", "1K"});
+  TestServer s({"--max-body", "1K", "--strict-content-type"});  // for the 415
   const std::string body = usage_body("counted");
   const std::vector<std::pair<std::string, int>> requests = {
       {post_request(body), 201},
       {post_request("{nope"), 400},
       {get_request("/nope"), 404},
       {get_request("/api/usages"), 405},
-      {"POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\n\r\n", 411},
+      {"POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n", 411},
       {post_request(usage_body(std::string(1100, 'b'))), 413},
       {get_request("/healthz?" + std::string(3000, 'q')), 414},
-      {"POST /api/usages HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 415},
+      {"POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 415},
       {post_request(body, "Expect: teapot\r\n"), 417},
       {post_request("[]"), 422},
       {get_request("/healthz", "X-Big: " + std::string(9000, 'h') + "\r\n"), 431},

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <climits>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -62,10 +64,13 @@ void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms
 
 }  // namespace
 
+std::string program_path(const std::string& name) { return find_program(name); }
+
 std::string unavailable() {
-  for (const char* tool : {"redis-server", "redis-cli", "haproxy"}) {
+  const char* const tools[][2] = {{"redis-server", "redis-server"}, {"redis-cli", "redis-tools"}, {"haproxy", "haproxy"}};
+  for (const auto& [tool, package] : tools) {
     if (find_program(tool).empty())
-      return std::string(tool) + " is missing (`make deps` installs redis-server and haproxy)";
+      return std::string(tool) + " is missing (Debian package " + package + "; `make deps` installs it)";
   }
   for (const char* file : {kRedisConf, kHaproxyCfg}) {
     if (access(file, R_OK) != 0) return std::string(file) + " not found (run from the repository root)";
@@ -76,17 +81,50 @@ std::string unavailable() {
   return "";
 }
 
-bool skip(const char* test) {
+void require_cluster_parts() {
   const std::string why = unavailable();
-  if (why.empty()) return false;
-  std::printf("SKIPPED: %s: %s\n", test, why.c_str());
-  WARN("SKIPPED: " << test << ": " << why);
-  return true;
+  if (!why.empty()) FAIL("a cluster cannot run here: " << why);
 }
 
 // ---- Redis ----
 
+namespace {
+
+constexpr const char* kNodeUser = "busyring";
+
+// A random password of 32 hex digits.
+std::string random_password() {
+  std::random_device rd;
+  char out[33];
+  for (int i = 0; i < 4; ++i) std::snprintf(out + i * 8, 9, "%08x", rd());
+  return out;
+}
+
+void write_secret(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+  REQUIRE(chmod(path.c_str(), 0600) == 0);
+}
+
+}  // namespace
+
+void Redis::write_auth_files() {
+  admin_password_ = random_password();
+  const std::string node_password = random_password();
+  char conf_path[PATH_MAX];
+  REQUIRE(realpath(kRedisConf, conf_path) != nullptr);
+  config_file_ = dir_ + "/redis-auth.conf";
+  credentials_file_ = dir_ + "/node-credentials";
+  // The node's user may run the id script (EVAL) and, inside it and when a refused counter is
+  // set right, GET/SET/DEL/INCRBY/EXISTS on busyring:* keys only.
+  write_secret(config_file_, std::string("include ") + conf_path + "\n" +
+                                 "user default on >" + admin_password_ + " ~* &* +@all\n" +
+                                 "user " + kNodeUser + " on >" + node_password +
+                                 " ~busyring:* -@all +eval +get +set +del +incrby +exists +ping\n");
+  write_secret(credentials_file_, std::string(kNodeUser) + " " + node_password + "\n");
+}
+
 Redis::Redis(std::string dir) : dir_(std::move(dir)) {
+  write_auth_files();
   bool up = false;
   for (int attempt = 0; attempt < 3 && !up; ++attempt) {
     port_ = free_loopback_port();
@@ -104,7 +142,7 @@ Redis::~Redis() = default;  // Program's destructor SIGKILLs and reaps
 bool Redis::start() {
   if (process_) past_output_ += process_->output();
   process_ = std::make_unique<Program>(std::vector<std::string>{
-      find_program("redis-server"), kRedisConf, "--port", std::to_string(port_), "--dir", dir_});
+      find_program("redis-server"), config_file_, "--port", std::to_string(port_), "--dir", dir_});
   if (!process_->wait_output("Ready to accept connections", kStartMs)) return false;
   const auto info = command({"INFO", "server"});
   if (!info) return false;
@@ -134,7 +172,7 @@ void Redis::resume() {
 std::optional<std::string> Redis::command(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {find_program("redis-cli"), "-h", "127.0.0.1", "-p", std::to_string(port_)};
   argv.insert(argv.end(), args.begin(), args.end());
-  const CommandRun run = run_command(argv, {}, "", 5'000);
+  const CommandRun run = run_command(argv, {"REDISCLI_AUTH=" + admin_password_}, "", 5'000);
   if (!run.ok()) return std::nullopt;
   return run.out;
 }
@@ -147,6 +185,10 @@ uint64_t Redis::counter() const {
 }
 
 std::string Redis::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/" + kKey; }
+
+std::vector<std::string> Redis::id_source_args() const {
+  return {"--id-source", url(), "--id-source-password-file", credentials_file_};
+}
 
 std::string Redis::output() const { return past_output_ + (process_ ? process_->output() : ""); }
 
@@ -198,7 +240,8 @@ std::vector<std::string> Cluster::node_args(int k) const {
   // --cpu-affinity none: `auto` would pin every one-shard node to the same first CPU.
   return {"--port", std::to_string(node_port(k)), "--bind", "127.0.0.1", "--data-dir", node_dir(k),
           "--threads", std::to_string(options_.threads), "--cpu-affinity", "none", "--segment-size", "1M",
-          "--id-source", redis_->url(), "--id-reserve", std::to_string(options_.id_reserve)};
+          "--id-source", redis_->url(), "--id-source-password-file", redis_->credentials_file(),
+          "--id-reserve", std::to_string(options_.id_reserve)};
 }
 
 void Cluster::start_node(int k) {
@@ -225,10 +268,9 @@ void Cluster::stop_nodes() {
   }
 }
 
-bool Cluster::try_start_haproxy() {
-  front_port_ = free_loopback_port();
-  // The committed config, with this cluster's server lines between the marker lines (the
-  // markers' names also appear in its header comment, not alone on a line).
+std::string haproxy_config(const std::vector<uint16_t>& node_ports) {
+  // The committed config, with these server lines between the marker lines (the markers'
+  // names also appear in its header comment, not alone on a line).
   const std::string committed = read_file(kHaproxyCfg);
   std::stringstream in(committed);
   std::string config;
@@ -245,13 +287,19 @@ bool Cluster::try_start_haproxy() {
     if (text == "# BEGIN servers") {
       skipping = true;
       ++markers;
-      for (int k = 1; k <= options_.nodes; ++k)
-        config += line.substr(0, text_at) + "server node" + std::to_string(k) + " 127.0.0.1:" +
-                  std::to_string(node_port(k)) + "\n";
+      for (size_t k = 0; k < node_ports.size(); ++k)
+        config += line.substr(0, text_at) + "server node" + std::to_string(k + 1) + " 127.0.0.1:" +
+                  std::to_string(node_ports[k]) + "\n";
     }
   }
   INFO(kHaproxyCfg << " needs a line `# BEGIN servers` and a line `# END servers`");
   REQUIRE(markers == 2);
+  return config;
+}
+
+bool Cluster::try_start_haproxy() {
+  front_port_ = free_loopback_port();
+  const std::string config = haproxy_config(node_ports_);
   const std::string path = dir_.sub("haproxy.cfg");
   std::ofstream(path, std::ios::trunc) << config;
   // The environment the committed config reads; the child inherits it at fork.

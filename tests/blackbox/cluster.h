@@ -36,13 +36,23 @@ namespace blackbox::cluster {
 
 constexpr const char* kKey = "busyring:ids";
 
+// The full path of an executable found on PATH (or in the sbin dirs), "" when there is none.
+std::string program_path(const std::string& name);
+
+// contrib/haproxy/busyring.cfg with one `server` line per node port; REQUIREs its markers.
+std::string haproxy_config(const std::vector<uint16_t>& node_ports);
+
 // "" when a cluster can run here, else why not (redis-server or haproxy missing, a server
 // binary without --id-source, the configs not found from the working directory).
 std::string unavailable();
-// When unavailable(): prints "SKIPPED: <test>: <why>" (tests/run_all.sh counts those) and true.
-bool skip(const char* test);
+// FAILs the test, naming what is missing and the package that brings it, when unavailable():
+// `make test` installs every part a cluster needs, so a cluster test never skips.
+void require_cluster_parts();
 
-// redis-server with the project's config on a free port, its AOF in `dir`.
+// redis-server with the project's config on a free port, its AOF in `dir`, and passwords as
+// contrib/redis/busyring.conf advises (issue 18): the default user (the tests' redis-cli, given
+// its password in REDISCLI_AUTH) and an ACL user `busyring` for the nodes, allowed only the id
+// script's commands on busyring:* keys. Each Redis has its own random passwords.
 class Redis {
  public:
   explicit Redis(std::string dir);  // REQUIREs that it answers PING
@@ -60,12 +70,20 @@ class Redis {
   uint64_t counter() const;  // GET busyring:ids (0 when unset)
   uint16_t port() const { return port_; }
   std::string url() const;   // redis://127.0.0.1:PORT/busyring:ids
+  // The nodes' credentials file ("busyring PASSWORD"), and the flags that point a node here.
+  const std::string& credentials_file() const { return credentials_file_; }
+  std::vector<std::string> id_source_args() const;
   std::string output() const;
 
  private:
   bool start();
 
+  void write_auth_files();
+
   std::string dir_;
+  std::string config_file_;       // includes the project's config, adds the users
+  std::string credentials_file_;  // for the nodes (--id-source-password-file)
+  std::string admin_password_;    // the default user's, for redis-cli
   uint16_t port_ = 0;
   pid_t pid_ = -1;  // from INFO server (Program keeps its child's pid to itself)
   std::unique_ptr<Program> process_;

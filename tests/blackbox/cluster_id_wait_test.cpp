@@ -14,7 +14,7 @@ using namespace blackbox;
 using namespace blackbox::cluster;
 
 TEST_CASE("cluster: a burst larger than the id reserve waits for the refill, with no 503", "[cluster]") {
-  if (skip("cluster id reserve burst test")) return;
+  require_cluster_parts();
   TempDir dir;
   REQUIRE(mkdir(dir.sub("redis").c_str(), 0755) == 0);
   Redis redis(dir.sub("redis"));
@@ -22,7 +22,8 @@ TEST_CASE("cluster: a burst larger than the id reserve waits for the refill, wit
   // --id-reserve 2: each Redis call reserves a single id, so 128 requests in flight drain the
   // reserve at once and all but one of them find it empty.
   ServerProcess node({"--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.sub("node"), "--threads", "1",
-                      "--cpu-affinity", "none", "--id-source", redis.url(), "--id-reserve", "2"});
+                      "--cpu-affinity", "none", "--id-source", redis.url(), "--id-source-password-file",
+                      redis.credentials_file(), "--id-reserve", "2"});
   REQUIRE(node.wait_listening(20'000));
   LoadDriver load(node.port(), LoadOptions{16, 8, "burst", 0});
   INFO(node.stderr_text());

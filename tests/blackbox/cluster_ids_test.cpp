@@ -39,7 +39,7 @@ void check_every_answer_201(const FrontLoad& load, const Cluster& cluster) {
 }  // namespace
 
 TEST_CASE("cluster: ids from Redis are unique and dense across three nodes behind HAProxy", "[cluster]") {
-  if (skip("cluster ids test")) return;
+  require_cluster_parts();
   Cluster cluster(ClusterOptions{kNodes, kReserve, kThreads, "100ms"});
 
   FrontLoad load(cluster.front_port(), FrontLoadOptions{16, "ids", kPosts, 20});

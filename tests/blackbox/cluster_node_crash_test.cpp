@@ -26,7 +26,7 @@ constexpr uint64_t kHoleBound = kNodes * (256 + 1 * 32);
 
 TEST_CASE("cluster: a node killed under load is routed around, rejoins, loses nothing and reissues its holes",
           "[cluster]") {
-  if (skip("cluster node crash test")) return;
+  require_cluster_parts();
   Cluster cluster(ClusterOptions{kNodes, 256, 1, "100ms"});
   FrontLoad load(cluster.front_port(), FrontLoadOptions{kConnections, "crash", 0, 20});
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(3'000, 60'000));

@@ -128,7 +128,7 @@ size_t count_lines(const std::string& text, std::string_view needle) {
 }  // namespace
 
 TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, under load", "[cluster]") {
-  if (skip("cluster Redis outage test")) return;
+  require_cluster_parts();
   Cluster cluster(ClusterOptions{kNodes, kReserve, 1, "100ms"});
   const std::vector<pid_t> pids = node_pids(cluster);
   FrontLoad load(cluster.front_port(), FrontLoadOptions{kConnections, "outage", 0, 20});
@@ -196,7 +196,7 @@ TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, un
 }
 
 TEST_CASE("cluster: a Redis whose counter was reset is refused until the counter is set", "[cluster]") {
-  if (skip("cluster Redis reset test")) return;
+  require_cluster_parts();
   Cluster cluster(ClusterOptions{kNodes, kReserve, 1, "100ms"});
   const std::vector<pid_t> pids = node_pids(cluster);
   FrontLoad load(cluster.front_port(), FrontLoadOptions{kConnections, "reset", 0, 20});

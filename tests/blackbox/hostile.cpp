@@ -1,5 +1,5 @@
-// Helpers for the hostile-client tests: /metrics samples, VmRSS, the bystander, rejection
-// checks, and non-blocking sockets with a chosen loopback source address.
+// Helpers for the hostile-client tests: /metrics samples, resident memory, the bystander,
+// rejection checks, and non-blocking sockets with a chosen loopback source address.
 #include "hostile.h"
 
 #include <arpa/inet.h>
@@ -63,6 +63,15 @@ uint64_t vm_rss_kib(pid_t pid) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+uint64_t anonymous_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Anonymous:", 0) == 0) return std::strtoull(line.c_str() + 10, nullptr, 10);
   }
   return 0;
 }

@@ -24,8 +24,13 @@ std::optional<double> metric_value(const std::string& text, std::string_view nam
 // The sum of busyring_requests_total over every route with status `status`.
 double requests_with_status(const std::string& text, int status);
 
-// VmRSS of pid in KiB (0 if unreadable).
+// VmRSS of pid in KiB (0 if unreadable). The kernel keeps it in per-CPU counters, so it may be
+// off by a few hundred KiB; anonymous_kib is exact.
 uint64_t vm_rss_kib(pid_t pid);
+// The anonymous memory resident in pid, in KiB, counted exactly by walking its page tables
+// (/proc/PID/smaps_rollup): the heap and mappings the server allocates, without code pages
+// that are first touched late. 0 if unreadable.
+uint64_t anonymous_kib(pid_t pid);
 
 // A keep-alive client that keeps posting valid usages, tagged "bystander-N", and CHECKs each
 // 201: "a normal client on another connection is served meanwhile".

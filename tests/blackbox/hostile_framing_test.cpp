@@ -182,15 +182,18 @@ TEST_CASE("framing: NUL and other control bytes in the head, 400", "[blackbox][h
   });
 }
 
-TEST_CASE("framing: absolute-form and authority-form targets (we are no proxy), 400",
+// Absolute-form is accepted (RFC 9112 3.2.2, issue 18: see rfc9112_test.cpp); authority-form
+// and asterisk-form are for proxies and server-wide OPTIONS, which busyring is not.
+TEST_CASE("framing: authority-form and asterisk-form targets, and absolute-form with a bad authority, 400",
           "[blackbox][hostile]") {
   const std::string b = body();
   const std::string rest = "Content-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) +
                            "\r\n\r\n" + b;
   check_all_malformed({
-      "POST http://localhost/api/usages HTTP/1.1\r\nHost: localhost\r\n" + rest,
-      "POST http://evil.example/api/usages HTTP/1.1\r\nHost: localhost\r\n" + rest,
-      "GET http://localhost:3000/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+      "POST http:///api/usages HTTP/1.1\r\nHost: localhost\r\n" + rest,
+      "POST http://user@evil.example/api/usages HTTP/1.1\r\nHost: localhost\r\n" + rest,
+      "POST *  HTTP/1.1\r\nHost: localhost\r\n" + rest,
+      "OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n",
       "CONNECT localhost:3000 HTTP/1.1\r\nHost: localhost:3000\r\n\r\n",
   });
 }

@@ -168,7 +168,10 @@ TEST_CASE("--max-connections: connections over it are closed at once and counted
           "[blackbox][hostile]") {
   constexpr int kLimit = 6;
   constexpr int kExtra = 3;
-  TestServer s({"--max-connections", std::to_string(kLimit)});  // two shards share the limit
+  // Two shards share the limit. No timer of the server can close a connection within
+  // kCloseMs (its timeouts are far longer), so a close within it is the refusal at accept.
+  constexpr int kCloseMs = 10'000;
+  TestServer s({"--max-connections", std::to_string(kLimit), "--idle-timeout", "300s", "--request-timeout", "300s"});
   Bystander bystander(s.port());
   std::vector<std::unique_ptr<Client>> held;
   for (int i = 0; i < kLimit - 1; ++i) {
@@ -180,11 +183,9 @@ TEST_CASE("--max-connections: connections over it are closed at once and counted
   for (int i = 0; i < kExtra; ++i) {
     Client extra(s.port());
     REQUIRE(extra.connected());
-    const int64_t start = now_ms();
-    const bool closed = extra.closed_by_peer(3'000);
+    const bool closed = extra.closed_by_peer(kCloseMs);
     INFO("extra: " << extra.last_error());
     CHECK(closed);
-    CHECK(now_ms() - start < 1'000);
   }
   // One that sends a request at once is not answered either.
   {

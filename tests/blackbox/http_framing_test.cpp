@@ -137,7 +137,7 @@ TEST_CASE("Expect: 100-continue gets 100 Continue before the body is sent", "[bl
 }
 
 TEST_CASE("Expect: 100-continue on a refused request gets the refusal, not 100", "[blackbox]") {
-  TestServer s;
+  TestServer s({"--strict-content-type"});
   Client c(s.port());
   const Response r = roundtrip(c, "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
                                   "Expect: 100-continue\r\nContent-Length: 100\r\n\r\n");

@@ -26,7 +26,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "busyring/net/workspace.h"
+#include "net/workspace.h"
 #include "harness.h"
 #include "hostile.h"
 
@@ -75,31 +75,36 @@ uint16_t local_port(const Client& c) {
 }
 
 // Waits until the server has read every byte sent so far on each of clients: the receive
-// queues of its ends of those connections (in /proc/net/tcp) are empty. False at the deadline.
+// queues of its ends of those connections (in /proc/net/tcp or tcp6) are empty. False at the
+// deadline.
 bool server_read_all(uint16_t server_port, const std::vector<const Client*>& clients, int timeout_ms = 10'000) {
   std::set<uint16_t> ports;
   for (const Client* c : clients) ports.insert(local_port(*c));
   for (const int64_t deadline = now_ms() + timeout_ms;; poll(nullptr, 0, 2)) {
     const bool last = now_ms() >= deadline;
-    std::ifstream in("/proc/net/tcp");
-    std::string line;
-    std::getline(in, line);  // header
     size_t seen = 0;
     bool unread = false;
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string sl, local, remote, state, queues;
-      fields >> sl >> local >> remote >> state >> queues;
-      const auto port_of = [](const std::string& addr) {
-        return static_cast<uint16_t>(std::stoul(addr.substr(addr.find(':') + 1), nullptr, 16));
-      };
-      if (port_of(local) != server_port || ports.count(port_of(remote)) == 0) continue;
-      ++seen;
-      // In CLOSE_WAIT (08) the peer's FIN counts one, until the server reads the end of file.
-      const unsigned long unread_bytes = std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16);
-      if (unread_bytes == 0 || (state == "08" && unread_bytes == 1)) continue;
-      unread = true;
-      if (last) std::printf("server_read_all: still unread: %s\n", line.c_str());
+    // The server's sockets are IPv6 ones on the default dual-stack bind (::ffff:127.0.0.1 in
+    // /proc/net/tcp6); IPv4 ones with --bind 0.0.0.0.
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      std::ifstream in(table);
+      std::string line;
+      std::getline(in, line);  // header
+      while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string sl, local, remote, state, queues;
+        fields >> sl >> local >> remote >> state >> queues;
+        const auto port_of = [](const std::string& addr) {
+          return static_cast<uint16_t>(std::stoul(addr.substr(addr.find(':') + 1), nullptr, 16));
+        };
+        if (port_of(local) != server_port || ports.count(port_of(remote)) == 0) continue;
+        ++seen;
+        // In CLOSE_WAIT (08) the peer's FIN counts one, until the server reads the end of file.
+        const unsigned long unread_bytes = std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16);
+        if (unread_bytes == 0 || (state == "08" && unread_bytes == 1)) continue;
+        unread = true;
+        if (last) std::printf("server_read_all: still unread: %s\n", line.c_str());
+      }
     }
     if (seen >= ports.size() && !unread) return true;
     if (last) {

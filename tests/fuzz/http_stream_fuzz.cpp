@@ -1,5 +1,5 @@
 // Fuzz target http_stream: bytes from a socket into the connection's parser, router and
-// validator, cut into receives at fuzzer-chosen points, driven as net/shard_conn.cpp drives
+// validator, cut into receives at fuzzer-chosen points, driven as net/shard_input.cpp drives
 // them (feed; on head: route and refuse; on request: validate; need_more: stash, next
 // receive). Each receive lives in its own exact-size heap block, scribbled and freed once
 // used, so a body left pointing into it (no stash) or a read past it is caught.
@@ -23,6 +23,7 @@
 #include "busyring/api/handler.h"
 #include "busyring/api/router.h"
 #include "busyring/api/usage_validator.h"
+#include "busyring/http/host_syntax.h"
 #include "busyring/http/parser.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/shard_ids.h"
@@ -131,14 +132,16 @@ void record_head(Seen& s, const http::RequestHead& h) {
 }
 
 void check_head(const http::RequestHead& h, const http::Limits& limits) {
-  BR_FUZZ_CHECK(!h.target.empty() && h.target.front() == '/');
+  // origin-form, or absolute-form (issue 18), whose path is what the router sees.
+  BR_FUZZ_CHECK(!h.target.empty() && (h.target.front() == '/' || http::is_absolute_form(h.target)));
+  BR_FUZZ_CHECK(!http::origin_part(h.target).empty() && http::origin_part(h.target).front() == '/');
   BR_FUZZ_CHECK(h.target.size() <= limits.max_target_bytes);
   BR_FUZZ_CHECK(h.version_minor <= 1);
   if (h.has_length && !h.chunked) BR_FUZZ_CHECK(h.content_length <= limits.max_body);
   if (h.chunked) BR_FUZZ_CHECK(h.has_length);
 }
 
-// One connection's parse state, driven the way net/shard_conn.cpp drives it.
+// One connection's parse state, driven the way net/shard_input.cpp drives it.
 class Driver {
  public:
   Driver(const http::Limits& limits, const Buffers& buffers, bool hold) : limits_(limits), hold_(hold) {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "busyring/storage/crc32c.h"
+#include "storage/crc32c.h"
 #include "busyring/storage/record.h"
 #include "fuzz_target.h"
 

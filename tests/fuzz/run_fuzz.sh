@@ -24,7 +24,7 @@ JOBS=$(nproc)
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 COMMON="-g -O1 -fno-omit-frame-pointer $SAN -MMD -MP"
-CXXFLAGS="-std=c++20 $COMMON -pthread -Iinclude -isystem $LLHTTP_INC -Wall -Wextra"
+CXXFLAGS="-std=c++20 $COMMON -pthread -Iinclude -Isrc -isystem $LLHTTP_INC -Wall -Wextra"
 CFLAGS="$COMMON -I$LLHTTP_INC"
 
 targets=("$@")

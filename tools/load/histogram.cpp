@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "check.h"
+#include "busyring/base/assert.h"
 
 namespace busyring::load {
 
@@ -37,7 +37,7 @@ uint32_t Histogram::index_of(uint64_t value) noexcept {
 }
 
 uint64_t Histogram::lowest_of(uint32_t index) noexcept {
-  BR_LOAD_CHECK(index < bucket_count);
+  BR_ASSERT(index < bucket_count);
   if (index < linear_limit) return index;
   const uint32_t k = index - linear_limit;
   const uint32_t shift = k / sub_bucket_half + 1;

@@ -1,10 +1,9 @@
 // IdsWriter: decimal formatting into the buffer and full writes (short writes resumed).
 #include "ids_out.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
+
+#include "busyring/base/io.h"
 
 namespace busyring::load {
 
@@ -21,16 +20,7 @@ void IdsWriter::add(uint64_t id) noexcept {
 }
 
 int IdsWriter::flush() noexcept {
-  size_t done = 0;
-  while (done < used_ && error_ == 0) {
-    const ssize_t n = ::write(fd_, buf_.get() + done, used_ - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error_ = n < 0 ? -errno : -EIO;
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (error_ == 0) error_ = base::write_all(fd_, buf_.get(), used_);
   used_ = 0;
   return error_;
 }

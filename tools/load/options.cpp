@@ -1,11 +1,11 @@
-// Flag parsing for busyring-load. Accepts `--flag value` and `--flag=value`; every value is
+// busyring-load's flags: one table that parses into Options and renders --help. Every value is
 // range-checked here so that the rest of the tool can trust Options (limits are explicit).
 #include "options.h"
 
 #include <charconv>
-#include <cmath>
-#include <cstring>
 #include <string_view>
+
+#include "busyring/base/flags.h"
 
 namespace busyring::load {
 namespace {
@@ -14,13 +14,9 @@ constexpr uint32_t max_connections = 100000;  // 16 KiB of receive buffer each
 constexpr uint32_t max_pipeline = 1024;
 constexpr uint32_t max_threads = 256;
 
-bool to_double(std::string_view s, double* out) {
-  if (s.empty()) return false;
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
+bool fail(std::string* error, std::string_view flag, std::string_view why) {
+  *error = std::string(flag) + ": " + std::string(why);
+  return false;
 }
 
 bool to_u32(std::string_view s, uint32_t* out) {
@@ -32,98 +28,62 @@ bool to_u32(std::string_view s, uint32_t* out) {
   return true;
 }
 
-constexpr std::string_view value_flags[] = {
-    "--rate",   "--connections", "--duration", "--timeout", "--pipeline", "--threads",
-    "--method", "--url",         "--body",     "--ids-out", "--hist-out", "--batch-us"};
-
-bool takes_value(std::string_view flag) {
-  for (std::string_view known : value_flags) {
-    if (flag == known) return true;
-  }
-  return false;
+base::Flag url_flag(Options& o) {
+  return base::Flag{"--url", "URL",
+                    "http://HOST[:PORT][/PATH]; a host name is tried at each of its addresses in turn, "
+                    "as curl does",
+                    o.url, [&o](std::string_view v) -> std::string {
+                      Url url;
+                      std::string why;
+                      if (!parse_url(std::string(v), &url, &why))  // why: "--url: missing host"
+                        return "http://HOST[:PORT][/PATH] (" + why.substr(why.find(": ") + 2) + ")";
+                      o.url = v;
+                      return "";
+                    }};
 }
 
-bool fail(std::string* error, std::string_view flag, std::string_view why) {
-  *error = std::string(flag) + ": " + std::string(why);
-  return false;
-}
-
-// Applies one flag with its value; false (and *error) if the value is bad.
-bool apply(std::string_view flag, std::string_view value, Options* o, std::string* error) {
-  if (flag == "--rate") {
-    if (!to_double(value, &o->rate) || o->rate < 0) return fail(error, flag, "want a rate >= 0");
-  } else if (flag == "--connections") {
-    if (!to_u32(value, &o->connections) || o->connections == 0 ||
-        o->connections > max_connections) {
-      return fail(error, flag, "want 1 to 100000 connections");
-    }
-  } else if (flag == "--duration") {
-    if (!to_double(value, &o->duration_s) || o->duration_s <= 0 || o->duration_s > 1e6) {
-      return fail(error, flag, "want seconds > 0");
-    }
-  } else if (flag == "--timeout") {
-    if (!to_double(value, &o->timeout_s) || o->timeout_s <= 0 || o->timeout_s > 3600) {
-      return fail(error, flag, "want seconds in (0, 3600]");
-    }
-  } else if (flag == "--batch-us") {
-    if (!to_double(value, &o->batch_us) || o->batch_us < 0 || o->batch_us > 1e6) {
-      return fail(error, flag, "want microseconds in [0, 1000000]");
-    }
-  } else if (flag == "--pipeline") {
-    if (!to_u32(value, &o->pipeline) || o->pipeline == 0 || o->pipeline > max_pipeline) {
-      return fail(error, flag, "want a depth from 1 to 1024");
-    }
-  } else if (flag == "--threads") {
-    if (!to_u32(value, &o->threads) || o->threads == 0 || o->threads > max_threads) {
-      return fail(error, flag, "want 1 to 256 threads");
-    }
-  } else if (flag == "--method") {
-    if (value == "GET") {
-      o->method = Method::get;
-    } else if (value == "POST") {
-      o->method = Method::post;
-    } else {
-      return fail(error, flag, "want GET or POST");
-    }
-  } else if (flag == "--url") {
-    Url url;
-    if (!parse_url(std::string(value), &url, error)) return false;
-    o->url = value;
-  } else if (flag == "--body") {
-    o->body = value;
-  } else if (flag == "--ids-out") {
-    o->ids_out = value;
-  } else if (flag == "--hist-out") {
-    o->hist_out = value;
-  }
-  return true;
+base::FlagTable flag_table(Options& o) {
+  using base::DurationUnits;
+  using base::kNsPerMs;
+  using base::kNsPerS;
+  using base::kNsPerUs;
+  return {
+      url_flag(o),
+      base::number_flag("--rate", "R",
+                        "requests/s over all connections; 0 is a closed loop, as fast as replies allow",
+                        o.rate, 0, 1e9),
+      base::count_flag("--connections", "C", "keep-alive connections", o.connections, 1, max_connections),
+      base::duration_flag("--duration", "how long the load runs; a plain number is seconds", o.duration_s,
+                          DurationUnits{kNsPerS}, kNsPerMs, 1'000'000 * kNsPerS),
+      base::count_flag("--pipeline", "N", "requests in flight per connection", o.pipeline, 1, max_pipeline),
+      base::duration_flag("--batch-us",
+                          "open loop: requests due within this leave together, in one wake-up (fewer "
+                          "wake-ups for this tool and the server); one sent early is timed from when it "
+                          "left, not before. A plain number is microseconds",
+                          o.batch_us, DurationUnits{kNsPerUs, kNsPerUs}, 0, kNsPerS),
+      base::count_flag("--threads", "N", "event-loop threads; connections and rate split evenly", o.threads, 1,
+                       max_threads),
+      base::choice_flag("--method", "M", "POST or GET", o.method, {{"POST", Method::post}, {"GET", Method::get}}),
+      base::text_flag("--body", "FILE", "POST body, sent as application/json", o.body),
+      base::duration_flag("--timeout", "a reply later than this is a timeout error; a plain number is seconds",
+                          o.timeout_s, DurationUnits{kNsPerS}, kNsPerMs, 3600 * kNsPerS),
+      base::text_flag("--ids-out", "FILE", "write every acknowledged id (201 {\"id\":N}), one per line", o.ids_out),
+      base::text_flag("--hist-out", "FILE", "write the latency percentile spectrum (HdrHistogram text)",
+                      o.hist_out),
+      base::switch_flag("--json", "print the summary as one JSON object", o.json),
+  };
 }
 
 }  // namespace
 
-const char* usage_text() {
+std::string usage_text() {
+  Options defaults;
   return "usage: busyring-load [flags]\n"
          "Open-loop (or closed-loop) HTTP/1.1 load generator with coordinated-omission-corrected\n"
          "latencies: each request is timed from its intended send time, as wrk2 does, to the\n"
-         "kernel's arrival stamp of its reply (SO_TIMESTAMPNS).\n"
-         "\n"
-         "  --url URL          http://HOST[:PORT][/PATH] (http://127.0.0.1:3000/api/usages)\n"
-         "  --rate R           requests/s over all connections; 0 = closed loop, as fast as\n"
-         "                     replies allow (0)\n"
-         "  --connections C    keep-alive connections (64)\n"
-         "  --duration S       seconds of load (10)\n"
-         "  --pipeline N       requests in flight per connection (1)\n"
-         "  --batch-us N       open loop: requests due within N us leave together, in one\n"
-         "                     wake-up (fewer wake-ups for this tool and the server); one\n"
-         "                     sent early is timed from when it left, not before (250)\n"
-         "  --threads N        event-loop threads, connections and rate split evenly (1)\n"
-         "  --method M         POST or GET (POST)\n"
-         "  --body FILE        POST body, sent as application/json (data.json)\n"
-         "  --timeout S        a reply later than this is a timeout error (2)\n"
-         "  --ids-out FILE     write every acknowledged id (201 {\"id\":N}), one per line\n"
-         "  --hist-out FILE    write the latency percentile spectrum (HdrHistogram text)\n"
-         "  --json             print the summary as one JSON object\n"
-         "  --help             print this text\n"
+         "kernel's arrival stamp of its reply (SO_TIMESTAMPNS). Durations: 500ms, 10s, 1m.\n"
+         "\n" +
+         base::render_flags(flag_table(defaults)) +
          "\n"
          "Errors are counted by kind: connect, read, write, status (any reply but 201 for\n"
          "POST / 200 for GET, also by code), malformed, timeout. Exit: 0 after a run,\n"
@@ -171,36 +131,14 @@ bool parse_url(const std::string& url, Url* out, std::string* error) {
 }
 
 ParseOutcome parse_options(int argc, const char* const* argv, Options* out, std::string* error) {
-  for (int i = 1; i < argc; i++) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") return ParseOutcome::help;
-    if (arg == "--json") {
-      out->json = true;
-      continue;
-    }
-    if (arg.substr(0, 2) != "--") {
-      fail(error, arg, "unexpected argument (see --help)");
-      return ParseOutcome::error;
-    }
-    std::string_view flag = arg;
-    std::string_view value;
-    if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    if (!takes_value(flag)) {
-      fail(error, flag, "unknown flag (see --help)");
-      return ParseOutcome::error;
-    }
-    if (flag.size() == arg.size()) {  // no "=value": the value is the next argument
-      if (i + 1 >= argc) {
-        fail(error, arg, "missing value");
-        return ParseOutcome::error;
-      }
-      value = argv[++i];
-    }
-    if (!apply(flag, value, out, error)) return ParseOutcome::error;
+  const base::FlagTable table = flag_table(*out);
+  const auto outcome = base::parse_flags(table, argc, argv);
+  if (!outcome) {
+    *error = outcome.error();
+    return ParseOutcome::error;
   }
+  if (outcome.value() == base::FlagOutcome::help) return ParseOutcome::help;
+  if (outcome.value() == base::FlagOutcome::version) return ParseOutcome::version;
   if (out->threads > out->connections) {
     fail(error, "--threads", "more threads than connections");
     return ParseOutcome::error;

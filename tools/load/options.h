@@ -1,6 +1,7 @@
-// Command-line options of busyring-load: the Options struct, flag parsing, --help text and
-// the --url splitter. Parsing is pure (no I/O) so it is unit-tested; main() prints the error
-// line and exits 2 on a bad flag.
+// Command-line options of busyring-load: the Options struct, its flag table (base/flags.h:
+// parsing and --help from one table, in the dialect of every busyring tool) and the --url
+// splitter. Parsing is pure (no I/O) so it is unit-tested; main() prints the error line and
+// exits 2 on a bad flag.
 #pragma once
 
 #include <cstdint>
@@ -33,12 +34,12 @@ struct Options {
   bool json = false;
 };
 
-enum class ParseOutcome : uint8_t { run, help, error };
+enum class ParseOutcome : uint8_t { run, help, version, error };
 
 // Fills *out from argv; on `error`, *error holds one line saying what is wrong.
 [[nodiscard]] ParseOutcome parse_options(int argc, const char* const* argv, Options* out,
                                          std::string* error);
-[[nodiscard]] const char* usage_text();
+[[nodiscard]] std::string usage_text();
 // Splits http://HOST[:PORT][/PATH]; false (and *error) if it is not such a URL.
 [[nodiscard]] bool parse_url(const std::string& url, Url* out, std::string* error);
 

@@ -5,13 +5,13 @@
 
 #include <cmath>
 
-#include "check.h"
+#include "busyring/base/assert.h"
 
 namespace busyring::load {
 
 ScheduleSlot schedule_slot(uint32_t index, uint32_t connections, double rate) {
-  BR_LOAD_CHECK(connections > 0);
-  BR_LOAD_CHECK(index < connections);
+  BR_ASSERT(connections > 0);
+  BR_ASSERT(index < connections);
   if (rate <= 0) return {};
   ScheduleSlot slot;
   slot.interval_ns = 1e9 * static_cast<double>(connections) / rate;
@@ -20,8 +20,8 @@ ScheduleSlot schedule_slot(uint32_t index, uint32_t connections, double rate) {
 }
 
 void Pacer::init(uint64_t start_ns, ScheduleSlot slot, uint32_t depth, uint64_t early_ns) {
-  BR_LOAD_CHECK(depth > 0);
-  BR_LOAD_CHECK(slot.interval_ns >= 0);
+  BR_ASSERT(depth > 0);
+  BR_ASSERT(slot.interval_ns >= 0);
   window_.reset(new InFlight[depth]);
   slot_ = slot;
   start_ns_ = start_ns;
@@ -60,7 +60,7 @@ uint32_t Pacer::issue_due(uint64_t now_ns, uint64_t stop_ns) noexcept {
 }
 
 uint64_t Pacer::complete(uint64_t now_ns) noexcept {
-  BR_LOAD_CHECK(inflight_ > 0);
+  BR_ASSERT(inflight_ > 0);
   const InFlight& oldest = window_[head_];
   const uint64_t from = oldest.intended_ns < oldest.issue_ns ? oldest.intended_ns
                                                               : oldest.issue_ns;
@@ -77,7 +77,7 @@ uint32_t Pacer::drop_inflight() noexcept {
 }
 
 uint64_t Pacer::oldest_issue_ns() const noexcept {
-  BR_LOAD_CHECK(inflight_ > 0);
+  BR_ASSERT(inflight_ > 0);
   return window_[head_].issue_ns;
 }
 

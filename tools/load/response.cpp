@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "busyring/base/ascii.h"
+
 namespace busyring::load {
 namespace {
 
@@ -13,21 +15,8 @@ constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view prefix = "HTTP/1.";
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    if (lower(a[i]) != b[i]) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using base::ieq;
+using base::trim;
 
 // Decimal without sign or spaces, at most 19 digits (no overflow).
 bool parse_u64(std::string_view s, uint64_t* out) {
@@ -56,22 +45,22 @@ bool parse_field(std::string_view line, Fields* f) {
   if (line.front() == ' ' || line.front() == '\t') return false;  // obsolete line folding
   const std::string_view name = line.substr(0, colon);
   const std::string_view value = trim(line.substr(colon + 1));
-  if (iequals(name, "content-length")) {
+  if (ieq(name, "content-length")) {
     uint64_t length = 0;
     if (!parse_u64(value, &length)) return false;
     if (f->has_length && f->length != length) return false;
     f->has_length = true;
     f->length = length;
-  } else if (iequals(name, "connection")) {
+  } else if (ieq(name, "connection")) {
     std::string_view rest = value;
     while (!rest.empty()) {
       const size_t comma = rest.find(',');
       const std::string_view token = trim(rest.substr(0, comma));
-      if (iequals(token, "close")) f->close = true;
-      if (iequals(token, "keep-alive")) f->keep_alive = true;
+      if (ieq(token, "close")) f->close = true;
+      if (ieq(token, "keep-alive")) f->keep_alive = true;
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
-  } else if (iequals(name, "transfer-encoding")) {
+  } else if (ieq(name, "transfer-encoding")) {
     f->chunked = true;  // any transfer coding: unsupported here
   }
   return true;

@@ -6,17 +6,17 @@
 
 #include <cstring>
 
-#include "check.h"
+#include "busyring/base/assert.h"
 #include "response.h"
 
 namespace busyring::load {
 
 ResponseStream::ResponseStream(size_t capacity) : buf_(new char[capacity]), capacity_(capacity) {
-  BR_LOAD_CHECK(capacity >= 1024);
+  BR_ASSERT(capacity >= 1024);
 }
 
 void ResponseStream::commit(size_t n) noexcept {
-  BR_LOAD_CHECK(n <= capacity_ - end_);
+  BR_ASSERT(n <= capacity_ - end_);
   end_ += n;
 }
 

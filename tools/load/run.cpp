@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "clock.h"
+#include "busyring/base/clock.h"
 #include "report.h"
 #include "worker.h"
 
@@ -70,7 +70,7 @@ void show_live(const Options& o, Shared& shared) {
     std::this_thread::sleep_for(20ms);
     const uint64_t start = shared.start_ns.load();
     if (last_ns == 0) last_ns = start;
-    const uint64_t now = now_ns();
+    const uint64_t now = base::monotonic_ns();
     if (start == 0 || now < start + next_s * 1'000'000'000u) continue;
     uint64_t responses = 0;
     uint64_t errors = 0;
@@ -144,7 +144,7 @@ int run_workers(const Options& o, const Target& target, int ids_fd,
   const bool live = isatty(STDOUT_FILENO) != 0;
   Shared shared;
   shared.progress.reset(new Progress[o.threads]);
-  auto fix_start = [&shared]() noexcept { shared.start_ns.store(now_ns()); };
+  auto fix_start = [&shared]() noexcept { shared.start_ns.store(base::monotonic_ns()); };
   std::barrier gate(static_cast<std::ptrdiff_t>(o.threads), fix_start);
   std::vector<std::thread> threads;
   for (uint32_t t = 0; t < o.threads; t++) {

@@ -1,7 +1,10 @@
-// Target: address resolution (getaddrinfo, numeric or named hosts) and request assembly.
+// Target: address resolution (getaddrinfo, numeric or named hosts, every address tried in
+// turn) and request assembly.
 #include "target.h"
 
 #include <netdb.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,7 +17,47 @@ namespace {
 constexpr size_t max_body_bytes = 16u << 20;
 constexpr size_t max_requests_bytes = 256u << 20;  // all pipeline copies, addressed by uint32
 
+// 0 when a connection to the address is made within timeout_ms, else -errno.
+int try_connect(const Address& a, int timeout_ms) {
+  const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.addr_len) == 0 ? 0 : -errno;
+  if (rc == -EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    const int ready = ::poll(&p, 1, timeout_ms);
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (ready == 0) {
+      rc = -ETIMEDOUT;
+    } else if (ready < 0) {
+      rc = -errno;
+    } else {
+      rc = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 ? -so_error : -errno;
+    }
+  }
+  ::close(fd);
+  return rc;
+}
+
+std::string numeric_host(const Address& a) {
+  char host[NI_MAXHOST] = "?";
+  ::getnameinfo(reinterpret_cast<const sockaddr*>(&a.addr), a.addr_len, host, sizeof host, nullptr, 0,
+                NI_NUMERICHOST);
+  return a.addr.ss_family == AF_INET6 ? "[" + std::string(host) + "]" : std::string(host);
+}
+
 }  // namespace
+
+int first_reachable(const std::vector<Address>& addresses, int timeout_ms, std::string* error) {
+  std::string tried;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const int rc = try_connect(addresses[i], timeout_ms);
+    if (rc == 0) return static_cast<int>(i);
+    tried += (tried.empty() ? "" : ", ") + numeric_host(addresses[i]) + " (" + std::strerror(-rc) + ")";
+  }
+  *error = "no address answers: " + (tried.empty() ? std::string("none resolved") : tried);
+  return -1;
+}
 
 std::string build_request(Method method, const Url& url, const std::string& body) {
   std::string r = method == Method::post ? "POST " : "GET ";
@@ -61,9 +104,23 @@ bool load_target(const Options& options, Target* out, std::string* error) {
     *error = "cannot resolve " + url.host + ": " + gai_strerror(rc);
     return false;
   }
-  std::memcpy(&out->addr, found->ai_addr, found->ai_addrlen);
-  out->addr_len = found->ai_addrlen;
+  std::vector<Address> addresses;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    Address a;
+    std::memcpy(&a.addr, ai->ai_addr, ai->ai_addrlen);
+    a.addr_len = ai->ai_addrlen;
+    addresses.push_back(a);
+  }
   freeaddrinfo(found);
+  std::string why;
+  const int pick = first_reachable(addresses, static_cast<int>(options.timeout_s * 1000.0), &why);
+  if (pick < 0) {
+    *error = "cannot connect to " + url.authority + ": " + why;
+    return false;
+  }
+  out->addr = addresses[static_cast<size_t>(pick)].addr;
+  out->addr_len = addresses[static_cast<size_t>(pick)].addr_len;
 
   const std::string one = build_request(options.method, url, body);
   if (one.size() * options.pipeline > max_requests_bytes) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "options.h"
 
@@ -23,8 +24,19 @@ struct Target {
 // The request one connection sends, for a given method, URL and body.
 [[nodiscard]] std::string build_request(Method method, const Url& url, const std::string& body);
 
-// Resolves the URL, reads the body file (POST) and builds the requests; false and one line
-// in *error if it cannot (startup error).
+struct Address {
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+};
+
+// Tries each address in order, as curl does ("localhost" may be ::1 first while a server
+// listens on 127.0.0.1 only): a blocking connect of at most timeout_ms each. Returns the index
+// of the first that accepts, or -1 with *error naming each address and why it failed.
+[[nodiscard]] int first_reachable(const std::vector<Address>& addresses, int timeout_ms, std::string* error);
+
+// Resolves the URL, keeps the first of its addresses that accepts a connection, reads the body
+// file (POST) and builds the requests; false and one line in *error if it cannot (startup
+// error: no address of the host answers).
 [[nodiscard]] bool load_target(const Options& options, Target* out, std::string* error);
 
 }  // namespace busyring::load

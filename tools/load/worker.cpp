@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "check.h"
-#include "clock.h"
+#include "busyring/base/assert.h"
+#include "busyring/base/clock.h"
 
 namespace busyring::load {
 namespace {
@@ -44,8 +44,8 @@ Worker::~Worker() {
 }
 
 int Worker::setup() noexcept {
-  BR_LOAD_CHECK(plan_.target != nullptr);
-  BR_LOAD_CHECK(plan_.connections > 0);
+  BR_ASSERT(plan_.target != nullptr);
+  BR_ASSERT(plan_.connections > 0);
   // Replies are timed against wake-ups from our own timers: keep the kernel's timer slack
   // (50 us by default) out of the measured latencies.
   (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
@@ -76,7 +76,7 @@ int Worker::setup() noexcept {
 
 void Worker::warm_up() noexcept {
   phase_ = Phase::warm_up;
-  now_ = now_ns();
+  now_ = base::monotonic_ns();
   for (Connection& c : conns_) start_connect(c);
   const uint64_t deadline = now_ + plan_.timeout_ns;
   for (;;) {
@@ -96,8 +96,8 @@ void Worker::run(uint64_t start_ns) noexcept {
         schedule_slot(plan_.first_connection + i, plan_.total_connections, plan_.rate);
     conns_[i].pacer.init(start_ns, slot, plan_.pipeline, plan_.batch_ns);
   }
-  now_ = now_ns();
-  realtime_offset_ns_ = realtime_offset_ns();
+  now_ = base::monotonic_ns();
+  realtime_offset_ns_ = base::realtime_offset_ns();
   next_tick_ns_ = now_ + tick_ns;
   next_publish_ns_ = start_ns + p99_publish_ns;
   for (Connection& c : conns_) pump(c);
@@ -141,8 +141,8 @@ void Worker::turn(uint64_t deadline_ns, unsigned wait_nr) noexcept {
   const int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, wait_nr, &ts, nullptr);
   // -ETIME: the timer came first; -EINTR: a signal; -EBUSY/-EAGAIN: the CQ is backed up
   // and is drained below before the next submit.
-  BR_LOAD_CHECK(rc >= 0 || rc == -ETIME || rc == -EINTR || rc == -EBUSY || rc == -EAGAIN);
-  now_ = now_ns();
+  BR_ASSERT(rc >= 0 || rc == -ETIME || rc == -EINTR || rc == -EBUSY || rc == -EAGAIN);
+  now_ = base::monotonic_ns();
   unsigned head = 0;
   unsigned seen = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -158,13 +158,13 @@ io_uring_sqe* Worker::get_sqe() noexcept {
     (void)io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
   }
-  BR_LOAD_CHECK(sqe != nullptr);
+  BR_ASSERT(sqe != nullptr);
   return sqe;
 }
 
 void Worker::push_due(Connection& c) noexcept {
   if (c.in_heap) return;
-  BR_LOAD_CHECK(heap_.size() < heap_.capacity());
+  BR_ASSERT(heap_.size() < heap_.capacity());
   c.in_heap = true;
   heap_.push_back(Due{c.pacer.next_due_ns(), index_of(c)});
   std::push_heap(heap_.begin(), heap_.end(), later);
@@ -186,7 +186,7 @@ void Worker::tick() noexcept {
       plan_.interrupted->load(std::memory_order_relaxed)) {
     stop_ns_ = std::min(stop_ns_, now_);  // the run loop drains from here
   }
-  realtime_offset_ns_ = realtime_offset_ns();
+  realtime_offset_ns_ = base::realtime_offset_ns();
   for (Connection& c : conns_) {
     if (c.state == State::open && c.pacer.inflight() > 0 &&
         now_ - c.pacer.oldest_issue_ns() >= plan_.timeout_ns) {
@@ -211,14 +211,14 @@ void Worker::set_late(Connection& c, bool late) noexcept {
   if (late) {
     late_count_++;
   } else {
-    BR_LOAD_CHECK(late_count_ > 0);
+    BR_ASSERT(late_count_ > 0);
     late_count_--;
   }
 }
 
 uint32_t Worker::index_of(const Connection& c) const noexcept {
   const auto index = &c - conns_.data();
-  BR_LOAD_CHECK(index >= 0 && static_cast<size_t>(index) < conns_.size());
+  BR_ASSERT(index >= 0 && static_cast<size_t>(index) < conns_.size());
   return static_cast<uint32_t>(index);
 }
 

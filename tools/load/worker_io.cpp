@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "check.h"
+#include "busyring/base/assert.h"
 #include "worker.h"
 
 namespace busyring::load {
@@ -41,10 +41,10 @@ void Worker::dispatch(const io_uring_cqe* cqe) noexcept {
   const uint64_t data = cqe->user_data;
   const auto op = static_cast<Op>(data >> 56);
   const auto slot = static_cast<uint32_t>(data >> 32) & 0xffffff;
-  BR_LOAD_CHECK(slot < conns_.size());
+  BR_ASSERT(slot < conns_.size());
   Connection& c = conns_[slot];
-  BR_LOAD_CHECK(static_cast<uint32_t>(data) == c.generation);
-  BR_LOAD_CHECK(c.ops > 0);
+  BR_ASSERT(static_cast<uint32_t>(data) == c.generation);
+  BR_ASSERT(c.ops > 0);
   c.ops--;
   if (op == Op::send) c.sending = false;
   if (c.state == State::closing) {
@@ -59,8 +59,8 @@ void Worker::dispatch(const io_uring_cqe* cqe) noexcept {
 }
 
 void Worker::start_connect(Connection& c) noexcept {
-  BR_LOAD_CHECK(c.state == State::closed);
-  BR_LOAD_CHECK(c.ops == 0);
+  BR_ASSERT(c.state == State::closed);
+  BR_ASSERT(c.ops == 0);
   const Target& t = *plan_.target;
   c.connect_ns = now_;
   c.fd = ::socket(t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -210,8 +210,8 @@ void Worker::pump(Connection& c) noexcept {
 }
 
 void Worker::submit_send(Connection& c) noexcept {
-  BR_LOAD_CHECK(!c.sending);
-  BR_LOAD_CHECK(c.unsent > 0 && c.unsent <= plan_.pipeline);
+  BR_ASSERT(!c.sending);
+  BR_ASSERT(c.unsent > 0 && c.unsent <= plan_.pipeline);
   c.send_done = 0;
   c.send_bytes = c.unsent * plan_.target->request_bytes;
   c.unsent = 0;
@@ -227,7 +227,7 @@ void Worker::on_send(Connection& c, int res) noexcept {
     return;
   }
   c.send_done += res > 0 ? static_cast<uint32_t>(res) : 0;
-  BR_LOAD_CHECK(c.send_done <= c.send_bytes);
+  BR_ASSERT(c.send_done <= c.send_bytes);
   if (c.send_done < c.send_bytes) {  // short send: the rest, from where it stopped
     c.sending = true;
     io_uring_sqe* sqe = get_sqe();
@@ -247,7 +247,7 @@ void Worker::fail(Connection& c, ErrorKind kind) noexcept {
 }
 
 void Worker::begin_close(Connection& c, uint64_t retry_ns) noexcept {
-  BR_LOAD_CHECK(c.state == State::open || c.state == State::connecting);
+  BR_ASSERT(c.state == State::open || c.state == State::connecting);
   inflight_ -= c.pacer.drop_inflight();
   c.unsent = 0;
   set_late(c, false);
@@ -259,7 +259,7 @@ void Worker::begin_close(Connection& c, uint64_t retry_ns) noexcept {
 }
 
 void Worker::finish_close(Connection& c) noexcept {
-  BR_LOAD_CHECK(c.ops == 0);
+  BR_ASSERT(c.ops == 0);
   ::close(c.fd);
   c.fd = -1;
   c.generation++;

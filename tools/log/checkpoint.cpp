@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "busyring/base/fs.h"
+#include "busyring/base/io.h"
 #include "commands.h"
 #include "format.h"
 
@@ -22,12 +23,6 @@ constexpr uint64_t kMaxCheckpointBytes = 256ull << 20;
 constexpr uint32_t kMaxDirs = 1u << 16;
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-std::string dir_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // The words of one line, split on single spaces.
 std::vector<std::string_view> words_of(std::string_view line) {
@@ -78,28 +73,12 @@ base::Result<SegmentMark> parse_segment(std::string_view line, uint32_t dirs) {
 
 base::Result<std::string> read_file(const std::string& path, bool* exists) {
   *exists = false;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) return std::string();
-  if (fd < 0) return base::Error{"cannot open " + path + ": " + errno_text(errno)};
-  *exists = true;
   std::string text;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return base::Error{"cannot read " + path + ": " + errno_text(e)};
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxCheckpointBytes) {
-      ::close(fd);
-      return base::Error{path + " is larger than any checkpoint: not a busyring-log checkpoint"};
-    }
-  }
-  ::close(fd);
+  const int rc = base::read_file(path, text, kMaxCheckpointBytes);
+  if (rc == -ENOENT) return std::string();
+  *exists = true;
+  if (rc == -EFBIG) return base::Error{path + " is larger than any checkpoint: not a busyring-log checkpoint"};
+  if (rc < 0) return base::Error{"cannot read " + path + ": " + errno_text(-rc)};
   return text;
 }
 
@@ -222,7 +201,7 @@ base::Result<uint64_t> commit_next(const std::string& path) {
                        ": refusing a stale commit (run the export again)"};
   if (::rename(next.c_str(), path.c_str()) != 0)
     return base::Error{"cannot rename " + next + " to " + path + ": " + errno_text(errno)};
-  if (const int rc = base::fsync_dir(dir_of(path)); rc < 0)
+  if (const int rc = base::fsync_dir(base::parent_dir(path)); rc < 0)
     return base::Error{"cannot fsync the directory of " + path + ": " + errno_text(-rc)};
   return proposed.value().generation;
 }

@@ -3,10 +3,7 @@
 // records makes recovery refuse, so it is damage here too.
 #include "log_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -69,44 +66,9 @@ base::Result<std::vector<ShardLog>> open_log(const std::string& data_dir) {
   return out;
 }
 
-MappedFile::~MappedFile() { close(); }
-
-void MappedFile::close() {
-  if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), static_cast<size_t>(file_bytes_));
-  data_ = nullptr;
-  file_bytes_ = 0;
-}
-
-int MappedFile::open(const std::string& path) {
-  close();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    const int rc = -errno;
-    ::close(fd);
-    return rc;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-  }
+uint32_t io_alignment(const std::string& path) {
   storage::DioAlign align;
-  io_align_ = storage::dio_alignment(path, align) == 0 && align.offset > 0 ? align.offset : 512;
-  const auto bytes = static_cast<uint64_t>(st.st_size);
-  if (bytes > 0) {
-    void* p = mmap(nullptr, static_cast<size_t>(bytes), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int rc = -errno;
-      ::close(fd);
-      return rc;
-    }
-    madvise(p, static_cast<size_t>(bytes), MADV_SEQUENTIAL);
-    data_ = static_cast<const uint8_t*>(p);
-  }
-  file_bytes_ = bytes;
-  ::close(fd);
-  return 0;
+  return storage::dio_alignment(path, align) == 0 && align.offset > 0 ? align.offset : 512;
 }
 
 SegmentReport check_segment(const std::string& path, const MappedFile& file, storage::RecordVisitor* visitor) {
@@ -118,10 +80,10 @@ SegmentReport check_segment(const std::string& path, const MappedFile& file, sto
   if (r.file_bytes == 0) {
     r.damage = Damage::not_a_segment;
     r.problem = path + " is empty (segments are created full size): not a segment";
-  } else if (r.file_bytes % file.io_align() != 0) {
+  } else if (const uint32_t align = io_alignment(path); r.file_bytes % align != 0) {
     r.damage = Damage::misaligned_size;
     r.problem = path + " is " + std::to_string(r.file_bytes) + " bytes, not a multiple of the " +
-                std::to_string(file.io_align()) + "-byte I/O alignment: truncated, or not a segment";
+                std::to_string(align) + "-byte I/O alignment: truncated, or not a segment";
   } else if (s.end == storage::SegmentEnd::corrupt) {
     r.damage = Damage::corrupt;
     r.problem = "corrupt record in " + path + " at offset " + std::to_string(s.bad_offset) + " (" +

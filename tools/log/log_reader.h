@@ -10,6 +10,7 @@
 
 #include "body.h"
 #include "busyring/base/result.h"
+#include "busyring/storage/mapped_file.h"
 #include "busyring/storage/scan.h"
 
 namespace busyring::logtool {
@@ -24,27 +25,11 @@ struct ShardLog {
 // without any shard-KK directory.
 [[nodiscard]] base::Result<std::vector<ShardLog>> open_log(const std::string& data_dir);
 
-// A read-only mapping of one whole file (RAII).
-class MappedFile {
- public:
-  MappedFile() = default;
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+// Segments are read through the server's own read-only mapping.
+using storage::MappedFile;
 
-  // >= 0 ok, -errno (-EISDIR... for what is not a regular file). Unmaps any earlier file.
-  [[nodiscard]] int open(const std::string& path);
-  void close();
-  const uint8_t* data() const { return data_; }
-  uint64_t file_bytes() const { return file_bytes_; }
-  size_t scan_bytes() const { return static_cast<size_t>(file_bytes_ / 8 * 8); }  // what the scanner sees
-  uint32_t io_align() const { return io_align_; }  // STATX_DIOALIGN offset alignment, else 512
-
- private:
-  const uint8_t* data_ = nullptr;
-  uint64_t file_bytes_ = 0;
-  uint32_t io_align_ = 512;
-};
+// The direct-I/O offset alignment of path's filesystem (STATX_DIOALIGN), else 512.
+uint32_t io_alignment(const std::string& path);
 
 enum class Damage : uint8_t {
   none,

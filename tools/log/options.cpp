@@ -1,11 +1,12 @@
-// Flag parsing for busyring-log. Accepts `--flag value` and `--flag=value` anywhere after the
-// command, and `--` to end the flags. A flag that belongs to another command is an error, so
-// a typo never silently changes what a command does. `checkpoint` takes the action `commit`
-// and the checkpoint FILE as its two operands.
+// Flag parsing for busyring-log: the command first, then flags (`--flag value`, `--flag=value`)
+// and DIR operands in any order, `--` to end the flags. A flag that belongs to another command
+// is an error, so a typo never silently changes what a command does. `checkpoint` takes the
+// action `commit` and the checkpoint FILE as its two operands.
 #include "options.h"
 
-#include <charconv>
 #include <string_view>
+
+#include "busyring/base/flags.h"
 
 namespace busyring::logtool {
 namespace {
@@ -25,48 +26,50 @@ bool fail(std::string* error, std::string why) {
   return false;
 }
 
-bool to_u64(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size()) return false;
-  *out = v;
-  return true;
+// The flag may be used with `command` only.
+base::Flag for_command(base::Flag flag, const Options& o, Command command) {
+  const std::string line = flag.name + " applies to " + command_name(command) + " only";
+  return std::move(flag).only_when([&o, command, line] { return o.command == command ? "" : line; });
 }
 
-// Applies one flag (value may be empty for --json); false (and *error) when it is wrong.
-bool apply(std::string_view flag, std::string_view value, Options* o, std::string* error) {
-  const std::string cmd = command_name(o->command);
-  if (flag == "--format") {
-    if (o->command != Command::export_records) return fail(error, "--format applies to export only");
-    if (value != "jsonl" && value != "csv")
-      return fail(error, "--format: want jsonl or csv, not '" + std::string(value) + "'");
-    o->format = value == "csv" ? Format::csv : Format::jsonl;
-  } else if (flag == "--from-id") {
-    if (o->command != Command::export_records) return fail(error, "--from-id applies to export only");
-    if (!to_u64(value, &o->from_id))
-      return fail(error, "--from-id: want a decimal id, not '" + std::string(value) + "'");
-  } else if (flag == "--since-checkpoint") {
-    if (o->command != Command::export_records) return fail(error, "--since-checkpoint applies to export only");
-    if (value.empty()) return fail(error, "--since-checkpoint: want a FILE, not an empty name");
-    o->checkpoint = value;
-  } else if (flag == "--settle") {
-    if (o->command != Command::export_records) return fail(error, "--settle applies to export only");
-    if (!to_u64(value, &o->settle_s) || o->settle_s > kMaxSettleS)
-      return fail(error, "--settle: want whole seconds from 0 to " + std::to_string(kMaxSettleS) + ", not '" +
-                             std::string(value) + "'");
-    o->settle_given = true;
-  } else if (flag == "--json") {
-    if (o->command != Command::stats) return fail(error, "--json applies to stats only");
-    o->json = true;
-  } else {
-    return fail(error, cmd + ": unknown flag " + std::string(flag) + " (see busyring-log --help)");
-  }
-  return true;
+base::FlagTable export_flags(Options& o) {
+  base::Flag settle = base::duration_flag(
+      "--settle",
+      "with --since-checkpoint: leave records younger than this for the next run, so writes in "
+      "flight settle; a plain number is seconds",
+      o.settle_s, base::DurationUnits{base::kNsPerS}, 0, kMaxSettleS * base::kNsPerS);
+  settle.apply = [&o, store = std::move(settle.apply)](std::string_view v) {
+    std::string expected = store(v);
+    if (expected.empty()) o.settle_given = true;
+    return expected;
+  };
+  return {
+      for_command(base::choice_flag("--format", "F",
+                                    "jsonl: {\"id\":N,\"shard\":K,\"arrival_ns\":T,\"body\":{...}} per line;\n"
+                                    "csv: id,shard,arrival_ns,patient_id,timestamp,medication,body\n",
+                                    o.format, {{"jsonl", Format::jsonl}, {"csv", Format::csv}}),
+                  o, Command::export_records),
+      for_command(base::count_flag("--from-id", "N", "only records with id >= N", o.from_id, 0, UINT64_MAX)
+                      .defaults_to(""),
+                  o, Command::export_records),
+      for_command(base::text_flag("--since-checkpoint", "FILE",
+                                  "only records the checkpoint FILE does not cover (all when FILE is "
+                                  "missing); the advanced checkpoint goes to FILE.next, FILE itself is "
+                                  "left alone until `checkpoint commit FILE`",
+                                  o.checkpoint),
+                  o, Command::export_records),
+      for_command(std::move(settle), o, Command::export_records),
+  };
 }
 
-bool takes_value(std::string_view flag) {
-  return flag == "--format" || flag == "--from-id" || flag == "--since-checkpoint" || flag == "--settle";
+base::FlagTable stats_flags(Options& o) {
+  return {for_command(base::switch_flag("--json", "the same as one JSON object", o.json), o, Command::stats)};
+}
+
+base::FlagTable all_flags(Options& o) {
+  base::FlagTable all = export_flags(o);
+  for (base::Flag& f : stats_flags(o)) all.push_back(std::move(f));
+  return all;
 }
 
 // `checkpoint commit FILE`: the operands become options.checkpoint.
@@ -107,32 +110,28 @@ const char* command_name(Command command) {
   return "?";
 }
 
-const char* usage_text() {
+std::string usage_text() {
+  Options defaults;
   return "usage: busyring-log COMMAND [FLAGS] DIR...\n"
          "Reads busyring data dirs (DIR/shard-KK/seg-NNNNNNNN.log) with the server's own codec.\n"
          "\n"
          "  verify DIR        per shard and segment: records, bytes, first/last id and how it ends\n"
          "                    (clean, torn tail, corrupt); exit 0 clean, 1 damaged\n"
-         "  export DIR...     one record per line on stdout, by id ascending\n"
-         "      --format jsonl|csv   jsonl (default): {\"id\":N,\"shard\":K,\"arrival_ns\":T,\"body\":{...}}\n"
-         "                           csv: id,shard,arrival_ns,patient_id,timestamp,medication,body\n"
-         "      --from-id N          only records with id >= N\n"
-         "      --since-checkpoint FILE  only records the checkpoint FILE does not cover (all when\n"
-         "                           FILE is missing); the advanced checkpoint goes to FILE.next,\n"
-         "                           FILE itself is left alone until `checkpoint commit FILE`\n"
-         "      --settle S           with --since-checkpoint: leave records younger than S seconds\n"
-         "                           (default 10) for the next run, so writes in flight settle\n"
+         "  export DIR...     one record per line on stdout, by id ascending\n" +
+         base::render_flags(export_flags(defaults), 6, false) +
          "  dump DIR          every record, skip marker and segment end, with offsets\n"
          "  stats DIR...      records, bytes, max id, density, holes, duplicates, records per shard,\n"
          "                    and the least value for a shared id counter (the highest id written\n"
-         "                    or reserved in DIR/id-ranges): give it every node's dir of a cluster\n"
-         "      --json               the same as one JSON object\n"
+         "                    or reserved in DIR/id-ranges): give it every node's dir of a cluster\n" +
+         base::render_flags(stats_flags(defaults), 6, false) +
          "  salvage DIR       voids corrupt stretches so the server can start again; each damaged\n"
          "                    segment is first copied to <segment>.broken (the server must be stopped)\n"
          "  checkpoint commit FILE  FILE.next replaces FILE (after the consumer of the export\n"
          "                    succeeded); refused when FILE.next was not made from FILE\n"
+         "\n" +
+         base::render_flags({}, 2, true) +
          "\n"
-         "Exit status: 0 ok, 1 damaged log or failure, 2 bad usage.\n";
+         "Durations: 500ms, 10s, 1m, 24h. Exit status: 0 ok, 1 damaged log or failure, 2 bad usage.\n";
 }
 
 ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::string* error) {
@@ -142,7 +141,6 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
     return ParseOutcome::error;
   }
   const std::string_view first = argv[1];
-  if (first == "--help" || first == "-h" || first == "help") return ParseOutcome::help;
   bool known = false;
   for (const auto& c : kCommands) {
     if (c.name == first) {
@@ -150,40 +148,25 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
       known = true;
     }
   }
-  if (!known) {
-    *error =
-        "unknown command '" + std::string(first) + "' (verify, export, dump, stats, salvage, checkpoint; see --help)";
+  // --help and --version also come first, without a command.
+  const int flags_from = known ? 2 : 1;
+  if (!known && first != "--help" && first != "-h" && first != "help" && first != "--version") {
+    *error = "unknown command '" + std::string(first) +
+             "' (verify, export, dump, stats, salvage, checkpoint; see --help)";
     return ParseOutcome::error;
   }
-  bool flags_done = false;
-  for (int i = 2; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (flags_done || arg.size() < 2 || arg[0] != '-') {
-      out->dirs.emplace_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      flags_done = true;
-      continue;
-    }
-    if (arg == "--help" || arg == "-h") return ParseOutcome::help;
-    std::string_view flag = arg, value;
-    if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      if (flag == "--json") {
-        *error = "--json takes no value";
-        return ParseOutcome::error;
-      }
-    } else if (takes_value(flag)) {
-      if (i + 1 >= argc) {
-        *error = std::string(flag) + ": missing value";
-        return ParseOutcome::error;
-      }
-      value = argv[++i];
-    }
-    if (!apply(flag, value, out, error)) return ParseOutcome::error;
+  if (first == "help") return ParseOutcome::help;
+  const base::FlagTable table = all_flags(*out);
+  const auto outcome = base::parse_flags(table, argc, argv, flags_from, [out](std::string_view operand) {
+    out->dirs.emplace_back(operand);
+    return std::string();
+  });
+  if (!outcome) {
+    *error = outcome.error();
+    return ParseOutcome::error;
   }
+  if (outcome.value() == base::FlagOutcome::help) return ParseOutcome::help;
+  if (outcome.value() == base::FlagOutcome::version) return ParseOutcome::version;
   if (out->command == Command::checkpoint)
     return check_checkpoint_operands(*out, error) ? ParseOutcome::run : ParseOutcome::error;
   return check_dirs(*out, error) && check_export_flags(*out, error) ? ParseOutcome::run : ParseOutcome::error;

@@ -1,4 +1,5 @@
-// Command line of busyring-log: the command, its data dirs and flags. Parsing is pure (no I/O)
+// Command line of busyring-log: the command, its data dirs and flags (one table, base/flags.h,
+// drives parsing and --help in the dialect of every busyring tool). Parsing is pure (no I/O)
 // so it is unit-tested; main() prints the one error line and exits 2 on bad usage.
 // verify, dump and salvage take one DIR; export and stats take one or more; `checkpoint commit
 // FILE` takes no DIR.
@@ -29,11 +30,11 @@ struct Options {
   bool json = false;                    // stats
 };
 
-enum class ParseOutcome : uint8_t { run, help, error };
+enum class ParseOutcome : uint8_t { run, help, version, error };
 
 // Fills *out from argv; on `error`, *error holds one line saying what is wrong.
 [[nodiscard]] ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::string* error);
-[[nodiscard]] const char* usage_text();
+[[nodiscard]] std::string usage_text();
 const char* command_name(Command command);
 
 }  // namespace busyring::logtool

@@ -12,27 +12,9 @@
 #include <cstring>
 
 #include "busyring/base/align.h"
+#include "busyring/base/io.h"
 
 namespace busyring::logtool {
-namespace {
-
-// Reads exactly `bytes` at `off`; 0, or -errno (-EIO at an early end of file).
-int pread_full(int fd, uint8_t* buf, size_t bytes, uint64_t off) {
-  while (bytes > 0) {
-    const ssize_t n = pread(fd, buf, bytes, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    if (n == 0) return -EIO;
-    buf += n;
-    bytes -= static_cast<size_t>(n);
-    off += static_cast<uint64_t>(n);
-  }
-  return 0;
-}
-
-}  // namespace
 
 RecordFetcher::~RecordFetcher() {
   for (Window& w : windows_) {
@@ -77,7 +59,7 @@ bool RecordFetcher::fill(Window& w, const std::string& path, uint64_t offset, si
   }
   const auto len = static_cast<size_t>(end - start);
   if (w.buf.size() < len) w.buf.resize(len);
-  if (const int rc = pread_full(w.fd, w.buf.data(), len, start); rc < 0) {
+  if (const int rc = base::pread_all(w.fd, w.buf.data(), len, start); rc < 0) {
     *error = "cannot read " + path + " at offset " + std::to_string(start) + ": " + std::strerror(-rc);
     w.len = 0;
     return false;

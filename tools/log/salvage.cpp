@@ -3,8 +3,6 @@
 // voided (salvage_io.h) until the segment scans clean or torn, as is a torn tail that later
 // records follow (the last torn tail is recovery's). Files that are no segment are left as
 // they are. Holds DIR/LOCK like the server, so it never runs beside a live one.
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +11,7 @@
 #include <string>
 
 #include "busyring/base/align.h"
+#include "busyring/storage/data_dir.h"
 #include "busyring/storage/segment.h"
 #include "commands.h"
 #include "log_reader.h"
@@ -55,7 +54,7 @@ class Salvager {
         torn.reset();
       }
       if (s.end == storage::SegmentEnd::torn)
-        torn = TornTail{path, s.bad_offset, base::align_up(s.torn_end, 8), file.io_align(), copy};
+        torn = TornTail{path, s.bad_offset, base::align_up(s.torn_end, 8), io_alignment(path), copy};
     }
   }
 
@@ -75,7 +74,7 @@ class Salvager {
       }
       if (copy.empty() && !keep_copy(path, copy)) return false;
       // Unmapped first: a direct write must be able to drop the cached pages it replaces.
-      const uint32_t align = file.io_align();
+      const uint32_t align = io_alignment(path);
       file.close();
       if (auto st = void_range(path, from, to, align); !st) {
         fail(st.error());
@@ -131,19 +130,6 @@ class Salvager {
   std::FILE* err_;
 };
 
-// Takes DATA_DIR/LOCK as the server does; -errno, or the held fd.
-int lock_dir(const std::string& dir) {
-  const std::string path = dir + "/LOCK";
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return -errno;
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int rc = -errno;
-    close(fd);
-    return rc;
-  }
-  return fd;
-}
-
 }  // namespace
 
 int run_salvage(const Options& options, std::FILE* out, std::FILE* err) {
@@ -153,7 +139,7 @@ int run_salvage(const Options& options, std::FILE* out, std::FILE* err) {
     print_error(err, Command::salvage, log.error());
     return 1;
   }
-  const int lock = lock_dir(dir);
+  const int lock = storage::lock_data_dir(dir);
   if (lock < 0) {
     print_error(err, Command::salvage,
                 lock == -EWOULDBLOCK

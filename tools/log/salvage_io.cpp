@@ -11,6 +11,7 @@
 
 #include "busyring/base/align.h"
 #include "busyring/base/fs.h"
+#include "busyring/base/io.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
 
@@ -20,28 +21,6 @@ namespace {
 constexpr size_t kCopyChunk = 1 << 20;
 
 std::string errno_text(int e) { return std::strerror(e); }
-
-// Full pread / pwrite; 0 or -errno (-EIO at an early end).
-int io_full(bool write, int fd, uint8_t* buf, size_t bytes, uint64_t off) {
-  while (bytes > 0) {
-    const ssize_t n =
-        write ? pwrite(fd, buf, bytes, static_cast<off_t>(off)) : pread(fd, buf, bytes, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    if (n == 0) return -EIO;
-    buf += n;
-    bytes -= static_cast<size_t>(n);
-    off += static_cast<uint64_t>(n);
-  }
-  return 0;
-}
-
-std::string parent_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
 
 // Creates the first free name of path.broken[.N]; returns its fd (or -errno) and sets *name.
 int create_copy(const std::string& path, std::string* name) {
@@ -67,18 +46,17 @@ base::Result<std::string> copy_aside(const std::string& path) {
   void* buf = storage::alloc_aligned(kCopyChunk);
   int rc = buf == nullptr ? -ENOMEM : 0;
   for (uint64_t off = 0; rc == 0;) {
-    const ssize_t n = pread(in, buf, kCopyChunk, static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) rc = -errno;
+    const ssize_t n = base::pread_some(in, buf, kCopyChunk, off);
+    if (n < 0) rc = static_cast<int>(n);
     if (n <= 0) break;
-    rc = io_full(true, out, static_cast<uint8_t*>(buf), static_cast<size_t>(n), off);
+    rc = base::pwrite_all(out, buf, static_cast<size_t>(n), off);
     off += static_cast<uint64_t>(n);
   }
   if (rc == 0 && fsync(out) != 0) rc = -errno;
   close(in);
   close(out);
   if (buf != nullptr) storage::free_aligned(buf, kCopyChunk);
-  if (rc == 0) rc = base::fsync_dir(parent_of(path));
+  if (rc == 0) rc = base::fsync_dir(base::parent_dir(path));
   if (rc < 0) {
     unlink(name.c_str());
     return base::Error{"cannot copy " + path + " to " + name + ": " + errno_text(-rc)};
@@ -97,13 +75,13 @@ base::Status void_range(const std::string& path, uint64_t from, uint64_t to, uin
   const auto bytes = static_cast<size_t>(end - first);
   const auto mapped = static_cast<size_t>(base::align_up(bytes, 4096));
   auto* buf = static_cast<uint8_t*>(storage::alloc_aligned(mapped));
-  int rc = buf == nullptr ? -ENOMEM : io_full(false, fd, buf, bytes, first);
+  int rc = buf == nullptr ? -ENOMEM : base::pread_all(fd, buf, bytes, first);
   if (rc == 0) {
     uint8_t* at = buf + (from - first);
     std::memset(at, 0, static_cast<size_t>(to - from));
     if (to - from >= storage::record_bytes(0))
       storage::encode_record(at, storage::RecordKind::skip, from, to, nullptr, 0);
-    rc = io_full(true, fd, buf, bytes, first);
+    rc = base::pwrite_all(fd, buf, bytes, first);
   }
   if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
   close(fd);

@@ -1,6 +1,11 @@
 // The API's decisions for one shard: what a request head may proceed to, and what a complete
 // request becomes (a record appended under a fresh id, or an error). Knows ids, storage and
 // metrics; knows nothing of sockets or rings.
+//
+// A response has one owner: every pipeline entry (http::Pending) is built here, whole, framed
+// from the request's context captured once (route, first byte, version, method, keep-alive).
+// The shard queues it and sends it; the one change made later is settle(), when the log write
+// a 201 waits for completes (ready, or 503 if it failed).
 #pragma once
 
 #include <cstdint>
@@ -24,38 +29,93 @@ struct HeadVerdict {
   bool send_continue = false;     // Expect: 100-continue and the body is wanted
 };
 
-struct Outcome {
-  http::Pending pending;       // what to queue for the response
-  bool wait_for_batch = false;  // the 201 waits for log batch `batch`
-  uint64_t batch = 0;
-  // Hold the request and try again later: the log's buffers are all taken, or (waiting_for_ids)
-  // the shard's id source is refilling an empty reserve.
-  bool retry = false;
-  bool waiting_for_ids = false;
+// What every answer to a request is framed with. Captured at its head, except keep_alive,
+// which is final only once the request is complete (a chunked body's trailers may say close).
+struct RequestContext {
+  uint64_t start_ns = 0;  // the request's first byte (monotonic): latency, and the id wait's bound
+  metrics::Route route = metrics::Route::other;
+  bool http10 = false;
+  bool head_only = false;  // a HEAD request: headers only
+  bool keep_alive = true;
 };
+
+// One request in the API, from its head to its answer. The connection keeps it while the
+// request is held, so that a retry goes straight to its id and the log: the body was
+// validated once, and is not parsed again.
+struct Request {
+  RequestContext context;
+  HeadVerdict verdict;
+  bool body_valid = false;
+};
+
+// What the shard does with a complete request: one decision, no flags to combine.
+enum class Next : uint8_t {
+  answer,              // queue `pending`, ready to send
+  answer_after_write,  // queue `pending`; it waits for log batch `batch` (then settle())
+  hold_for_log,        // keep the request, read no further, retry(): every log buffer is taken
+  hold_for_ids,        // the same while the id reserve refills (answered 503 after kIdWaitMaxNs)
+};
+
+struct Decision {
+  Next next = Next::answer;
+  uint64_t batch = 0;
+  http::Pending pending;  // answer, answer_after_write: the whole entry, framed
+};
+
+// How long a request may wait for a shard's id source to refill an empty reserve before it
+// is answered 503 id_source_unavailable. A refill is one Redis round trip; the source itself
+// gives up on a call (and stops serving) after its own timeout.
+inline constexpr uint64_t kIdWaitMaxNs = 1'000'000'000;
 
 class Handler {
  public:
-  Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics,
-          bool ack_at_once) noexcept
-      : ids_(ids), log_(log), metrics_(metrics), ack_at_once_(ack_at_once) {}
+  // strict_content_type (--strict-content-type): a POST whose declared Content-Type is not JSON
+  // gets 415. Otherwise the body decides, whatever the Content-Type says.
+  Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics, bool ack_at_once,
+          bool strict_content_type = false) noexcept
+      : ids_(ids),
+        log_(log),
+        metrics_(metrics),
+        ack_at_once_(ack_at_once),
+        strict_content_type_(strict_content_type) {}
 
   [[nodiscard]] bool init(size_t max_body) noexcept { return validator_.init(max_body); }
 
   HeadVerdict on_head(const http::RequestHead& head) const noexcept;
-  // A complete request that passed on_head. body has SIMDJSON_PADDING readable bytes after it.
-  Outcome on_request(const HeadVerdict& verdict, const http::RequestHead& head,
-                     std::string_view body, uint64_t arrival_ns) noexcept;
+  // A head is complete: its verdict, and the context its answers are framed with.
+  Request begin(const http::RequestHead& head, uint64_t start_ns) const noexcept;
+  // A complete request that passed begin(); keep_alive is the parser's, now final. body has
+  // SIMDJSON_PADDING readable bytes after it.
+  Decision on_request(Request& request, std::string_view body, bool keep_alive, uint64_t arrival_ns) noexcept;
+  // A held request tried again: validated already, so only its id and the append remain.
+  Decision retry(Request& request, std::string_view body, uint64_t arrival_ns, uint64_t now_ns) noexcept;
 
+  // Answers given before a request is complete, all closing the connection after them:
+  // the head's rejection (verdict.reject_now) ...
+  static http::Pending reject_now(const Request& request) noexcept;
+  // ... and an error with no usable head (the framing is lost, or the request timed out).
+  static http::Pending connection_error(ErrorId id, uint64_t start_ns) noexcept;
+  // 100 Continue, before the body of a request whose head asked for it.
+  static http::Pending interim_continue() noexcept;
+  // The log write a 201 waited for has completed: write_res 0 makes it ready; a failure
+  // turns it into 503 storage_unavailable, framed as it was.
+  static void settle(http::Pending& pending, int write_res) noexcept;
+  // An error entry with the table's status and close flag, not yet framed.
   static http::Pending error_pending(ErrorId id) noexcept;
-  // A request held waiting for ids too long: its 503, as on_request would have answered it.
-  static Outcome ids_unavailable(const HeadVerdict& verdict) noexcept;
+
+  // Bodies validated so far (a held request's retries add none).
+  uint64_t validations() const noexcept { return validations_; }
 
  private:
+  Decision decide(Request& request, std::string_view body, uint64_t arrival_ns) noexcept;
+  static Decision answer(const RequestContext& context, ErrorId id) noexcept;
+
   ids::ShardIds& ids_;
   storage::LogWriter& log_;
   metrics::ShardMetrics& metrics_;
   bool ack_at_once_;
+  bool strict_content_type_;
+  uint64_t validations_ = 0;
   UsageValidator validator_;
 };
 

@@ -1,4 +1,5 @@
-// Maps a request target to a route. The query string is ignored; paths match exactly.
+// Maps a request target (origin-form, or absolute-form: its path) to a route. The query string
+// is ignored; paths match exactly.
 #pragma once
 
 #include <string_view>

@@ -23,4 +23,11 @@ inline uint64_t wall_ns() noexcept {
   return ns_of(ts);
 }
 
+// CLOCK_REALTIME - CLOCK_MONOTONIC now (read back to back; the gap is tens of ns): maps the
+// kernel's CLOCK_REALTIME timestamps (SO_TIMESTAMPNS) onto the monotonic clock.
+inline uint64_t realtime_offset_ns() noexcept {
+  const uint64_t real_ns = wall_ns();
+  return real_ns - monotonic_ns();
+}
+
 }  // namespace busyring::base

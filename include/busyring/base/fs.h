@@ -6,6 +6,9 @@
 
 namespace busyring::base {
 
+// The directory holding `path`: "." for a bare name, "/" for an entry of the root.
+[[nodiscard]] std::string parent_dir(const std::string& path);
+
 // fsync of a directory, so that entries created or renamed in it survive a crash. 0 or -errno.
 [[nodiscard]] int fsync_dir(const std::string& dir);
 

@@ -10,7 +10,7 @@ namespace busyring::config {
 
 // What a 201 promises (see README "Ack modes").
 enum class Ack : uint8_t {
-  durable,  // the write holding the record is on stable storage (O_DIRECT|O_DSYNC)
+  durable,  // the write holding the record is on stable storage (O_DIRECT + a linked fdatasync)
   written,  // the write reached the device (O_DIRECT, no cache flush)
   memory,   // answered at once: unsafe, a crash loses what was not yet written
 };
@@ -28,7 +28,10 @@ struct IdSource {
 
 struct Config {
   uint16_t port = 3000;
-  std::string bind = "0.0.0.0";
+  // "::" serves IPv6 and IPv4 on one dual-stack socket per shard; where the kernel has no IPv6,
+  // the default (and only the default: an explicit --bind never changes) falls back to 0.0.0.0.
+  std::string bind = "::";
+  bool bind_ipv4_fallback = true;  // false once --bind was given
   uint32_t threads = 0;  // 0 until parsed: defaults to the online cores
   std::string data_dir = "./data";
   Ack ack = Ack::durable;
@@ -39,6 +42,9 @@ struct Config {
   uint32_t request_timeout_ms = 10'000;
   uint32_t id_block = 32;
   IdSource id_source;
+  // --id-source-password-file (issue 18): a file holding "PASSWORD" or "USER PASSWORD" (a Redis
+  // ACL user) for AUTH; a path, never the secret, so that `ps` shows nothing. Redis only.
+  std::string id_source_password_file;
   // The most ids a node holds in reserve from Redis; refilled by id_reserve/2 per INCRBY when it
   // falls under half (so it never holds more than this: the cluster's density bound).
   uint32_t id_reserve = 32768;
@@ -48,6 +54,9 @@ struct Config {
   uint32_t log_writes = 4;
   uint32_t log_min_batch = 8;
   uint32_t log_interval_ms = 0;  // 0: off; else log rate, p99 and flush size this often
+  // Refuse a POST whose declared Content-Type is not JSON (415). Off by default: the body
+  // decides, since the seeds' own tools post JSON as text/plain (ab, loadtest) or a form (curl -d).
+  bool strict_content_type = false;
   bool cpu_affinity = true;
   std::vector<int> cpus;  // explicit --cpu-affinity list; empty = the CPUs we may run on, in order
 };

@@ -7,13 +7,15 @@
 
 namespace busyring::http {
 
-enum class Method : uint8_t { get, head, post, other };
+// other: a method of RFC 9110 or 5789 that busyring does not serve (405 with Allow);
+// unknown: any other well-formed token (FOO, QUERY): 501, and the connection stays.
+enum class Method : uint8_t { get, head, post, other, unknown };
 
 enum class ContentType : uint8_t { none, json, other };
 
 struct RequestHead {
   Method method = Method::other;
-  std::string_view target;      // request-target as received (origin-form)
+  std::string_view target;      // request-target as received: origin-form or absolute-form
   ContentType content_type = ContentType::none;
   bool expect_continue = false;  // Expect: 100-continue
   bool expect_unknown = false;   // an Expect we do not support (417)

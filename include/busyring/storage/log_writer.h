@@ -1,15 +1,17 @@
 // One shard's log writer: group commit of records into registered, DIO-aligned buffers,
-// written with IORING_OP_WRITE_FIXED on the shard's ring, and zero-filled segments prepared
-// ahead of need on the same ring. The writer only preps SQEs handed to it and takes their
-// results back; the shard's loop owns submission and user_data.
+// written with IORING_OP_WRITE_FIXED on the shard's ring. It keeps the batches; two helpers
+// keep the rest, each its own state machine: the SegmentPreparer makes the next segment ready
+// ahead of need, the VoidQueue voids failed writes on disk. Toward the loop the writer is one
+// narrow interface: submit() queues every operation that may start now (writes, preparation
+// steps, void markers) into an SqeSink; on_complete() takes each result back; pop_done() hands
+// out finished batches in order. The loop owns submission and user_data.
 //
 // Buffers are used round-robin, each a "batch" numbered by a monotonic sequence:
 //   free -> filling (records appended) -> sealed -> in flight -> done (results released in order)
 // Every write is padded to the offset alignment and the next starts on a fresh aligned offset,
-// so no sector holding acknowledged bytes is ever written again.
-//
-// Segment preparation (next segment, once the current is half full):
-//   idle -> zeroing (1 MiB chunks, one in flight) -> fsync file -> fsync dir -> ready
+// so no sector holding acknowledged bytes is ever written again. Once the current segment is
+// half full the next one is prepared; a full segment switches to it (its descriptor handed
+// over by the preparer, so nothing is opened on the loop thread).
 #pragma once
 
 #include <liburing.h>
@@ -19,6 +21,9 @@
 
 #include "busyring/base/result.h"
 #include "busyring/storage/recovery.h"
+#include "busyring/storage/segment_preparer.h"
+#include "busyring/storage/sqe_sink.h"
+#include "busyring/storage/void_queue.h"
 
 namespace busyring::storage {
 
@@ -54,7 +59,7 @@ enum class AppendStatus : uint8_t {
   unavailable,  // storage failed: a write failed, or no segment can be created
 };
 
-// Two completion kinds share the writer; the loop tells them apart by its user_data op.
+// A finished batch, in batch order.
 struct WriteDone {
   uint64_t batch = 0;
   int res = 0;  // 0 ok, else -errno (a short write is -EIO)
@@ -69,7 +74,8 @@ class LogWriter {
   LogWriter& operator=(const LogWriter&) = delete;
   ~LogWriter();
 
-  // Opens (creating if needed) the segment at `start`, allocates the buffers. Blocking I/O.
+  // At start-up (blocking I/O): opens, creating it if needed, the segment at `start`, and the
+  // next one if it was prepared before a restart; allocates the buffers.
   [[nodiscard]] base::Status open(const WriterOptions& options, AppendPosition start);
   // Registers the record buffers and the zero buffer with the ring.
   [[nodiscard]] int register_buffers(io_uring* ring);
@@ -78,42 +84,29 @@ class LogWriter {
   [[nodiscard]] AppendStatus append(uint64_t id, uint64_t arrival_ns, const void* body,
                                     uint32_t body_bytes, uint64_t& batch) noexcept;
 
-  // Group commit: true when a write may start now (room in flight and records waiting).
-  // `now_ns` (monotonic) dates the records for write-behind; see next_write_ns().
-  bool write_ready(uint64_t now_ns) noexcept;
-  // Write-behind: when the records waiting must be written, else UINT64_MAX. The loop sleeps
-  // no longer than that.
-  uint64_t next_write_ns() const noexcept;
-  // SQEs a write needs: the write, plus its linked fdatasync when dsync.
-  uint32_t sqes_per_write() const noexcept { return options_.dsync ? 2 : 1; }
-  // CQEs a write ends with (see skip_write_cqe): what the loop waits for before it may stop.
-  uint32_t cqes_per_write() const noexcept { return options_.dsync && !options_.skip_write_cqe ? 2 : 1; }
-  // Seals the oldest waiting batch and preps its write (and, with dsync, the fdatasync linked
-  // after it in sync_sqe, which must directly follow sqe in the same submission); returns the
-  // batch number.
-  uint64_t prep_write(io_uring_sqe* sqe, io_uring_sqe* sync_sqe) noexcept;
-  // The result of batch's write, then (dsync) of its fdatasync. With skip_write_cqe the write's
-  // result comes only when it failed, and then no fdatasync result follows.
-  void on_write(uint64_t batch, int res) noexcept;
-  void on_sync(uint64_t batch, int res) noexcept;
+  // Queues into `sink` every operation that may start now: the group-commit writes (with their
+  // linked fdatasync when dsync), the next void marker, the next preparation step. `now_ns`
+  // (monotonic) dates records for write-behind and paces retries.
+  void submit(SqeSink& sink, uint64_t now_ns) noexcept;
+  // The result of an SQE that submit() queued as (op, seq).
+  void on_complete(LogOp op, uint64_t seq, int res, uint64_t now_ns) noexcept;
   // Pops the oldest finished batch, in batch order; false when it has not finished yet.
   [[nodiscard]] bool pop_done(WriteDone& done) noexcept;
 
-  // After a failed write: the marker that voids it on disk (see log_writer.cpp).
-  bool void_ready(uint64_t now_ns) const noexcept;
-  void prep_void(io_uring_sqe* sqe) noexcept;
-  void on_void(int res, uint64_t now_ns) noexcept;
-
-  // Segment preparation, driven by the loop like writes (at most one op in flight).
-  bool prepare_ready(uint64_t now_ns) noexcept;
-  void prep_prepare(io_uring_sqe* sqe) noexcept;
-  void on_prepare(int res) noexcept;
-
-  bool healthy() const noexcept { return !voiding_ && !segment_blocked_; }
+  // Write-behind: when the records waiting must be written, else UINT64_MAX. The loop sleeps
+  // no longer than that.
+  uint64_t next_write_ns() const noexcept;
+  bool healthy() const noexcept { return voids_.empty() && !segment_blocked_; }
   const char* health_reason() const noexcept;
   uint32_t dio_align() const noexcept { return align_; }
+  // Batches submitted so far: [0, batches_submitted()) have been handed to a sink.
+  uint64_t batches_submitted() const noexcept { return submitted_; }
   uint64_t batches_in_flight() const noexcept { return submitted_ - released_; }
-  bool idle() const noexcept;  // nothing filling, sealed or in flight
+  // Nothing filling, sealed, in flight, or waiting to be voided.
+  bool idle() const noexcept;
+  // CQEs that submit() has asked for and on_complete() has not seen yet (a write's count
+  // depends on skip_write_cqe): the loop must not stop before this is 0.
+  uint32_t cqes_in_flight() const noexcept { return cqes_in_flight_; }
 
  private:
   struct Buffer {
@@ -128,57 +121,40 @@ class LogWriter {
     int write_res = 0;  // dsync without skip_write_cqe: the write's result, until its fdatasync's
     bool done = false;
   };
-  void complete(Buffer& b, int res) noexcept;
-  enum class Prep : uint8_t { idle, zeroing, fsync_file, fsync_dir, ready };
 
   Buffer& buf(uint64_t seq) noexcept { return buffers_[seq % options_.buffer_count]; }
   const Buffer& buf(uint64_t seq) const noexcept { return buffers_[seq % options_.buffer_count]; }
+  base::Status open_segments(AppendPosition start);
   void start_buffer(uint64_t seq, int fd, uint32_t segment, uint64_t offset) noexcept;
   bool seal_filling() noexcept;
   bool switch_segment() noexcept;
   void retire_fd(int fd) noexcept;
-  int begin_prepare() noexcept;
+  bool write_ready(uint64_t now_ns) noexcept;
+  void submit_write(SqeSink& sink) noexcept;
+  bool wants_next_segment() const noexcept;
+  void on_write(uint64_t batch, int res) noexcept;
+  void on_sync(uint64_t batch, int res) noexcept;
+  void complete(Buffer& b, int res) noexcept;
+  uint32_t sqes_per_write() const noexcept { return options_.dsync ? 2 : 1; }
+  uint32_t cqes_per_write() const noexcept { return options_.dsync && !options_.skip_write_cqe ? 2 : 1; }
 
   WriterOptions options_;
   uint32_t align_ = 512;
-  uint8_t* memory_ = nullptr;  // buffer_count record buffers, then the zero chunk
+  uint8_t* memory_ = nullptr;  // buffer_count record buffers, then the zero chunk, then the marker block
   size_t memory_bytes_ = 0;
   Buffer* buffers_ = nullptr;
   uint64_t released_ = 0;   // batches [0, released_) are done and popped
   uint64_t submitted_ = 0;  // batches [released_, submitted_) are in flight or done
   uint64_t filling_ = 0;    // batch being filled; [submitted_, filling_) are sealed
   uint64_t waiting_since_ns_ = 0;  // write-behind: when records were first seen waiting; 0 none
+  uint32_t cqes_in_flight_ = 0;
+  int dir_fd_ = -1;
   int current_fd_ = -1;
   uint32_t current_segment_ = 0;
   uint64_t segment_bytes_ = 0;  // size of the current segment file
-  // A write failed: appends answer unavailable and writes wait until the markers voiding the
-  // failed ranges are on disk. With several writes in flight more than one can fail (a dying
-  // disk fails them all): each failed range waits its turn here, oldest first.
-  struct VoidRange {
-    uint32_t segment = 0;
-    uint64_t offset = 0;
-    uint64_t end = 0;
-  };
-  static constexpr uint32_t kMaxVoids = 8;  // >= writes in flight (--log-writes is at most 8)
-  VoidRange voids_[kMaxVoids];
-  uint32_t void_head_ = 0;
-  uint32_t void_count_ = 0;
-  bool voiding_ = false;  // void_count_ > 0
-  bool void_in_flight_ = false;
-  int void_fd_ = -1;
-  uint32_t void_fd_segment_ = 0;
-  uint64_t void_retry_ns_ = 0;
-  uint8_t* void_block_ = nullptr;  // aligned block holding the marker
   bool segment_blocked_ = false;  // the current segment is full and the next is not ready
-
-  Prep prep_ = Prep::idle;
-  int prep_fd_ = -1;
-  int prep_dir_fd_ = -1;
-  uint64_t prep_offset_ = 0;
-  uint64_t prep_retry_ns_ = 0;
-  int prep_error_ = 0;
-  uint32_t prep_chunk_ = 0;
-  bool prep_in_flight_ = false;
+  SegmentPreparer preparer_;
+  VoidQueue voids_;
 };
 
 }  // namespace busyring::storage

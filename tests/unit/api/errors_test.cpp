@@ -36,7 +36,7 @@ TEST_CASE("every error renders valid JSON with an error code and a message", "[a
     if (!e.headers.empty()) CHECK(e.headers.substr(e.headers.size() - 2) == "\r\n");
     statuses.insert(e.status);
   }
-  CHECK(statuses == std::set<uint16_t>{400, 404, 405, 408, 411, 413, 414, 415, 417, 422, 431, 503, 505});
+  CHECK(statuses == std::set<uint16_t>{400, 404, 405, 408, 411, 413, 414, 415, 417, 422, 431, 501, 503, 505});
 }
 
 TEST_CASE("error statuses, headers and close flags follow the contract", "[api]") {
@@ -47,6 +47,8 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
   CHECK(api::error_info(ErrorId::not_object).status == 422);
   CHECK(api::error_info(ErrorId::bad_medication).status == 422);
   CHECK(api::error_info(ErrorId::not_found).status == 404);
+  CHECK(api::error_info(ErrorId::not_implemented).status == 501);  // issue 18
+  CHECK_FALSE(api::error_info(ErrorId::not_implemented).close);
   CHECK(api::error_info(ErrorId::method_not_allowed_post).headers == "Allow: POST\r\n");
   CHECK(api::error_info(ErrorId::method_not_allowed_get).headers == "Allow: GET, HEAD\r\n");
   CHECK(api::error_info(ErrorId::length_required).status == 411);
@@ -57,8 +59,28 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
   CHECK(api::error_info(ErrorId::head_too_large).status == 431);
   CHECK(api::error_info(ErrorId::storage_unavailable).status == 503);
   CHECK(api::error_info(ErrorId::storage_unavailable).headers == "Retry-After: 1\r\n");
-  CHECK(api::error_info(ErrorId::storage_busy).headers == "Retry-After: 1\r\n");
+  CHECK(api::error_info(ErrorId::id_source_unavailable).status == 503);
+  CHECK(api::error_info(ErrorId::id_source_unavailable).headers == "Retry-After: 1\r\n");
   CHECK(api::error_info(ErrorId::version_not_supported).status == 505);
+}
+
+TEST_CASE("each rejection label is its enumerator's name, unique, and only 503s say Retry-After", "[api]") {
+  const char* const* names = api::error_reason_names();
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::malformed_http)]) == "malformed_http");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::method_not_allowed_post)]) == "method_not_allowed_post");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::method_not_allowed_get)]) == "method_not_allowed_get");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::head_too_large)]) == "head_too_large");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::storage_unavailable)]) == "storage_unavailable");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::version_not_supported)]) == "version_not_supported");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < static_cast<size_t>(ErrorId::count); ++i) {
+    const std::string name = names[i];
+    INFO("reason " << i << ": " << name);
+    CHECK(seen.insert(name).second);
+    CHECK(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos);
+    const api::ErrorInfo& e = api::error_info(static_cast<ErrorId>(i));
+    CHECK((e.status == 503) == (e.headers == "Retry-After: 1\r\n"));
+  }
 }
 
 namespace {

@@ -1,5 +1,5 @@
-// api/router: exact paths map to their route (absolute-form is refused earlier, by the parser), the query string is
-// ignored, anything else is "other" (404).
+// api/router: exact paths map to their route, for origin-form and absolute-form targets (the
+// parser has checked the form), the query string is ignored, anything else is "other" (404).
 #include "busyring/api/router.h"
 
 #include <catch2/catch.hpp>
@@ -15,6 +15,16 @@ TEST_CASE("exact paths map to their routes, ignoring the query string", "[api]")
   CHECK(route_of("/healthz?probe=k8s") == Route::healthz);
   CHECK(route_of("/metrics") == Route::metrics);
   CHECK(route_of("/metrics?name[]=x") == Route::metrics);
+}
+
+TEST_CASE("absolute-form targets route on their path (issue 18, RFC 9112 3.2.2)", "[api]") {
+  CHECK(route_of("http://a/api/usages") == Route::usages);
+  CHECK(route_of("HTTPS://a.example:8443/api/usages?x=1") == Route::usages);
+  CHECK(route_of("http://[::1]:3000/healthz") == Route::healthz);
+  CHECK(route_of("http://a/metrics") == Route::metrics);
+  for (const char* t : {"http://a", "http://a?/api/usages", "http://a/api/usages/", "http://a//api/usages",
+                        "ftp://a/api/usages", "http:/api/usages", "a/api/usages"})
+    CHECK(route_of(t) == Route::other);
 }
 
 TEST_CASE("near misses are not routes", "[api]") {

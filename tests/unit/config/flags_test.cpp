@@ -1,5 +1,6 @@
 // config/flags: every flag in both `--x v` and `--x=v` forms, the defaults, range errors that
-// name the flag, --help, and the size/duration/CPU-list parsers.
+// name the flag, --help and --version, the operator forms of sizes and durations (issue 14),
+// --bind's IPv4/IPv6 check at parse time, and the CPU-list and id-source parsers.
 #include "busyring/config/flags.h"
 
 #include <unistd.h>
@@ -49,7 +50,9 @@ TEST_CASE("no flags give the documented defaults", "[config]") {
   const Config& c = r.value().config;
   CHECK(r.value().outcome == ParseOutcome::run);
   CHECK(c.port == 3000);
-  CHECK(c.bind == "0.0.0.0");
+  CHECK(c.bind == "::");
+  CHECK(c.bind_ipv4_fallback);
+  CHECK_FALSE(c.strict_content_type);
   CHECK(c.threads == static_cast<uint32_t>(sysconf(_SC_NPROCESSORS_ONLN)));
   CHECK(c.data_dir == "./data");
   CHECK(c.ack == Ack::durable);
@@ -68,6 +71,12 @@ TEST_CASE("every flag is read in both --flag value and --flag=value forms", "[co
   CHECK(both_forms("--port", "0").port == 0);
   CHECK(both_forms("--port", "65535").port == 65535);
   CHECK(both_forms("--bind", "127.0.0.1").bind == "127.0.0.1");
+  CHECK_FALSE(both_forms("--bind", "127.0.0.1").bind_ipv4_fallback);
+  CHECK(both_forms("--bind", "::1").bind == "::1");
+  CHECK(both_forms("--bind", "[::1]").bind == "[::1]");
+  CHECK(both_forms("--bind", "::").bind == "::");
+  CHECK_FALSE(both_forms("--bind", "::").bind_ipv4_fallback);  // an explicit :: never falls back
+  CHECK(both_forms("--bind", "0.0.0.0").bind == "0.0.0.0");
   CHECK(both_forms("--threads", "3").threads == 3);
   CHECK(both_forms("--data-dir", "/var/lib/busyring").data_dir == "/var/lib/busyring");
   CHECK(both_forms("--ack", "durable").ack == Ack::durable);
@@ -79,10 +88,22 @@ TEST_CASE("every flag is read in both --flag value and --flag=value forms", "[co
   CHECK(both_forms("--max-connections", "50000").max_connections == 50000);
   CHECK(both_forms("--idle-timeout", "1500ms").idle_timeout_ms == 1500);
   CHECK(both_forms("--idle-timeout", "90").idle_timeout_ms == 90000);
+  CHECK(both_forms("--idle-timeout", "24h").idle_timeout_ms == 86'400'000);
+  CHECK(both_forms("--idle-timeout", "1m").idle_timeout_ms == 60'000);
+  CHECK(both_forms("--idle-timeout", "0.5").idle_timeout_ms == 500);
+  CHECK(both_forms("--log-interval", "10s").log_interval_ms == 10'000);
+  CHECK(both_forms("--log-interval", "0").log_interval_ms == 0);
   CHECK(both_forms("--request-timeout", "2s").request_timeout_ms == 2000);
   CHECK(both_forms("--id-block", "1").id_block == 1);
   CHECK(both_forms("--segment-size", "2M").segment_size == 2ull << 20);
   CHECK(both_forms("--segment-size", "1G").segment_size == 1ull << 30);
+  CHECK(both_forms("--segment-size", "8MiB").segment_size == 8ull << 20);
+  CHECK(both_forms("--max-body", "1MiB").max_body == 1u << 20);
+  CHECK(both_forms("--max-body", "64KB").max_body == 65536);
+  CHECK(both_forms("--log-writes", "1").log_writes == 1);
+  CHECK(both_forms("--log-min-batch", "64").log_min_batch == 64);
+  CHECK(both_forms("--id-reserve", "1024").id_reserve == 1024);
+  CHECK(parse({"--strict-content-type"}).value().config.strict_content_type);
   CHECK_FALSE(both_forms("--cpu-affinity", "none").cpu_affinity);
   const Config auto_cpus = both_forms("--cpu-affinity", "auto");
   CHECK(auto_cpus.cpu_affinity);
@@ -111,6 +132,13 @@ TEST_CASE("out-of-range and malformed values are refused naming the flag", "[con
   refused("--port", "80x");
   refused("--port", "");
   refused("--bind", "");
+  refused("--bind", "nope");
+  refused("--bind", "localhost");  // names are not resolved
+  refused("--bind", "1.2.3");
+  refused("--bind", "256.0.0.1");
+  refused("--bind", "::1::2");
+  refused("--bind", "[::1");
+  refused("--bind", "127.0.0.1:80");
   refused("--threads", "0");
   refused("--threads", "1025");
   refused("--data-dir", "");
@@ -128,6 +156,11 @@ TEST_CASE("out-of-range and malformed values are refused naming the flag", "[con
   refused("--idle-timeout", "25h");
   refused("--idle-timeout", "86401");
   refused("--request-timeout", "soon");
+  refused("--request-timeout", "10S");
+  refused("--request-timeout", "1500us");  // not whole milliseconds
+  refused("--log-interval", "25h");
+  refused("--log-writes", "9");
+  refused("--log-min-batch", "0");
   refused("--id-block", "0");
   refused("--id-block", "1000001");
   refused("--segment-size", "1536K");  // not a multiple of 1M
@@ -151,17 +184,27 @@ TEST_CASE("unknown flags, stray arguments and missing values are refused", "[con
   CHECK_THAT(missing.error(), Catch::Contains("missing value"));
 }
 
-TEST_CASE("--help asks for the help text, which names every flag", "[config]") {
+TEST_CASE("--help asks for the help text, which names every flag with its default", "[config]") {
   for (const char* h : {"--help", "-h"}) {
     auto r = parse({"--port", "1", h, "--bogus"});
     REQUIRE(r.ok());
     CHECK(r.value().outcome == ParseOutcome::help);
   }
+  auto v = parse({"--version"});
+  REQUIRE(v.ok());
+  CHECK(v.value().outcome == ParseOutcome::version);
   const std::string text = help_text();
-  for (const char* flag : {"--port", "--bind", "--threads", "--data-dir", "--ack", "--max-body",
-                           "--max-header", "--max-connections", "--idle-timeout", "--request-timeout",
-                           "--id-block", "--segment-size", "--cpu-affinity", "--help"})
+  for (const char* flag :
+       {"--port N", "--bind ADDR", "--threads N", "--data-dir DIR", "--ack MODE", "--max-body SIZE", "--max-header SIZE",
+        "--max-connections N", "--idle-timeout DUR", "--request-timeout DUR", "--id-block N", "--id-source SRC",
+        "--id-reserve N", "--segment-size SIZE", "--log-interval DUR", "--log-writes N", "--log-min-batch N",
+        "--cpu-affinity LIST", "--strict-content-type", "-h, --help", "--version"})
     CHECK_THAT(text, Catch::Contains(flag));
+  for (const char* dflt : {"(default 3000)", "(default ::)", "(default 64K)", "(default 8K)", "(default 60s)",
+                           "(default 10s)", "(default 64M)", "(default durable)", "(default ./data)"})
+    CHECK_THAT(text, Catch::Contains(dflt));
+  CHECK_THAT(text, Catch::Contains("SIGHUP"));
+  CHECK_THAT(text, Catch::Contains("SIGQUIT"));
 }
 
 TEST_CASE("a CPU list shorter than the thread count is refused", "[config]") {
@@ -180,33 +223,6 @@ TEST_CASE("a later --cpu-affinity none or auto replaces an earlier CPU list", "[
     CHECK(r.value().config.cpus.empty());
     CHECK(r.value().config.cpu_affinity == (std::string(later) == "auto"));
   }
-}
-
-TEST_CASE("parse_size reads plain bytes and K/M/G suffixes", "[config]") {
-  uint64_t v = 0;
-  CHECK((parse_size("4096", v) && v == 4096));
-  CHECK((parse_size("64K", v) && v == 65536));
-  CHECK((parse_size("64k", v) && v == 65536));
-  CHECK((parse_size("1M", v) && v == 1048576));
-  CHECK((parse_size("2m", v) && v == 2097152));
-  CHECK((parse_size("3G", v) && v == 3ull << 30));
-  CHECK((parse_size("0", v) && v == 0));
-  v = 77;
-  for (const char* bad : {"", "K", "1.5M", "-1", "1KB", "1 K", " 1", "1T", "0x10",
-                          "18446744073709551616", "18014398509481984K", "99999999999999999999G"})
-    CHECK_FALSE(parse_size(bad, v));
-  CHECK(v == 77);  // untouched on failure
-  CHECK((parse_size("18446744073709551615", v) && v == UINT64_MAX));
-}
-
-TEST_CASE("parse_duration_ms reads seconds, Ns and Nms", "[config]") {
-  uint64_t v = 0;
-  CHECK((parse_duration_ms("60", v) && v == 60000));
-  CHECK((parse_duration_ms("2s", v) && v == 2000));
-  CHECK((parse_duration_ms("1500ms", v) && v == 1500));
-  CHECK((parse_duration_ms("0ms", v) && v == 0));
-  for (const char* bad : {"", "s", "ms", "5m", "1.5s", "-1", "10 ms", "2h", "4294968s"})
-    CHECK_FALSE(parse_duration_ms(bad, v));
 }
 
 TEST_CASE("parse_cpu_list reads numbers and ranges in order", "[config]") {

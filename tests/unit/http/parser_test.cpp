@@ -67,7 +67,7 @@ std::vector<Case> cases() {
     r.chunked = true;
     r.content_length = 0;
     c.push_back({"chunked body with an extension and a trailer",
-                 "POST /api/usages HTTP/1.1\r\nContent-Type: application/json\r\n"
+                 "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n3;ext=1\r\n{\"a\r\n4\r\n\":1}\r\n0\r\nX-T: v\r\n\r\n",
                  {r}});
   }
@@ -87,7 +87,7 @@ std::vector<Case> cases() {
   }
   c.push_back({"HTTP/1.0 with keep-alive",
                "GET /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", {got("/metrics", 0, true)}});
-  c.push_back({"Connection: close", "GET /healthz?x=1 HTTP/1.1\r\nConnection: close\r\n\r\n",
+  c.push_back({"Connection: close", "GET /healthz?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                {got("/healthz?x=1", 1, false)}});
   {
     SeenRequest r = posted(kBody);
@@ -102,15 +102,15 @@ std::vector<Case> cases() {
     h.method = Method::head;
     SeenRequest d = got("/api/usages/1");
     d.method = Method::other;
-    c.push_back({"HEAD and DELETE", "HEAD /healthz HTTP/1.1\r\n\r\nDELETE /api/usages/1 HTTP/1.1\r\n\r\n",
+    c.push_back({"HEAD and DELETE", "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nDELETE /api/usages/1 HTTP/1.1\r\nHost: x\r\n\r\n",
                  {h, d}});
   }
   c.push_back({"empty-valued header before Content-Type",
-               "POST /api/usages HTTP/1.1\r\nX-Empty:\r\nContent-Type: application/json\r\n"
+               "POST /api/usages HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nContent-Type: application/json\r\n"
                "Content-Length: 2\r\n\r\n{}",
                {posted("{}")}});
   {
-    std::string long_name = "POST /api/usages HTTP/1.1\r\nContent-Type-But-Longer-Than-16: text/html\r\n"
+    std::string long_name = "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type-But-Longer-Than-16: text/html\r\n"
                             "content-type: application/json\r\nContent-Length: 2\r\n\r\n{}";
     c.push_back({"only the exact Content-Type name counts", long_name, {posted("{}")}});
   }
@@ -186,7 +186,7 @@ TEST_CASE("Content-Type variants are classified as JSON or not", "[http]") {
   };
   for (const CT& t : table) {
     INFO(t.header);
-    const std::string in = "POST /api/usages HTTP/1.1\r\n" + std::string(t.header) +
+    const std::string in = "POST /api/usages HTTP/1.1\r\nHost: x\r\n" + std::string(t.header) +
                            "Content-Length: 2\r\n\r\n{}";
     for (size_t cut = 1; cut < in.size(); ++cut) {
       const ParseRun run = parse_pieces(in, {cut}, limits);
@@ -236,8 +236,8 @@ TEST_CASE("a body that arrives in one piece is not copied", "[http]") {
 TEST_CASE("a request ending exactly at a PROT_NONE page is parsed without over-reading", "[http]") {
   const Limits limits = test_limits();
   for (const std::string& in :
-       {post(kBody), std::string("GET /healthz HTTP/1.1\r\n\r\n"),
-        std::string("POST /api/usages HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"),
+       {post(kBody), std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+        std::string("POST /api/usages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"),
         std::string("GET /healthz HTTP/1.1\r\nHost: x")}) {
     GuardedBytes g(in);
     REQUIRE(g.ok());
@@ -260,9 +260,9 @@ TEST_CASE("a request ending exactly at a PROT_NONE page is parsed without over-r
 
 TEST_CASE("discard_body drops a body without gathering or limiting it", "[http]") {
   Limits limits = test_limits();
-  std::string chunked = "POST /nowhere HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked = "POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 5; ++i) chunked += "400\r\n" + std::string(1024, 'd') + "\r\n";
-  chunked += "0\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n";
+  chunked += "0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   for (size_t cut : {size_t{10}, size_t{100}, size_t{2000}, chunked.size() - 5}) {
     const ParseRun run = parse_pieces(chunked, {cut}, limits, true);
     REQUIRE(run.error == ParseError::none);
@@ -275,7 +275,7 @@ TEST_CASE("discard_body drops a body without gathering or limiting it", "[http]"
 TEST_CASE("a target of exactly the limit is accepted", "[http]") {
   const Limits limits = test_limits();
   const std::string target = "/" + std::string(limits.max_target_bytes - 1, 'a');
-  const std::string in = "GET " + target + " HTTP/1.1\r\n\r\n";
+  const std::string in = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
   for (size_t cut : {size_t{5}, size_t{600}, size_t{2047}, in.size() - 3}) {
     const ParseRun run = parse_pieces(in, {cut}, limits);
     REQUIRE(run.error == ParseError::none);
@@ -291,7 +291,7 @@ TEST_CASE("a body of exactly max_body is accepted, with Content-Length and chunk
   REQUIRE(cl.error == ParseError::none);
   REQUIRE(cl.requests.size() == 1);
   CHECK(cl.requests[0].body == body);
-  const std::string chunked = "POST /api/usages HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n" +
+  const std::string chunked = "POST /api/usages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n" +
                               body.substr(0, 512) + "\r\n200\r\n" + body.substr(512) + "\r\n0\r\n\r\n";
   const ParseRun ch = parse_pieces(chunked, {300, 900}, limits);
   REQUIRE(ch.error == ParseError::none);

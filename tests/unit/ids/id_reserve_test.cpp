@@ -1,6 +1,6 @@
 // ids/id_reserve: ranges published by one thread are taken by many, each id exactly once, in
 // range order; publishing is refused while kSlots ranges are unused; available() counts.
-#include "busyring/ids/id_reserve.h"
+#include "ids/id_reserve.h"
 
 #include <catch2/catch.hpp>
 

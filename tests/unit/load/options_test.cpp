@@ -1,4 +1,5 @@
 // Unit tests of busyring-load's flag parsing and URL splitting: defaults, both flag forms,
+// the operator forms of durations shared with busyring (issue 14: `--duration 1s` was refused),
 // range checks, and one-line errors for bad flags.
 #include <catch2/catch.hpp>
 #include <string>
@@ -55,11 +56,51 @@ TEST_CASE("busyring-load flags take their value after a space or an equals sign"
   REQUIRE(o.batch_us == 100);
 }
 
+TEST_CASE("busyring-load durations take the forms every busyring tool takes", "[load]") {
+  const struct {
+    std::vector<const char*> args;
+    double duration_s, timeout_s, batch_us;
+  } cases[] = {
+      {{"--duration", "1s"}, 1, 2, 250},
+      {{"--duration=500ms"}, 0.5, 2, 250},
+      {{"--duration", "1m"}, 60, 2, 250},
+      {{"--duration", "30"}, 30, 2, 250},  // a plain number stays seconds
+      {{"--duration", "2.5"}, 2.5, 2, 250},
+      {{"--timeout", "100ms"}, 10, 0.1, 250},
+      {{"--timeout", "1.5s"}, 10, 1.5, 250},
+      {{"--batch-us", "100"}, 10, 2, 100},  // a plain number stays microseconds
+      {{"--batch-us", "1ms"}, 10, 2, 1000},
+      {{"--batch-us", "0"}, 10, 2, 0},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args[0]);
+    Options o;
+    std::string error;
+    REQUIRE(parse(c.args, &o, &error) == ParseOutcome::run);
+    CHECK(o.duration_s == Approx(c.duration_s));
+    CHECK(o.timeout_s == Approx(c.timeout_s));
+    CHECK(o.batch_us == Approx(c.batch_us));
+  }
+}
+
+TEST_CASE("busyring-load --version asks for the version line", "[load]") {
+  Options o;
+  std::string error;
+  REQUIRE(parse({"--version"}, &o, &error) == ParseOutcome::version);
+}
+
 TEST_CASE("busyring-load --help asks for the usage text", "[load]") {
   Options o;
   std::string error;
   REQUIRE(parse({"--rate", "5", "--help"}, &o, &error) == ParseOutcome::help);
-  REQUIRE(std::string(usage_text()).find("--rate") != std::string::npos);
+  const std::string usage = usage_text();
+  for (const char* flag : {"--url URL", "--rate R", "--connections C", "--duration DUR", "--pipeline N", "--batch-us DUR",
+                           "--threads N", "--method M", "--body FILE", "--timeout DUR", "--ids-out FILE",
+                           "--hist-out FILE", "--json", "-h, --help", "--version"})
+    CHECK(usage.find(flag) != std::string::npos);
+  for (const char* dflt : {"(default 64)", "(default 10s)", "(default 2s)", "(default 250us)", "(default POST)",
+                           "(default data.json)", "(default http://127.0.0.1:3000/api/usages)"})
+    CHECK(usage.find(dflt) != std::string::npos);
 }
 
 TEST_CASE("busyring-load rejects a bad flag with one line naming it", "[load]") {
@@ -70,6 +111,8 @@ TEST_CASE("busyring-load rejects a bad flag with one line naming it", "[load]") 
       {"--method", "PUT"},   {"--url", "ftp://x/"},   {"--url", "http://:80/"},
       {"--url", "http://h:0/"}, {"--url", "http://h:70000/"}, {"--threads", "0"},
       {"stray"},             {"--connections", "2", "--threads", "3"},
+      {"--duration", "10S"}, {"--duration", "0s"},  {"--timeout", "2h"},
+      {"--batch-us", "2s"},  {"--json=1"},          {"--rate", "1e3"},
   };
   for (const auto& args : bad) {
     INFO(args[0]);
@@ -78,6 +121,8 @@ TEST_CASE("busyring-load rejects a bad flag with one line naming it", "[load]") 
     REQUIRE(parse(args, &o, &error) == ParseOutcome::error);
     REQUIRE_FALSE(error.empty());
     REQUIRE(error.find('\n') == std::string::npos);
+    if (std::string(args[0]).rfind("--", 0) == 0 && std::string(args[0]) != "--bogus" && args.size() < 4)
+      CHECK(error.rfind(std::string(args[0]).substr(0, std::string(args[0]).find('=')), 0) == 0);
   }
 }
 

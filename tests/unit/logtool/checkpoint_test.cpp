@@ -154,10 +154,10 @@ TEST_CASE("--since-checkpoint, --settle and checkpoint commit parse; misuse is o
   } cases[] = {
       {{"export", "d", "--since-checkpoint", "cp", "--from-id", "3"}, "do not mix"},
       {{"export", "d", "--settle", "5"}, "--settle applies to --since-checkpoint only"},
-      {{"export", "d", "--since-checkpoint="}, "want a FILE"},
+      {{"export", "d", "--since-checkpoint="}, "--since-checkpoint: expected a non-empty FILE"},
       {{"export", "d", "--since-checkpoint"}, "--since-checkpoint: missing value"},
-      {{"export", "d", "--since-checkpoint", "cp", "--settle", "-1"}, "--settle: want whole seconds"},
-      {{"export", "d", "--since-checkpoint", "cp", "--settle", "86401"}, "--settle: want whole seconds"},
+      {{"export", "d", "--since-checkpoint", "cp", "--settle", "-1"}, "--settle: expected a duration 0s..24h, in whole seconds"},
+      {{"export", "d", "--since-checkpoint", "cp", "--settle", "86401"}, "--settle: expected a duration 0s..24h, in whole seconds"},
       {{"verify", "d", "--since-checkpoint", "cp"}, "--since-checkpoint applies to export only"},
       {{"stats", "d", "--settle", "1"}, "--settle applies to export only"},
       {{"checkpoint"}, "want 'checkpoint commit FILE'"},

@@ -73,13 +73,38 @@ TEST_CASE("-- ends the flags so a dir may start with a dash", "[logtool]") {
   CHECK(p.options.dirs == std::vector<std::string>{"--odd-dir"});
 }
 
-TEST_CASE("--help anywhere asks for the usage text", "[logtool]") {
+TEST_CASE("--help anywhere asks for the usage text; --version for the version", "[logtool]") {
   CHECK(parse({"--help"}).outcome == ParseOutcome::help);
   CHECK(parse({"-h"}).outcome == ParseOutcome::help);
+  CHECK(parse({"help"}).outcome == ParseOutcome::help);
   CHECK(parse({"export", "--help"}).outcome == ParseOutcome::help);
+  CHECK(parse({"--version"}).outcome == ParseOutcome::version);
+  CHECK(parse({"stats", "d", "--version"}).outcome == ParseOutcome::version);
   const std::string usage = usage_text();
-  for (const char* word : {"verify", "export", "dump", "stats", "salvage", "--format", "--from-id", "--json"})
+  for (const char* word : {"verify", "export", "dump", "stats", "salvage", "--format F", "--from-id N",
+                           "--since-checkpoint FILE", "--settle DUR", "(default 10s)", "--json", "-h, --help",
+                           "--version"})
     CHECK(usage.find(word) != std::string::npos);
+}
+
+TEST_CASE("--settle takes the durations every busyring tool takes, in whole seconds", "[logtool]") {
+  const struct {
+    const char* value;
+    uint64_t settle_s;
+  } good[] = {{"0", 0}, {"30", 30}, {"30s", 30}, {"2m", 120}, {"1h", 3600}, {"24h", 86400}, {"1000ms", 1}};
+  for (const auto& c : good) {
+    INFO(c.value);
+    const Parsed p = parse({"export", "d", "--since-checkpoint", "cp", "--settle", c.value});
+    REQUIRE(p.outcome == ParseOutcome::run);
+    CHECK(p.options.settle_s == c.settle_s);
+    CHECK(p.options.settle_given);
+  }
+  for (const char* bad : {"1500ms", "25h", "-1", "10S", "soon"}) {
+    INFO(bad);
+    const Parsed p = parse({"export", "d", "--since-checkpoint", "cp", "--settle", bad});
+    REQUIRE(p.outcome == ParseOutcome::error);
+    CHECK(p.error.rfind("--settle: expected a duration 0s..24h, in whole seconds", 0) == 0);
+  }
 }
 
 TEST_CASE("bad usage is one line naming what is wrong", "[logtool]") {
@@ -93,17 +118,18 @@ TEST_CASE("bad usage is one line naming what is wrong", "[logtool]") {
       {{"verify", "a", "b"}, "takes one DIR"},
       {{"dump", "a", "b"}, "takes one DIR"},
       {{"salvage", "a", "b"}, "takes one DIR"},
-      {{"export", "d", "--format", "xml"}, "want jsonl or csv"},
+      {{"export", "d", "--format", "xml"}, "--format: expected jsonl or csv, got 'xml'"},
       {{"export", "d", "--format"}, "--format: missing value"},
-      {{"export", "d", "--from-id", "-1"}, "--from-id: want a decimal id"},
-      {{"export", "d", "--from-id", "12x"}, "--from-id: want a decimal id"},
-      {{"export", "d", "--from-id", "99999999999999999999"}, "--from-id: want a decimal id"},
+      {{"export", "d", "--from-id", "-1"}, "--from-id: expected 0..18446744073709551615, got '-1'"},
+      {{"export", "d", "--from-id", "12x"}, "--from-id: expected 0.."},
+      {{"export", "d", "--from-id", "99999999999999999999"}, "--from-id: expected 0.."},
       {{"verify", "d", "--format", "csv"}, "--format applies to export only"},
       {{"stats", "d", "--from-id", "3"}, "--from-id applies to export only"},
       {{"export", "d", "--json"}, "--json applies to stats only"},
       {{"stats", "d", "--json=1"}, "--json takes no value"},
-      {{"verify", "d", "--bogus"}, "unknown flag --bogus"},
-      {{"verify", "d", "--bogus=1"}, "unknown flag --bogus"},
+      {{"verify", "d", "--bogus"}, "unknown flag '--bogus'"},
+      {{"verify", "d", "--bogus=1"}, "unknown flag '--bogus'"},
+      {{"verify", "d", "-x"}, "unknown flag '-x'"},
       {{"verify", ""}, "an empty DIR"},
   };
   for (const auto& c : cases) {

@@ -1,6 +1,6 @@
 // net/user_data: the user_data codec round-trips every field for random values, keeps the
 // documented widths (op 8, slot 24, generation 32, sequence 56) and never mixes fields.
-#include "busyring/net/user_data.h"
+#include "net/user_data.h"
 
 #include <catch2/catch.hpp>
 

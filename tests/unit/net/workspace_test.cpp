@@ -4,8 +4,8 @@
 // back on request. A connection keeps its parser across workspaces: requests parse the same
 // after a detach and an attach to another workspace, and a request that ended the HTTP framing
 // (Upgrade, CONNECT) is still refused after one, as if the next bytes had been parsed.
-#include "busyring/net/connection.h"
-#include "busyring/net/workspace.h"
+#include "net/connection.h"
+#include "net/workspace.h"
 
 #include <catch2/catch.hpp>
 

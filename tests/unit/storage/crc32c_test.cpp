@@ -1,6 +1,6 @@
 // storage/crc32c: published CRC32C vectors (RFC 3720 B.4 and the "123456789" check value),
 // and the hardware path against the table path on random data, lengths and chained calls.
-#include "busyring/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 #include <catch2/catch.hpp>
 

@@ -22,24 +22,15 @@ using namespace busyring::test;
 
 namespace {
 
-// Writes everything waiting and waits for it, without preparing segments.
+// Writes everything waiting and waits for it; preparation steps queued meanwhile are held
+// back (as on a stalled disk) when the test holds them.
 void write_only(Rig& rig) {
-  while (rig.w.write_ready(0)) {
-    io_uring_sqe* s = rig.sqe();
-    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
-    ++rig.in_flight;
-  }
-  REQUIRE(io_uring_submit(&rig.ring) >= 0);
-  while (rig.in_flight > 0) {
-    io_uring_cqe* cqe = nullptr;
-    REQUIRE(io_uring_wait_cqe(&rig.ring, &cqe) == 0);
-    rig.handle(cqe);
-    io_uring_cqe_seen(&rig.ring, cqe);
-  }
+  rig.submit(0);
+  while (rig.w.batches_in_flight() > 0) rig.wait();
 }
 
-// Appends one record at a time, each written before the next, until append says no.
-AppendStatus fill_without_preparing(Rig& rig, uint64_t& id, const std::string& body) {
+// Appends one record at a time, each written before the next arrives, until append says no.
+AppendStatus fill_one_by_one(Rig& rig, uint64_t& id, const std::string& body) {
   for (int i = 0; i < 1000; ++i) {
     uint64_t batch = 0;
     const AppendStatus st = rig.w.append(id, id, body.data(), static_cast<uint32_t>(body.size()), batch);
@@ -57,6 +48,18 @@ WriterOptions quarter_mb() {
   return o;
 }
 
+// Starts one write of what was appended and waits for its real completion, without handing
+// it to the writer.
+Completion write_and_wait(Rig& rig) {
+  rig.w.submit(rig.sink, 0);
+  REQUIRE(rig.sink.queued.size() == 1);
+  REQUIRE(rig.runner.start(rig.sink).empty());
+  const std::vector<Completion> c = rig.runner.wait();
+  REQUIRE(c.size() == 1);
+  REQUIRE(c[0].op == LogOp::write);
+  return c[0];
+}
+
 }  // namespace
 
 TEST_CASE("a failed write is answered as failed, voided on disk, and writing resumes after it",
@@ -66,23 +69,20 @@ TEST_CASE("a failed write is answered as failed, voided on disk, and writing res
   Rig rig(o, tmp.sub("shard-00"));
   uint64_t batch = 0;
   for (uint64_t id = 1; id <= 3; ++id) REQUIRE(rig.w.append(id, 0, "x", 1, batch) == AppendStatus::ok);
-  io_uring_sqe* s = rig.sqe();
-  const uint64_t b0 = rig.w.prep_write(s, nullptr);
-  io_uring_sqe_set_data64(s, kWriteTag | b0);
-  REQUIRE(io_uring_submit(&rig.ring) == 1);
+  rig.w.submit(rig.sink, 0);
+  REQUIRE(rig.sink.queued.size() == 1);
+  REQUIRE(rig.runner.start(rig.sink).empty());
   for (uint64_t id = 4; id <= 5; ++id) REQUIRE(rig.w.append(id, 0, "y", 1, batch) == AppendStatus::ok);
   REQUIRE(batch == 1);
 
-  io_uring_cqe* cqe = nullptr;
-  REQUIRE(io_uring_wait_cqe(&rig.ring, &cqe) == 0);
-  io_uring_cqe_seen(&rig.ring, cqe);
+  const std::vector<Completion> c = rig.runner.wait();
+  REQUIRE(c.size() == 1);
   // The device wrote the records of batch 0, yet reports failure: they must not count.
-  rig.w.on_write(b0, -EIO);
+  rig.w.on_complete(LogOp::write, c[0].seq, -EIO, now_ns());
 
   CHECK_FALSE(rig.w.healthy());
   CHECK_THAT(rig.w.health_reason(), Catch::Contains("write failed"));
   CHECK(rig.w.append(6, 0, "z", 1, batch) == AppendStatus::unavailable);
-  CHECK_FALSE(rig.w.write_ready(0));
   WriteDone d;
   REQUIRE(rig.w.pop_done(d));
   CHECK(d.batch == 0);
@@ -90,7 +90,13 @@ TEST_CASE("a failed write is answered as failed, voided on disk, and writing res
   CHECK(d.records == 3);
   CHECK_FALSE(rig.w.pop_done(d));  // batch 1 waits for the void marker, then is written
 
+  // The marker goes first, alone: its segment is opened through the ring, then written.
+  rig.w.submit(rig.sink, now_ns());
+  REQUIRE(rig.sink.queued.size() == 1);
+  CHECK(rig.sink.queued[0].op == LogOp::void_mark);
+  CHECK(rig.sink.queued[0].sqe.opcode == IORING_OP_OPENAT);
   rig.drain();
+  CHECK(rig.runner.count(LogOp::void_mark, IORING_OP_WRITE) == 1);
   CHECK(rig.w.healthy());
   REQUIRE(rig.done.size() == 1);
   CHECK(rig.done[0].batch == 1);
@@ -112,16 +118,10 @@ TEST_CASE("a short write counts as a failed write", "[storage]") {
   uint64_t batch = 0;
   const std::string body(700, 'k');  // two sectors' worth with the header
   REQUIRE(rig.w.append(1, 0, body.data(), 700, batch) == AppendStatus::ok);
-  io_uring_sqe* s = rig.sqe();
-  const uint64_t b0 = rig.w.prep_write(s, nullptr);
-  io_uring_sqe_set_data64(s, kWriteTag | b0);
-  REQUIRE(io_uring_submit(&rig.ring) == 1);
-  io_uring_cqe* cqe = nullptr;
-  REQUIRE(io_uring_wait_cqe(&rig.ring, &cqe) == 0);
-  const int full = cqe->res;
-  io_uring_cqe_seen(&rig.ring, cqe);
+  const Completion c = write_and_wait(rig);
+  const int full = c.res;
   REQUIRE(full == static_cast<int>(busyring::base::align_up(record_bytes(700), rig.w.dio_align())));
-  rig.w.on_write(b0, full - static_cast<int>(rig.w.dio_align()));
+  rig.w.on_complete(LogOp::write, c.seq, full - static_cast<int>(rig.w.dio_align()), now_ns());
   WriteDone d;
   REQUIRE(rig.w.pop_done(d));
   CHECK(d.res == -EIO);
@@ -210,12 +210,14 @@ TEST_CASE("destroying the writer closes no fd it has already closed", "[storage]
 TEST_CASE("a full segment waits for the next one, saying so, then appending goes on", "[storage]") {
   TempDir tmp;
   Rig rig(quarter_mb(), tmp.sub("shard-00"));
+  rig.runner.hold(LogOp::prepare);  // the preparation stalls
   const std::string body(8000, 'w');
   uint64_t id = 1;
-  CHECK(fill_without_preparing(rig, id, body) == AppendStatus::busy);
+  CHECK(fill_one_by_one(rig, id, body) == AppendStatus::busy);
   CHECK(id > 20);
   CHECK_FALSE(rig.w.healthy());
   CHECK(std::string(rig.w.health_reason()) == "waiting for the next log segment");
+  rig.runner.release();
   rig.append(id, body, id);  // turns the loop, which prepares the next segment
   CHECK(rig.w.healthy());
   rig.drain();
@@ -224,46 +226,54 @@ TEST_CASE("a full segment waits for the next one, saying so, then appending goes
   CHECK(rb.rec.position.segment == 1);
 }
 
-TEST_CASE("a segment that cannot be prepared makes appends unavailable until it can", "[storage]") {
+// Issue 15: a refused allocation used to be survivable only by accident (later zero writes hit
+// ENOSPC too). Now the refusal itself is the error: no zero write follows, the partial file is
+// removed through the ring, and appends are unavailable until a retry succeeds.
+TEST_CASE("a segment whose allocation is refused makes appends unavailable until it can be prepared",
+          "[storage]") {
   TempDir tmp;
   const std::string dir = tmp.sub("shard-00");
   Rig rig(quarter_mb(), dir);
+  rig.runner.inject(IORING_OP_FALLOCATE, -ENOSPC);  // as on a full disk
   const std::string body(8000, 'e');
   uint64_t id = 1;
+  const uint64_t t0 = now_ns();
+  // Past half full, preparation starts: the file is created, its allocation refused, and the
+  // file removed again.
   for (; id <= 20; ++id) {
     rig.append(id, body, id);
-    write_only(rig);
+    rig.turn(t0);
   }
-  // Past half full: preparation starts; its first write fails as on a full disk.
-  REQUIRE(rig.w.prepare_ready(busyring::base::monotonic_ns()));
-  io_uring_sqe* s = rig.sqe();
-  rig.w.prep_prepare(s);
-  io_uring_sqe_set_data64(s, kPrepareTag);
-  REQUIRE(io_uring_submit(&rig.ring) == 1);
-  io_uring_cqe* cqe = nullptr;
-  REQUIRE(io_uring_wait_cqe(&rig.ring, &cqe) == 0);
-  io_uring_cqe_seen(&rig.ring, cqe);
-  rig.w.on_prepare(-ENOSPC);
+  // Each step starts in the turn after the one that saw its predecessor complete: turn until
+  // the clean-up has been taken, then until it has completed.
+  for (int i = 0; i < 100 && rig.runner.count(LogOp::prepare, IORING_OP_UNLINKAT) == 0; ++i) rig.turn(t0);
+  for (int i = 0; i < 10 && rig.w.cqes_in_flight() > 0; ++i) rig.turn(t0);
+  CHECK(rig.runner.count(LogOp::prepare, IORING_OP_OPENAT) == 1);
+  CHECK(rig.runner.count(LogOp::prepare, IORING_OP_FALLOCATE) == 1);
+  CHECK(rig.runner.count(LogOp::prepare, IORING_OP_WRITE_FIXED) == 0);  // no zero write
+  CHECK(rig.runner.count(LogOp::prepare, IORING_OP_UNLINKAT) == 1);
   struct stat st {};
   CHECK(stat((segment_path(dir, 1) + ".tmp").c_str(), &st) != 0);  // the partial file is gone
-  CHECK_FALSE(rig.w.prepare_ready(busyring::base::monotonic_ns()));  // retried only a second later
+  CHECK(stat(segment_path(dir, 1).c_str(), &st) != 0);
+  rig.turn(t0 + 999'000'000);  // retried only a second later
+  CHECK(rig.runner.count(LogOp::prepare, IORING_OP_OPENAT) == 1);
 
-  CHECK(fill_without_preparing(rig, id, body) == AppendStatus::unavailable);
+  // The current segment fills up: appends are unavailable (503), not busy, and say why.
+  AppendStatus st_full = AppendStatus::ok;
+  for (int i = 0; i < 100 && st_full == AppendStatus::ok; ++i) {
+    uint64_t batch = 0;
+    st_full = rig.w.append(id, id, body.data(), 8000, batch);
+    if (st_full == AppendStatus::ok) ++id;
+    rig.submit(t0);
+    while (rig.w.batches_in_flight() > 0) rig.wait();
+  }
+  CHECK(st_full == AppendStatus::unavailable);
   CHECK_FALSE(rig.w.healthy());
   CHECK_THAT(rig.w.health_reason(), Catch::Contains("disk is full"));
 
   // A second later the disk has room again: preparation succeeds and appending resumes.
-  const uint64_t later = busyring::base::monotonic_ns() + 2'000'000'000ull;
-  for (int i = 0; i < 100 && rig.w.prepare_ready(later); ++i) {
-    s = rig.sqe();
-    rig.w.prep_prepare(s);
-    io_uring_sqe_set_data64(s, kPrepareTag);
-    ++rig.in_flight;
-    REQUIRE(io_uring_submit(&rig.ring) == 1);
-    REQUIRE(io_uring_wait_cqe(&rig.ring, &cqe) == 0);
-    rig.handle(cqe);
-    io_uring_cqe_seen(&rig.ring, cqe);
-  }
+  const uint64_t later = now_ns() + 2'000'000'000ull;
+  for (int i = 0; i < 100 && !rig.w.healthy(); ++i) rig.turn(later);
   CHECK(rig.w.healthy());
   uint64_t batch = 0;
   REQUIRE(rig.w.append(id, id, body.data(), 8000, batch) == AppendStatus::ok);

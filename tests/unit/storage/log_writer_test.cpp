@@ -1,5 +1,5 @@
-// storage/log_writer: the group-commit writer driven by hand on a real io_uring (see
-// log_writer_rig.h), then read back with recover_shard: order and ids, group commit, busy
+// storage/log_writer: the group-commit writer driven through a fake SQE sink run on a real
+// io_uring (see log_writer_rig.h), then read back with recover_shard: order and ids, group commit, busy
 // buffers, segment switches, reopening at the recovered position, O_DSYNC.
 #include "busyring/storage/log_writer.h"
 
@@ -65,32 +65,29 @@ TEST_CASE("records appended while a write is in flight go to the next batch", "[
     REQUIRE(rig.w.append(id, 0, "abc", 3, batch) == AppendStatus::ok);
     CHECK(batch == 0);
   }
-  REQUIRE(rig.w.write_ready(0));
-  io_uring_sqe* s = rig.sqe();
-  REQUIRE(rig.w.prep_write(s, nullptr) == 0);
-  io_uring_sqe_set_data64(s, kWriteTag | 0);
-  ++rig.in_flight;
-  REQUIRE(io_uring_submit(&rig.ring) == 1);
+  rig.w.submit(rig.sink, 0);
+  REQUIRE(rig.sink.queued.size() == 1);
+  CHECK(rig.sink.queued[0].op == LogOp::write);
+  CHECK(rig.sink.queued[0].seq == 0);
+  CHECK(rig.sink.queued[0].sqe.opcode == IORING_OP_WRITE_FIXED);
+  REQUIRE(rig.runner.start(rig.sink).empty());
   CHECK(rig.w.batches_in_flight() == 1);
 
   for (uint64_t id = 4; id <= 5; ++id) {
     REQUIRE(rig.w.append(id, 0, "defg", 4, batch) == AppendStatus::ok);
     CHECK(batch == 1);
   }
-  CHECK_FALSE(rig.w.write_ready(0));  // one write in flight at a time
+  rig.w.submit(rig.sink, 0);
+  CHECK(rig.sink.queued.empty());  // one write in flight at a time
   CHECK_FALSE(rig.w.idle());
 
-  io_uring_cqe* cqe = nullptr;
-  REQUIRE(io_uring_wait_cqe(&rig.ring, &cqe) == 0);
-  rig.handle(cqe);
-  io_uring_cqe_seen(&rig.ring, cqe);
+  rig.wait();
   REQUIRE(rig.done.size() == 1);
   CHECK(rig.done[0].batch == 0);
   CHECK(rig.done[0].res == 0);
   CHECK(rig.done[0].records == 3);
   CHECK(rig.done[0].bytes == busyring::base::align_up(3 * record_bytes(3), rig.w.dio_align()));
 
-  REQUIRE(rig.w.write_ready(0));
   rig.drain();
   REQUIRE(rig.done.size() == 2);
   CHECK(rig.done[1].batch == 1);
@@ -201,20 +198,18 @@ TEST_CASE("with two writes in flight batches still complete and read back in ord
     Rig rig(o, dir);
     uint64_t batch = 0;
     REQUIRE(rig.w.append(1, 1, "a", 1, batch) == AppendStatus::ok);
-    io_uring_sqe* s = rig.sqe();
-    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
-    ++rig.in_flight;
+    rig.w.submit(rig.sink, 0);
+    REQUIRE(rig.sink.queued.size() == 1);
     REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
     CHECK(batch == 1);
-    REQUIRE(rig.w.write_ready(0));  // a second write may start while the first is in flight
-    s = rig.sqe();
-    io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
-    ++rig.in_flight;
+    rig.w.submit(rig.sink, 0);
+    REQUIRE(rig.sink.queued.size() == 2);  // a second write starts while the first is in flight
     CHECK(rig.w.batches_in_flight() == 2);
     REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
     CHECK(batch == 2);
-    CHECK_FALSE(rig.w.write_ready(0));
-    REQUIRE(io_uring_submit(&rig.ring) == 2);
+    rig.w.submit(rig.sink, 0);
+    CHECK(rig.sink.queued.size() == 2);  // no third
+    REQUIRE(rig.runner.start(rig.sink).empty());
     for (uint64_t id = 4; id <= 1000; ++id) rig.append(id, body_for(id), id);
     rig.drain();
     for (size_t i = 0; i < rig.done.size(); ++i) {
@@ -235,14 +230,16 @@ TEST_CASE("an overlapping write waits for the minimum batch", "[storage]") {
   Rig rig(o, tmp.sub("shard-00"));
   uint64_t batch = 0;
   REQUIRE(rig.w.append(1, 1, "a", 1, batch) == AppendStatus::ok);
-  io_uring_sqe* s = rig.sqe();
-  io_uring_sqe_set_data64(s, kWriteTag | rig.w.prep_write(s, nullptr));
-  ++rig.in_flight;
+  rig.w.submit(rig.sink, 0);
+  REQUIRE(rig.sink.queued.size() == 1);
   REQUIRE(rig.w.append(2, 2, "b", 1, batch) == AppendStatus::ok);
   REQUIRE(rig.w.append(3, 3, "c", 1, batch) == AppendStatus::ok);
-  CHECK_FALSE(rig.w.write_ready(0));  // 2 records wait, one write is in flight
+  rig.w.submit(rig.sink, 0);
+  CHECK(rig.sink.queued.size() == 1);  // 2 records wait, one write is in flight
   REQUIRE(rig.w.append(4, 4, "d", 1, batch) == AppendStatus::ok);
-  CHECK(rig.w.write_ready(0));  // 3 records: the second write may overlap
+  rig.w.submit(rig.sink, 0);
+  CHECK(rig.sink.queued.size() == 2);  // 3 records: the second write overlaps
+  REQUIRE(rig.runner.start(rig.sink).empty());
   rig.drain();
 }
 
@@ -258,9 +255,25 @@ TEST_CASE("durable writes complete after their linked fdatasync and read back", 
   const std::string dir = tmp.sub("shard-00");
   {
     Rig rig(o, dir);
-    CHECK(rig.w.sqes_per_write() == 2);
-    CHECK(rig.w.cqes_per_write() == (skip ? 1u : 2u));
-    for (uint64_t id = 1; id <= 50; ++id) rig.append(id, "{\"n\":" + std::to_string(id) + "}", id);
+    uint64_t batch = 0;
+    REQUIRE(rig.w.append(1, 1, "{\"n\":1}", 7, batch) == AppendStatus::ok);
+    rig.w.submit(rig.sink, 0);
+    // The write, then its fdatasync linked behind it, in one submission.
+    REQUIRE(rig.sink.queued.size() == 2);
+    CHECK(rig.sink.reserved == 2);
+    const QueuedSqe& w = rig.sink.queued[0];
+    const QueuedSqe& f = rig.sink.queued[1];
+    CHECK(w.op == LogOp::write);
+    CHECK((w.sqe.flags & IOSQE_IO_LINK) != 0);
+    CHECK(((w.sqe.flags & IOSQE_CQE_SKIP_SUCCESS) != 0) == skip);
+    CHECK(f.op == LogOp::sync);
+    CHECK(f.seq == w.seq);
+    CHECK(f.sqe.opcode == IORING_OP_FSYNC);
+    CHECK(f.sqe.fsync_flags == IORING_FSYNC_DATASYNC);
+    CHECK(rig.w.cqes_in_flight() == (skip ? 1u : 2u));
+    rig.writes = 1;
+    REQUIRE(rig.runner.start(rig.sink).empty());
+    for (uint64_t id = 2; id <= 50; ++id) rig.append(id, "{\"n\":" + std::to_string(id) + "}", id);
     rig.drain();  // requires every CQE counted in flight to have come, and no more
     CHECK(rig.write_cqes == rig.writes * (skip ? 1 : 2));
     uint64_t records = 0;
@@ -322,11 +335,13 @@ TEST_CASE("with skip_write_cqe a failed write's own CQE fails its batch", "[stor
   Rig rig(o, tmp.sub("shard-00"));
   uint64_t batch = 0;
   REQUIRE(rig.w.append(1, 0, "x", 1, batch) == AppendStatus::ok);
-  io_uring_sqe sqes[2] = {};
-  const uint64_t b0 = rig.w.prep_write(&sqes[0], &sqes[1]);
-  CHECK((sqes[0].flags & IOSQE_CQE_SKIP_SUCCESS) != 0);
-  CHECK((sqes[0].flags & IOSQE_IO_LINK) != 0);
-  rig.w.on_write(b0, -EIO);  // as the kernel reports it: no fdatasync CQE follows
+  rig.w.submit(rig.sink, 0);
+  REQUIRE(rig.sink.queued.size() == 2);
+  CHECK((rig.sink.queued[0].sqe.flags & IOSQE_CQE_SKIP_SUCCESS) != 0);
+  CHECK((rig.sink.queued[0].sqe.flags & IOSQE_IO_LINK) != 0);
+  // As the kernel reports it: the write's own CQE, and no fdatasync CQE follows.
+  rig.w.on_complete(LogOp::write, rig.sink.queued[0].seq, -EIO, 0);
+  CHECK(rig.w.cqes_in_flight() == 0);
   WriteDone d;
   REQUIRE(rig.w.pop_done(d));
   CHECK(d.res == -EIO);
@@ -344,19 +359,21 @@ TEST_CASE("write-behind waits for the delay or the byte threshold, then writes",
   uint64_t batch = 0;
   REQUIRE(rig.w.append(1, 0, "x", 1, batch) == AppendStatus::ok);
   const uint64_t t0 = 5'000'000'000;
-  CHECK_FALSE(rig.w.write_ready(t0));  // records first seen waiting at t0
+  rig.w.submit(rig.sink, t0);
+  CHECK(rig.sink.queued.empty());  // records first seen waiting at t0
   CHECK(rig.w.next_write_ns() == t0 + 1'000'000);
-  CHECK_FALSE(rig.w.write_ready(t0 + 999'999));
-  CHECK(rig.w.write_ready(t0 + 1'000'000));
-  io_uring_sqe s{};
-  (void)rig.w.prep_write(&s, nullptr);
+  rig.w.submit(rig.sink, t0 + 999'999);
+  CHECK(rig.sink.queued.empty());
+  rig.w.submit(rig.sink, t0 + 1'000'000);
+  CHECK(rig.sink.queued.size() == 1);
   CHECK(rig.w.next_write_ns() == UINT64_MAX);  // nothing waits any more
 
   // Enough bytes start a write at once.
   const std::string body(1000, 'b');
   for (uint64_t id = 2; id <= 5; ++id)
     REQUIRE(rig.w.append(id, 0, body.data(), 1000, batch) == AppendStatus::ok);
-  CHECK(rig.w.write_ready(t0 + 2'000'000));
+  rig.w.submit(rig.sink, t0 + 2'000'000);
+  CHECK(rig.sink.queued.size() == 2);
 }
 
 TEST_CASE("write-behind records reach the disk without more appends", "[storage]") {

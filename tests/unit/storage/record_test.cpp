@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "busyring/storage/crc32c.h"
+#include "storage/crc32c.h"
 
 using namespace busyring::storage;
 

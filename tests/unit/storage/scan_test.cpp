@@ -196,6 +196,28 @@ TEST_CASE("a skip marker that does not cover the invalid bytes leaves them corru
   CHECK(s.next_valid == marker);
 }
 
+// The marker's range starts at the damage but ends before the marker itself: bytes between the
+// range's end and the marker are voided by nothing, so they are corruption, not a void.
+TEST_CASE("a skip marker whose range ends before its own offset leaves the bytes after the range corrupt",
+          "[storage]") {
+  SegmentImage img(64 * 1024);
+  img.add(1, body_for(1));
+  img.end_write();
+  const uint64_t bad = img.cursor;
+  img.raw(std::string(700, '#'));
+  img.end_write();
+  const uint64_t marker = img.cursor;
+  REQUIRE(marker > bad + 512);
+  img.skip(bad, bad + 512);  // covers the first 512 of the 700 bad bytes only
+  img.end_write();
+  img.add(2, body_for(2));
+  const SegmentScan s = scan_segment(img.data(), img.size(), nullptr);
+  CHECK(s.end == SegmentEnd::corrupt);
+  CHECK(s.bad_offset == bad);
+  CHECK(s.next_valid == marker);
+  CHECK(s.records == 1);
+}
+
 TEST_CASE("a skip marker as the last record scans clean with its end as data_end", "[storage]") {
   SegmentImage img(4096);
   img.add(1, body_for(1));

@@ -13,6 +13,12 @@
 // Redis ran it, the next call finds the node's record ahead, and the node adopts that range; if
 // Redis runs it late, after a newer call, the record no longer matches and it does nothing.
 //
+// With --id-source-password-file, every connection (the first and each reconnect) starts with
+// AUTH. Credentials Redis refuses (or a Redis that wants some and got none, or an ACL user not
+// allowed the script's commands) are logged once, shown on /healthz, and treated like Redis
+// being unreachable: the reserve is used up, then 503 with Retry-After; each retry AUTHs again,
+// so fixing the ACL in Redis brings the node back without a restart.
+//
 // Redis unreachable: shards go on taking from the reserve; once it is empty they get nothing
 // and answer 503. Redis that lost its state (the counter below ids this node held, its record
 // of this node behind or gone, or no counter at all) is refused: nothing more is issued (other
@@ -28,17 +34,14 @@
 #include "busyring/base/result.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
-#include "busyring/ids/id_reserve.h"
+#include "busyring/ids/id_source.h"
+#include "id_reserve.h"
+#include "busyring/ids/redis_credentials.h"
 
 struct redisContext;
+struct redisReply;
 
 namespace busyring::ids {
-
-struct RedisEndpoint {
-  std::string host;
-  uint16_t port = 6379;
-  std::string key;
-};
 
 class RedisBlockSource final : public BlockSource {
  public:
@@ -52,8 +55,9 @@ class RedisBlockSource final : public BlockSource {
   RedisBlockSource(const RedisBlockSource&) = delete;
   RedisBlockSource& operator=(const RedisBlockSource&) = delete;
 
-  // Opens the ranges file, tries one reservation (a second at most), starts the thread.
-  // Fails only on a local problem (the file); Redis being down is not a start-up error.
+  // Reads the credentials file, opens the ranges file, tries one reservation (a second at
+  // most), starts the thread. Fails only on a local problem (a file); Redis being down or
+  // refusing the credentials is not a start-up error.
   base::Status start(const std::string& ranges_path);
 
   IdRange take(uint32_t count) noexcept override;
@@ -70,6 +74,9 @@ class RedisBlockSource final : public BlockSource {
   Step take_range(IdRange range);
   Step refuse(Refusal why, const char* what);
   bool connect();
+  bool authenticate();
+  bool refused_access(const redisReply* reply);
+  void note_access_refused(const char* what);
   void disconnect();
   void note_down(const char* what);
   void note_up();
@@ -90,12 +97,14 @@ class RedisBlockSource final : public BlockSource {
   std::string last_range_;    // "FIRST END" of the last range taken, or empty; reserving thread only
   IdReserve reserve_;
   HeldRangesLog ranges_log_;
+  RedisCredentials credentials_;   // set in start(), read by the reserving thread only
   redisContext* redis_ = nullptr;  // reserving thread only
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   alignas(64) std::atomic<bool> wake_pending_{false};
   std::atomic<bool> up_{true};
+  std::atomic<bool> access_refused_{false};  // the last connection was refused AUTH or a command
   std::atomic<uint8_t> refusal_{none};
   std::atomic<uint64_t> calls_{0};
   std::atomic<uint64_t> errors_{0};

@@ -1,0 +1,43 @@
+// Choosing the node's id source at start-up (--id-source) and the holes it issues first: with
+// its own counter, the ids in [1, highest] that no record carries; with a Redis counter, every
+// id of the ranges it reserved (DATA_DIR/id-ranges) that no record carries. A data dir is one
+// or the other for life: mixing them would issue ids other nodes hold.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "busyring/base/result.h"
+#include "busyring/ids/block_source.h"
+#include "busyring/ids/id_range.h"
+#include "busyring/ids/id_recovery.h"
+
+namespace busyring::ids {
+
+struct RedisEndpoint {
+  std::string host;
+  uint16_t port = 6379;
+  std::string key;
+  std::string password_file;  // credentials for AUTH (redis_credentials.h); empty: none
+};
+
+struct IdSourceOptions {
+  std::string data_dir;
+  bool redis = false;  // false: the node's own counter
+  RedisEndpoint endpoint;
+  uint32_t reserve_ids = 0;  // with Redis: the most ids held in reserve (--id-reserve)
+};
+
+struct IdStart {
+  std::unique_ptr<BlockSource> source;
+  std::vector<IdRange> holes;  // ascending; dealt to the shards, issued before new blocks
+};
+
+// `recovered`: every id the logs hold. With Redis, the source's thread is running on return
+// (Redis being down is no error: the node waits on its reserve); an error is one sentence that
+// says what to do.
+[[nodiscard]] base::Result<IdStart> open_id_source(const IdSourceOptions& options, const IdRecovery& recovered);
+
+}  // namespace busyring::ids
