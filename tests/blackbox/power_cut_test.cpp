@@ -9,7 +9,10 @@
 //    every restart starts (torn tails, also with valid records after the damage, are voided
 //    and counted), and no id is ever acknowledged twice;
 //  - a corruption planted before the window the writes in flight could have touched is still
-//    refused, by name, and busyring-log salvage brings the server back.
+//    refused, by name, and busyring-log salvage brings the server back;
+//  - with --ack written (no flush, no promise) records are lost but every restart starts;
+//  - the rounds have teeth: busyring-faulty with the write->fdatasync link dropped, or with no
+//    fdatasync at all, loses a 201 or leaves a log the next start refuses.
 // Seeds: BUSYRING_POWERCUT_SEED, else a random one; every failure and summary prints it.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -55,14 +58,17 @@ class Collector final : public storage::RecordVisitor {
 };
 
 // What the next start of a server with these flags recovers from data_dir, judged as it judges
-// (storage::server_recovery_options), read-only: the records, and whether it will void damage.
+// (storage::server_recovery_options), read-only: the records, and whether it will void damage;
+// or the refusal that start would print.
 struct Recovered {
   IdBodies records;
   uint64_t torn_bytes = 0;
   uint64_t kept_after_damage = 0;
+  uint64_t duplicates = 0;
+  std::string refusal;  // empty: the start recovers
 };
-Recovered recover_as_server(const std::string& data_dir, uint32_t log_writes = 4) {
-  storage::RecoveryOptions o = storage::server_recovery_options(log_writes, 64 * 1024, true);
+Recovered judge_as_server(const std::string& data_dir, bool durable = true, uint32_t log_writes = 4) {
+  storage::RecoveryOptions o = storage::server_recovery_options(log_writes, 64 * 1024, durable);
   o.repair = false;
   std::vector<uint32_t> shards;
   REQUIRE(storage::list_shards(data_dir, shards) == 0);
@@ -70,14 +76,25 @@ Recovered recover_as_server(const std::string& data_dir, uint32_t log_writes = 4
   Recovered out;
   for (const uint32_t shard : shards) {
     const auto r = storage::recover_shard(storage::shard_dir(data_dir, shard), o, &c);
-    INFO("shard " << shard << ": " << (r ? std::string("recovers") : r.error()));
-    REQUIRE(r.ok());
+    if (!r) {
+      out.refusal = "shard " + std::to_string(shard) + ": " + r.error();
+      break;
+    }
     out.torn_bytes += r.value().torn_bytes;
     out.kept_after_damage += r.value().kept_after_damage;
   }
-  REQUIRE(c.duplicates == 0);
+  out.duplicates = c.duplicates;
   out.records = std::move(c.records);
   return out;
+}
+
+// The same, REQUIRing that the start recovers and finds no id twice.
+Recovered recover_as_server(const std::string& data_dir, bool durable = true) {
+  Recovered r = judge_as_server(data_dir, durable);
+  INFO(r.refusal);
+  REQUIRE(r.refusal.empty());
+  REQUIRE(r.duplicates == 0);
+  return r;
 }
 
 uint64_t metric_value(uint16_t port, const std::string& name) {
@@ -174,6 +191,25 @@ TEST_CASE("busyring-faultfs: O_DIRECT writes and fdatasync reach it; a cut keeps
 
 namespace {
 
+struct CutUnderLoad {
+  FaultFs::Cut cut;
+  std::vector<ConnectionLog> logs;  // what each connection saw acknowledged
+};
+
+// Connections post at full speed to a running server, the power is cut mid-load, the server
+// is killed (the machine is off; whatever it was doing ends there), and the disk comes back.
+CutUnderLoad cut_under_load(FaultFs& fs, ServerProcess& server, const LoadOptions& o, uint64_t seed) {
+  LoadDriver load(server.port(), o);
+  REQUIRE(load.wait_acked(static_cast<uint64_t>(o.connections) * 4, 10'000));
+  (void)load.wait_acked(UINT64_MAX, 100);
+  CutUnderLoad out{fs.cut(seed), {}};
+  (void)server.kill9();
+  load.stop();
+  fs.resume();
+  out.logs = load.logs();
+  return out;
+}
+
 struct RoundTally {
   int rounds = 0, torn_rounds = 0, kept_after_damage_rounds = 0;
   uint64_t acked = 0, pages_dropped = 0, pages_kept = 0, records_kept_after_damage = 0;
@@ -199,15 +235,9 @@ void power_cut_rounds(FaultFs& fs, int rounds, uint64_t seed, const LoadOptions&
 
     LoadOptions o = load_options;
     o.tag += "-r" + std::to_string(round);
-    LoadDriver load(server->port(), o);
-    REQUIRE(load.wait_acked(static_cast<uint64_t>(o.connections) * 4, 10'000));
-    (void)load.wait_acked(UINT64_MAX, 100);
-    const FaultFs::Cut cut = fs.cut(seed + static_cast<uint64_t>(round));
-    (void)server->kill9();  // the machine is off; whatever the server was doing ends here
-    load.stop();
-    fs.resume();
-
-    for (const auto& log : load.logs()) {
+    const CutUnderLoad cl = cut_under_load(fs, *server, o, seed + static_cast<uint64_t>(round));
+    const FaultFs::Cut& cut = cl.cut;
+    for (const auto& log : cl.logs) {
       CHECK(log.other_statuses.empty());
       for (const auto& a : log.acked) {
         INFO("id " << a.id << " acknowledged twice");
@@ -371,31 +401,14 @@ TEST_CASE("power cuts with --ack written: records are lost as documented, but ev
     INFO("--ack written, round " << round << ", seed " << seed + static_cast<uint64_t>(round));
     auto server = start_server(fs.data_dir(), flags);  // REQUIREs that it starts
     voided += server->stderr_text().find("torn tail") != std::string::npos ? 1 : 0;
-    LoadDriver load(server->port(), LoadOptions{8, 4, "w-r" + std::to_string(round), 3000});
-    REQUIRE(load.wait_acked(64, 10'000));
-    (void)load.wait_acked(UINT64_MAX, 100);
-    (void)fs.cut(seed + static_cast<uint64_t>(round));
-    (void)server->kill9();
-    load.stop();
-    fs.resume();
-    const Recovered after = [&] {
-      storage::RecoveryOptions o = storage::server_recovery_options(4, 64 * 1024, false);
-      o.repair = false;
-      std::vector<uint32_t> shards;
-      REQUIRE(storage::list_shards(fs.backing_data_dir(), shards) == 0);
-      Collector c;
-      for (const uint32_t shard : shards) {
-        const auto r = storage::recover_shard(storage::shard_dir(fs.backing_data_dir(), shard), o, &c);
-        INFO((r ? std::string("ok") : r.error()));
-        REQUIRE(r.ok());
+    const CutUnderLoad cl =
+        cut_under_load(fs, *server, LoadOptions{8, 4, "w-r" + std::to_string(round), 3000}, seed + static_cast<uint64_t>(round));
+    const Recovered after = recover_as_server(fs.backing_data_dir(), false);
+    for (const auto& log : cl.logs)
+      for (const auto& a : log.acked) {
+        ++acked;
+        lost += after.records.count(a.id) == 0 ? 1 : 0;
       }
-      REQUIRE(c.duplicates == 0);
-      return Recovered{std::move(c.records), 0, 0};
-    }();
-    for (const auto& [id, body] : load.acked_ids()) {
-      ++acked;
-      lost += after.records.count(id) == 0 ? 1 : 0;
-    }
   }
   auto server = start_server(fs.data_dir(), flags);
   voided += server->stderr_text().find("torn tail") != std::string::npos ? 1 : 0;
@@ -407,4 +420,41 @@ TEST_CASE("power cuts with --ack written: records are lost as documented, but ev
                               << " acknowledged records lost (no promise in this mode); " << voided
                               << " restarts voided a torn tail; 0 refusals to start");
   CHECK(voided > 0);
+}
+
+// The power-cut rounds have teeth: the two flush bugs a kill -9 cannot show (issue 15 §2),
+// planted in busyring-faulty (storage/fault_hook.h), each lose a 201 or leave a log the next
+// start refuses within a few cuts, where the real server passes 20 (the test above).
+TEST_CASE("power cuts catch a missing flush: with the write->fdatasync link dropped, or no fdatasync at all, "
+          "a 201 is lost or the next start refuses",
+          "[powercut][durability]") {
+  const std::string bug = GENERATE(as<std::string>{}, "unlinked-flush", "no-flush");
+  const uint64_t seed = base_seed();
+  const std::string bin = faulty_bin();
+  INFO("planted bug " << bug << " in " << bin << " (make build/release/busyring-faulty), seed " << seed);
+  REQUIRE(access(bin.c_str(), X_OK) == 0);
+  FaultFs fs(FaultFs::Options{0.5, 100, 500});
+  ScopedEnv use_bin("BUSYRING_BIN", bin);
+  ScopedEnv planted("BUSYRING_FAULTS", bug);
+  IdBodies acked;
+  std::string caught;
+  int round = 0;
+  for (; round < 10 && caught.empty(); ++round) {
+    auto server = start_server(fs.data_dir(), {"--ack", "durable"});
+    CHECK(server->stderr_text().find("fault injection active: BUSYRING_FAULTS=" + bug) != std::string::npos);
+    const CutUnderLoad cl =
+        cut_under_load(fs, *server, LoadOptions{8, 4, "bug-r" + std::to_string(round), 3000}, seed + static_cast<uint64_t>(round));
+    for (const auto& log : cl.logs)
+      for (const auto& a : log.acked) acked.emplace(a.id, a.body);
+    const Recovered after = judge_as_server(fs.backing_data_dir());
+    if (!after.refusal.empty()) caught = "the next start refuses: " + after.refusal;
+    for (auto it = acked.begin(); caught.empty() && it != acked.end(); ++it) {
+      const auto found = after.records.find(it->first);
+      if (found == after.records.end() || found->second != it->second)
+        caught = "acknowledged id " + std::to_string(it->first) + " is not on disk after the cut";
+    }
+  }
+  INFO(acked.size() << " acknowledged over " << round << " cuts");
+  REQUIRE_FALSE(caught.empty());
+  WARN(bug << ", seed " << seed << ": caught after " << round << " power cut(s): " << caught);
 }
