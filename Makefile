@@ -12,10 +12,12 @@ CC ?= gcc
 # a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis, etcd and HAProxy (the
 # cluster tests; libhiredis-dev is the server's own Redis client, libcurl4-openssl-dev its etcd
 # client; openssl makes the TLS tests' certificates), e2fsprogs and dmsetup (the full-disk
-# and I/O-error tests' file systems), chromium (the status page drawn in a headless browser) and
-# systemd (`systemd-analyze verify` and `security` of the units).
+# and I/O-error tests' file systems), fuse3 and libfuse3-dev (busyring-faultfs, the power-cut
+# tests' file system: fusermount3, and the library it is built against), chromium (the status
+# page drawn in a headless browser) and systemd (`systemd-analyze verify` and `security` of the
+# units).
 BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2
-TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup chromium systemd
+TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup fuse3 libfuse3-dev chromium systemd
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
 FUZZ_DEPS := clang libclang-rt-14-dev
 CLUSTER_DEPS := redis-server etcd-server etcd-client haproxy
@@ -127,6 +129,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cpp)
 
 SERVER := $(BUILD)/busyring
 FAULTY := $(BUILD)/busyring-faulty
+FAULTFS := $(BUILD)/busyring-faultfs
 LOGTOOL := $(BUILD)/busyring-log
 LOADGEN := $(BUILD)/busyring-load
 UNIT := $(BUILD)/unit-tests
@@ -234,6 +237,14 @@ $(FAULTY): $(BUILD)/src/main.o $(FAULT_OBJS) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The power-cut fault model of the black-box tests (tests/faultfs/faultfs.h): a FUSE filesystem
+# that holds writes until fsync and drops a random subset of their pages at a cut (libfuse3-dev).
+FAULTFS_SRCS := $(wildcard tests/faultfs/*.cpp)
+$(FAULTFS_SRCS:%.cpp=$(BUILD)/%.o): CPPFLAGS += -isystem /usr/include/fuse3
+$(FAULTFS): $(FAULTFS_SRCS:%.cpp=$(BUILD)/%.o)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -lfuse3 -o $@
+
 $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -283,7 +294,7 @@ $(BUILD)/no-ipv6.so: tests/blackbox/no_ipv6_shim.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) -O2 -shared -fPIC -Wall -Wextra -Werror $< -o $@ -ldl
 
-test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(BUILD)/no-ipv6.so $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
+test: all $(FAULTY) $(FAULTFS) $(UNIT) $(BLACKBOX) $(BUILD)/no-ipv6.so $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
 
 # The cluster row (HAProxy to 1-3 nodes, ids from Redis) follows the single-node suite.

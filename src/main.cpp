@@ -70,8 +70,12 @@ base::Result<Recovered> recover(const config::Config& config) {
   std::atomic<uint64_t> scanned{0};
   base::ProgressReporter progress("recovering the log", scanned, storage::data_dir_log_bytes(config.data_dir),
                                   base::ProgressUnit::bytes);
-  auto log = storage::recover_all(
-      config.data_dir, config.threads, [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); }, &scanned);
+  // Damage the writes in flight at a crash could have left is voided (see storage/recovery.h).
+  storage::RecoveryOptions options =
+      storage::server_recovery_options(config.log_writes, config.max_body, config.ack == config::Ack::durable);
+  options.scanned_bytes = &scanned;
+  auto log = storage::recover_all(config.data_dir, config.threads, options,
+                                  [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); });
   progress.stop();
   if (!log) return base::Error{log.error()};
   Recovered r{std::move(log.value()), id_scan.merged()};
@@ -179,6 +183,7 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
   net::ServerPlan plan;
   for (uint32_t k = 0; k < config.threads; ++k) {
     metrics.push_back(std::make_unique<metrics::ShardMetrics>());
+    if (k == 0) metrics.back()->recovery_torn_tails.store(recovered.log.torn_tails, std::memory_order_relaxed);
     net::ShardSetup s;
     s.index = k;
     s.cpu = cpus[k];

@@ -22,11 +22,11 @@ struct Job {
 };
 
 // Runs every job, on this thread and up to one more per online core.
-void run_jobs(const std::string& data_dir, std::vector<Job>& jobs, std::atomic<uint64_t>* scanned_bytes) {
+void run_jobs(const std::string& data_dir, const RecoveryOptions& options, std::vector<Job>& jobs) {
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next.fetch_add(1); i < jobs.size(); i = next.fetch_add(1))
-      jobs[i].result = recover_shard(shard_dir(data_dir, jobs[i].shard), true, jobs[i].visitor, scanned_bytes);
+      jobs[i].result = recover_shard(shard_dir(data_dir, jobs[i].shard), options, jobs[i].visitor);
   };
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   std::vector<std::thread> pool;
@@ -38,7 +38,7 @@ void run_jobs(const std::string& data_dir, std::vector<Job>& jobs, std::atomic<u
 }  // namespace
 
 base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t shards,
-                                          const VisitorFor& visitor_for, std::atomic<uint64_t>* scanned_bytes) {
+                                          const RecoveryOptions& options, const VisitorFor& visitor_for) {
   std::vector<uint32_t> dirs;
   if (const int rc = list_shards(data_dir, dirs); rc < 0)
     return base::Error{"cannot list " + data_dir + ": " + std::strerror(-rc)};
@@ -48,7 +48,7 @@ base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t 
     jobs[i].visitor = visitor_for ? visitor_for(dirs[i]) : nullptr;
   }
   const uint64_t start_ns = base::monotonic_ns();
-  run_jobs(data_dir, jobs, scanned_bytes);
+  run_jobs(data_dir, options, jobs);
   DataDirRecovery out;
   out.scan_ns = base::monotonic_ns() - start_ns;
   out.positions.resize(shards);
@@ -58,6 +58,7 @@ base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t 
     if (j.shard < shards) out.positions[j.shard] = j.result.value().position;
     out.records += j.result.value().records;
     out.bytes_scanned += j.result.value().bytes_scanned;
+    out.torn_tails += j.result.value().torn_tails;
   }
   return out;
 }

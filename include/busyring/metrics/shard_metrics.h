@@ -71,6 +71,7 @@ struct alignas(64) ShardMetrics {
   // (an idle loop turns at least every 100 ms). The service watch pings systemd's watchdog only
   // while every shard's count moves.
   Counter loop_turns = 0;
+  Counter recovery_torn_tails = 0;  // set once before the shards start (main: all in shard 0's block)
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;

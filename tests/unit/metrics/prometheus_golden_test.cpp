@@ -58,6 +58,7 @@ void fill(ShardMetrics& m, uint64_t seed) {
   m.holes_reissued = next() % 77;
   m.workspaces_in_use = next() % 1024;
   m.loop_turns = next();
+  m.recovery_torn_tails = next() % 3;
 }
 
 // Beside this source: __FILE__ is relative to the repository root, where the tests run; from
