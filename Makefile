@@ -15,9 +15,9 @@ CC ?= gcc
 # and I/O-error tests' file systems), fuse3 and libfuse3-dev (busyring-faultfs, the power-cut
 # tests' file system: fusermount3, and the library it is built against), chromium (the status
 # page drawn in a headless browser) and systemd (`systemd-analyze verify` and `security` of the
-# units).
+# units), strace (the export unit's system calls, checked against its filter).
 BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2
-TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup fuse3 libfuse3-dev chromium systemd
+TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs dmsetup fuse3 libfuse3-dev chromium systemd strace
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
 FUZZ_DEPS := clang libclang-rt-14-dev
 CLUSTER_DEPS := redis-server etcd-server etcd-client haproxy
