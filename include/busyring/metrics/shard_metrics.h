@@ -22,7 +22,7 @@ const char* route_name(Route route) noexcept;
 
 // Statuses we answer with, in one table so counters can be arrays.
 inline constexpr uint16_t kStatuses[] = {200, 201, 400, 401, 404, 405, 408, 411, 413,
-                                         414, 415, 417, 422, 431, 500, 503, 505};
+                                         414, 415, 417, 422, 431, 500, 501, 503, 505};
 inline constexpr size_t kStatusCount = sizeof(kStatuses) / sizeof(kStatuses[0]);
 size_t status_index(uint16_t status) noexcept;  // kStatusCount if not in the table
 

@@ -48,6 +48,7 @@ void fill(ShardMetrics& m, uint64_t seed) {
   m.id_blocks_taken = next();
   m.holes_reissued = next() % 77;
   m.workspaces_in_use = next() % 1024;
+  for (Counter& c : m.auth_refusals) c = next();
 }
 
 // Beside this source: __FILE__ is relative to the repository root, where the tests run; from
