@@ -179,11 +179,12 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   }
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
-  BR_LOG_INFO("listening on %s", plan.listen_where.c_str());
-  // Not "listening on": scripts and tests wait for that line, and the first one is the public port.
+  // Before "listening on", which scripts and tests wait for as the sign that everything
+  // accepts; worded without "listening on", so that line stays the public port's.
   if (!plan.admin_where.empty())
     BR_LOG_INFO("admin listener on %s: /metrics and /healthz, no token asked (keep it private)",
                 plan.admin_where.c_str());
+  BR_LOG_INFO("listening on %s", plan.listen_where.c_str());
 
   const int sig = wait_for_stop(config, plan, all_metrics, n);
   BR_LOG_INFO("%s: stopping (answering and flushing what was received)", signal_name(sig));
