@@ -4,6 +4,8 @@
 // address is refused at start.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -67,6 +69,7 @@ TEST_CASE("admin listener with tokens: the admin port asks none, the public port
   const std::string tokens = files.sub("tokens");
   const std::string token = "admin-test-token-0123456789";
   std::ofstream(tokens) << token << "\n";
+  REQUIRE(chmod(tokens.c_str(), 0600) == 0);
   TestServer s({"--admin-bind", "127.0.0.1:0", "--auth-token-file", tokens});
   const uint16_t admin = admin_port(*s.server);
   REQUIRE(admin != 0);
