@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "busyring/net/listener.h"
 #include "busyring/net/ring.h"
 #include "busyring/net/server.h"
+#include "busyring/net/shared_tokens.h"
 #include "busyring/storage/data_dir.h"
 #include "busyring/storage/recover_all.h"
 #include "busyring/storage/scan.h"
@@ -225,12 +227,32 @@ int main(int argc, char** argv) {
     base::print_fatal("%s", probe.error().c_str());
     return 1;
   }
+  // The token file is read first: a missing or empty one is said before anything is bound
+  // or touched (the message names the file and the line, never a token).
+  std::unique_ptr<net::SharedTokens> tokens;
+  if (!config.auth_token_file.empty()) {
+    auto opened = net::SharedTokens::open(config.auth_token_file, config.threads);
+    if (!opened) {
+      base::print_fatal("%s", opened.error().c_str());
+      return 1;
+    }
+    tokens = std::move(opened.value());
+  }
   // The address and port are taken before the data dir is touched (a port in use creates no
   // dir) and before recovery (so it is said before a long scan).
   auto listeners = net::open_listeners(config.bind, config.port, config.threads, config.bind_ipv4_fallback);
   if (!listeners) {
     base::print_fatal("%s", listeners.error().c_str());
     return 1;
+  }
+  std::optional<net::Listeners> admin;
+  if (!config.admin_bind.empty()) {
+    auto opened = net::open_listeners(config.admin_bind, config.admin_port, 1);
+    if (!opened) {
+      base::print_fatal("--admin-bind: %s", opened.error().c_str());
+      return 1;
+    }
+    admin = std::move(opened.value());
   }
   if (auto dir = storage::open_data_dir(config.data_dir); !dir) {
     base::print_fatal("%s", dir.error().c_str());
@@ -252,5 +274,10 @@ int main(int argc, char** argv) {
   std::vector<const metrics::ShardMetrics*> metrics_view;
   for (const auto& m : metrics_blocks) metrics_view.push_back(m.get());
   plan.listen_where = listeners.value().where;
+  plan.tokens = std::move(tokens);
+  if (admin) {
+    plan.shards[0].admin_fd = admin->fds[0];  // the shard closes it
+    plan.admin_where = admin->where;
+  }
   return net::run_server(config, *id_start.value().source, std::move(plan), metrics_view.data());
 }

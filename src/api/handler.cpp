@@ -7,6 +7,12 @@
 namespace busyring::api {
 namespace {
 
+// AuthRefusal (less none) indexes the refusal counters.
+static_assert(static_cast<size_t>(AuthRefusal::missing) - 1 == static_cast<size_t>(metrics::AuthRefusalReason::missing));
+static_assert(static_cast<size_t>(AuthRefusal::invalid) - 1 == static_cast<size_t>(metrics::AuthRefusalReason::invalid));
+static_assert(static_cast<size_t>(AuthRefusal::malformed) - 1 ==
+              static_cast<size_t>(metrics::AuthRefusalReason::malformed));
+
 // An entry for this request: the frame from its context, the answer still to fill in.
 http::Pending framed(const RequestContext& c) noexcept {
   http::Pending p;
@@ -78,32 +84,69 @@ void Handler::settle(http::Pending& pending, int write_res) noexcept {
   pending.state = http::PendingState::ready;
 }
 
-HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
+// The route a head names on this listener; reject is set where the path is not served here.
+metrics::Route Handler::route_for(const http::RequestHead& head, Listener listener,
+                                  std::optional<ErrorId>& reject) const noexcept {
+  const metrics::Route route = route_of(head.target, Surface::both);
+  if (listener == Listener::admin) {
+    if (route == metrics::Route::healthz || is_admin_route(route)) return route;
+    reject = ErrorId::not_found_admin;
+    return metrics::Route::other;
+  }
+  if (is_admin_route(route) && admin_listener_) {
+    reject = ErrorId::not_found_public;
+    return metrics::Route::other;
+  }
+  return route;
+}
+
+HeadVerdict Handler::on_head(const http::RequestHead& head, Listener listener) const noexcept {
   HeadVerdict v;
-  v.route = route_of(head.target);
-  switch (v.route) {
-    case metrics::Route::usages:
-      if (head.method != http::Method::post) v.reject = ErrorId::method_not_allowed_post;
-      else if (head.expect_unknown) v.reject = ErrorId::expectation_failed;
-      else if (!head.has_length) v.reject = ErrorId::length_required;
-      // The seeds' own tools post JSON as text/plain (ab, loadtest) or as a form (curl -d):
-      // by default the body decides, and only --strict-content-type refuses the declared type.
-      else if (strict_content_type_ && head.content_type == http::ContentType::other)
-        v.reject = ErrorId::unsupported_media_type;
-      break;
-    case metrics::Route::healthz:
-    case metrics::Route::metrics:
-    case metrics::Route::status:
-      if (head.method != http::Method::get && head.method != http::Method::head)
-        v.reject = ErrorId::method_not_allowed_get;
-      break;
-    case metrics::Route::other:
-    case metrics::Route::count:
-      v.reject = ErrorId::not_found;
-      break;
+  v.route = route_for(head, listener, v.reject);
+  // The public port asks for a token before anything else about the API (and /metrics, when
+  // served there) is said; /healthz stays open for load balancers, whose checks carry none.
+  const bool needs_token = listener == Listener::public_port && tokens_ != nullptr && !v.reject &&
+                           (v.route == metrics::Route::usages || is_admin_route(v.route));
+  if (needs_token) {
+    v.auth = check_credentials(head.credentials, *tokens_);
+    switch (v.auth) {
+      case AuthRefusal::none: break;
+      case AuthRefusal::missing: v.reject = ErrorId::unauthorized; break;
+      case AuthRefusal::invalid: v.reject = ErrorId::invalid_token; break;
+      case AuthRefusal::malformed:
+        v.reject = head.credentials.kind == http::Credentials::other_scheme ? ErrorId::unauthorized
+                                                                           : ErrorId::invalid_credentials;
+        break;
+    }
+  }
+  if (!v.reject) {
+    switch (v.route) {
+      case metrics::Route::usages:
+        if (head.method != http::Method::post) v.reject = ErrorId::method_not_allowed_post;
+        else if (head.expect_unknown) v.reject = ErrorId::expectation_failed;
+        else if (!head.has_length) v.reject = ErrorId::length_required;
+        // The seeds' own tools post JSON as text/plain (ab, loadtest) or as a form (curl -d):
+        // by default the body decides, and only --strict-content-type refuses the declared type.
+        else if (strict_content_type_ && head.content_type == http::ContentType::other)
+          v.reject = ErrorId::unsupported_media_type;
+        break;
+      case metrics::Route::healthz:
+      case metrics::Route::metrics:
+      case metrics::Route::status:
+        if (head.method != http::Method::get && head.method != http::Method::head)
+          v.reject = ErrorId::method_not_allowed_get;
+        break;
+      case metrics::Route::other:
+      case metrics::Route::count:
+        v.reject = ErrorId::not_found;
+        break;
+    }
   }
   // RFC 9110 9.1: a method we do not know is 501 wherever it points (issue 18).
-  if (head.method == http::Method::unknown) v.reject = ErrorId::not_implemented;
+  if (head.method == http::Method::unknown) {
+    v.reject = ErrorId::not_implemented;
+    v.auth = AuthRefusal::none;  // answered 501, not refused for its token
+  }
   if (v.reject) {
     // With Expect: 100-continue the client may or may not send the body after our final
     // answer, so framing is unknown: answer now and close.
@@ -114,13 +157,15 @@ HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
   return v;
 }
 
-Request Handler::begin(const http::RequestHead& head, uint64_t start_ns) const noexcept {
+Request Handler::begin(const http::RequestHead& head, uint64_t start_ns, Listener listener) noexcept {
   Request r;
-  r.verdict = on_head(head);
+  r.verdict = on_head(head, listener);
   r.context.start_ns = start_ns;
   r.context.route = r.verdict.route;
   r.context.http10 = head.version_minor == 0;
   r.context.head_only = head.method == http::Method::head;
+  if (r.verdict.auth != AuthRefusal::none)
+    metrics::bump(metrics_.auth_refusals[static_cast<size_t>(r.verdict.auth) - 1]);
   return r;
 }
 

@@ -76,6 +76,18 @@ Flag log_level_flag(Config& c) {
               }};
 }
 
+Flag admin_bind_flag(Config& c) {
+  return Flag{"--admin-bind", "ADDR:PORT",
+              "a second listener for /metrics, /status and /healthz, asking no token (127.0.0.1:9100, "
+              "[::1]:9100; port 0 picks one, printed as \"admin listener on HOST:PORT\"); the public "
+              "port then answers 404 for /metrics and /status. Keep it on loopback or a private network",
+              "none", [&c](std::string_view v) -> std::string {
+                return parse_address_port(std::string(v), c.admin_bind, c.admin_port)
+                           ? ""
+                           : "ADDR:PORT with a numeric address, IPv6 in brackets (127.0.0.1:9100, [::1]:9100)";
+              }};
+}
+
 Flag cpu_affinity_flag(Config& c) {
   return Flag{"--cpu-affinity", "LIST",
               "pin shard k to the k-th CPU of LIST (0,2,4-7); auto: the CPUs this process may use, "
@@ -137,6 +149,12 @@ base::FlagTable flag_table(Config& c) {
                       "etcd over TLS: a client certificate (PEM), with --id-source-key-file", c.id_source_cert_file),
       base::text_flag("--id-source-key-file", "FILE", "etcd over TLS: the client certificate's private key (PEM)",
                       c.id_source_key_file),
+      base::text_flag("--auth-token-file", "FILE",
+                      "ask POST /api/usages (and /metrics on the public port) for \"Authorization: Bearer "
+                      "TOKEN\", TOKEN one of FILE's lines (blank lines and # comments skipped; several for "
+                      "rotation); 401 otherwise. SIGHUP re-reads FILE. /healthz stays open",
+                      c.auth_token_file),
+      admin_bind_flag(c),
       count_flag("--id-reserve", "N",
                  "with redis or etcd: the most ids held in reserve; one reservation of N/2 whenever the "
                  "reserve falls under N/2",
@@ -174,7 +192,8 @@ std::string help_text() {
          base::render_flags(flag_table(defaults)) +
          "\n"
          "Signals: SIGTERM, SIGINT and SIGQUIT stop gracefully (stop accepting, answer and flush what\n"
-         "was received, exit 0); SIGHUP is logged and the server keeps serving.\n"
+         "was received, exit 0); SIGHUP re-reads --auth-token-file (when given) and the server keeps\n"
+         "serving.\n"
          "Exit status: 0 after a clean stop, 1 when it cannot start, 2 on a bad flag.\n";
 }
 

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "busyring/base/ip_address.h"
 #include "busyring/base/units.h"
 #include "busyring/config/flags.h"
 
@@ -90,6 +91,21 @@ bool parse_etcd_source(const std::string& rest, IdSource& s) noexcept {
 }
 
 }  // namespace
+
+bool parse_address_port(const std::string& text, std::string& address, uint16_t& port) noexcept {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string host = text.substr(0, colon);
+  // An IPv6 address has colons of its own: only the bracketed form says where the port starts.
+  if (host.find(':') != std::string::npos && (host.front() != '[' || host.back() != ']')) return false;
+  base::IpAddress parsed;
+  if (!base::parse_ip_address(host, parsed)) return false;
+  uint64_t p = 0;
+  if (!base::parse_u64(std::string_view(text).substr(colon + 1), p) || p > 65535) return false;
+  address = host;
+  port = static_cast<uint16_t>(p);
+  return true;
+}
 
 // "local", redis://HOST[:PORT][/KEY] (KEY: printable, no spaces; Redis keys may hold ':') or
 // etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX].

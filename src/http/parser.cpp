@@ -67,7 +67,7 @@ constexpr char kCrlf[] = "\r\n";
 
 }  // namespace
 
-void Parser::init(const Limits* limits, char* staging, char* target_buf) noexcept {
+void Parser::init(const Limits* limits, char* staging, char* target_buf, char* credentials_buf) noexcept {
   BR_ASSERT(limits != nullptr && staging != nullptr && target_buf != nullptr);
   // Called between requests (a workspace attached) or after an error. A CR of an empty line
   // between requests may have come just before: that much of the stream carries over.
@@ -76,6 +76,7 @@ void Parser::init(const Limits* limits, char* staging, char* target_buf) noexcep
   limits_ = limits;
   staging_ = staging;
   target_buf_ = target_buf;
+  credentials_ = credentials_buf;
   llhttp_init(&llhttp_, HTTP_REQUEST, &kSettings);
   llhttp_.data = this;
   if (cr_between_requests) lex_ = Lex::idle_lf;
@@ -98,6 +99,8 @@ void Parser::begin_request() noexcept {
   host_count_ = 0;
   host_invalid_ = false;
   te_count_ = 0;
+  authorization_count_ = 0;
+  credentials_len_ = 0;
   ws_run_ = 0;
   ws_carry_ = 0;
   chunk_remaining_ = 0;
@@ -222,6 +225,7 @@ void Parser::end_name() noexcept {
             : name == "expect"             ? Header::expect
             : name == "transfer-encoding"  ? Header::transfer_encoding
             : name == "host"               ? Header::host
+            : name == "authorization" && credentials_ != nullptr ? Header::authorization
                                            : Header::other;
   value_len_ = 0;
   if (header_ == Header::host) host_.reset();
@@ -231,6 +235,11 @@ void Parser::capture_value(char c) noexcept {
   if (header_ == Header::other) return;
   if (header_ == Header::host) {
     host_.feed(c);
+    return;
+  }
+  if (header_ == Header::authorization) {
+    if (credentials_len_ < kCredentialsBytes) credentials_[credentials_len_] = c;
+    if (credentials_len_ <= kCredentialsBytes) ++credentials_len_;
     return;
   }
   if (value_len_ < sizeof value_) value_[value_len_] = c;
@@ -256,6 +265,14 @@ Event Parser::end_field() noexcept {
     case Header::host:
       if (host_count_ < 255) ++host_count_;
       if (!host_.valid()) host_invalid_ = true;
+      break;
+    case Header::authorization:
+      // A second Authorization field, or one over the buffer, cannot be a token we accept.
+      if (++authorization_count_ > 1 || credentials_len_ > kCredentialsBytes)
+        head_.credentials = Bearer{Credentials::malformed, {}};
+      else
+        head_.credentials = parse_bearer(std::string_view(credentials_, credentials_len_));
+      credentials_len_ = 0;
       break;
     case Header::other:
       break;

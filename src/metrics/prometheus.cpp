@@ -141,6 +141,18 @@ void rejections(TextWriter& out, const Shards& shards, const char* const* reason
   }
 }
 
+// Bearer token refusals by reason, zeros included (without --auth-token-file, all zero).
+void auth_refusals(TextWriter& out, const Shards& shards) {
+  static constexpr const char* kReasons[kAuthRefusalReasons] = {"missing", "invalid", "malformed"};
+  out.line("# HELP busyring_auth_refusals_total Requests refused for want of a valid bearer token, by reason.\n"
+           "# TYPE busyring_auth_refusals_total counter\n");
+  for (size_t r = 0; r < kAuthRefusalReasons; ++r) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < shards.count; ++i) total += read(shards.blocks[i]->auth_refusals[r]);
+    out.line("busyring_auth_refusals_total{reason=\"%s\"} %llu\n", kReasons[r], ull(total));
+  }
+}
+
 void id_source_gauges(TextWriter& out, const IdSourceGauges* g) {
   if (g == nullptr) return;
   single(out, "busyring_id_source_up", "gauge", "1 when the last call to the shared id counter (Redis) succeeded.",
@@ -168,6 +180,7 @@ size_t render_prometheus(const ShardMetrics* const* shard_blocks, size_t n, char
   flush_records(out, shards);
   log_write_duration(out, shards);
   rejections(out, shards, reason_names, reason_count);
+  auth_refusals(out, shards);
   scalars(out, shards, kNodeScalars);
   id_source_gauges(out, id_source);
   return out.len();

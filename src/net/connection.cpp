@@ -84,7 +84,7 @@ ConnectionTable::Attach ConnectionTable::attach(Connection& c) noexcept {
     size_t used = 0;
     framing_error = c.parser.feed(&kNothing, 0, used) == http::Event::error;
   }
-  c.parser.init(limits_, w->staging, w->target);
+  c.parser.init(limits_, w->staging, w->target, w->credentials);
   c.parser_ready = true;
   c.queue.init(w->queue, kPipelineDepth);
   c.ws = w;

@@ -89,6 +89,7 @@ struct Connection {
   bool parser_ready = false;   // the parser was initialised (attached at least once)
   bool eof_parked = false;     // the scheduler's: the peer closed its side after the parked input
   bool shed = false;           // the scheduler's: timed out early to free its workspace, counted until it is back
+  bool admin = false;          // accepted on the admin listener (--admin-bind): no API, no token
   uint32_t out_len = 0;
   uint32_t out_sent = 0;
   uint32_t backlog_len = 0;

@@ -93,6 +93,22 @@ int wait_for_stop(const config::Config& config, const ServerPlan& plan, const me
   }
 }
 
+// SIGHUP with --auth-token-file: the file is read again and every shard moves to the new set
+// at its next loop turn; a file that cannot be used leaves the old set in place. One line
+// either way, naming the file and the count, never a token.
+void reload_tokens(SharedTokens& tokens, const std::vector<std::unique_ptr<Shard>>& shards) {
+  const size_t before = tokens.size();
+  auto reloaded = tokens.reload([&shards] {
+    for (const auto& s : shards) s->wake();
+  });
+  if (reloaded)
+    BR_LOG_INFO("auth: --auth-token-file %s reloaded: %zu tokens accepted (were %zu)", tokens.path().c_str(),
+                reloaded.value(), before);
+  else
+    BR_LOG_ERROR("auth: %s; keeping the %zu tokens loaded before (fix the file and send SIGHUP again)",
+                 reloaded.error().c_str(), before);
+}
+
 }  // namespace
 
 void block_stop_signals() noexcept {
@@ -112,10 +128,18 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   shared.block_source = &source;
   shared.all_metrics = all_metrics;
   shared.shard_count = plan.shards.size();
+  shared.tokens = plan.tokens.get();
   const size_t n = plan.shards.size();
 
   std::vector<std::unique_ptr<Shard>> shards;
   for (auto& setup : plan.shards) shards.push_back(std::make_unique<Shard>(shared, std::move(setup)));
+  if (plan.tokens) {
+    auto before = std::move(plan.on_reload);
+    plan.on_reload = [&shards, &plan, before = std::move(before)] {
+      if (before) before();
+      reload_tokens(*plan.tokens, shards);
+    };
+  }
   std::vector<std::string> errors(n);
   std::vector<char> clean(n, 0);
   std::latch ready(static_cast<std::ptrdiff_t>(n));
@@ -141,6 +165,11 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   }
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
+  // Before "listening on", which scripts and tests wait for as the sign that everything
+  // accepts; worded without "listening on", so that line stays the public port's.
+  if (!plan.admin_where.empty())
+    BR_LOG_INFO("admin listener on %s: /metrics, /status and /healthz, no token asked (keep it private)",
+                plan.admin_where.c_str());
   const std::string bound = bound_address(plan.listen_where);
   base::log_with(base::Level::info, {{"bind", bound}, {"port", uint64_t{plan.port}}}, "listening on %s",
                  plan.listen_where.c_str());

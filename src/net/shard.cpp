@@ -50,11 +50,14 @@ Shard::Shard(SharedState& shared, ShardSetup setup) noexcept
       ids_(*shared.block_source, shared.config->id_block, setup_.holes),
       log_port_(log_, *setup_.metrics),
       handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory,
-               shared.config->strict_content_type) {}
+               shared.config->strict_content_type) {
+  handler_.set_admin_listener(!shared.config->admin_bind.empty());
+}
 
 Shard::~Shard() {
   if (wake_fd_ >= 0) close(wake_fd_);
   if (setup_.listen_fd >= 0 && !listener_closed_) close(setup_.listen_fd);
+  if (setup_.admin_fd >= 0) close(setup_.admin_fd);
   if (ring_ready_) io_uring_queue_exit(&ring_);
 }
 
@@ -80,6 +83,8 @@ base::Status Shard::start() noexcept {
   if (wake_fd_ < 0) return base::Error{"eventfd: " + errno_text(-errno)};
   arm_wake();
   arm_accept();
+  if (setup_.admin_fd >= 0) arm_admin_accept();
+  if (shared_.tokens != nullptr) handler_.set_tokens(shared_.tokens->enter(setup_.index));
   const int rc = io_uring_submit(&ring_);
   if (rc < 0) return base::Error{"io_uring_submit: " + errno_text(rc)};
   return base::ok_status();
@@ -112,7 +117,8 @@ base::Status Shard::open_connections() noexcept {
   limits_.max_body = config_.max_body;
   limits_.max_head_bytes = config_.max_header;
   limits_.max_target_bytes = 2048;
-  const int rc = conns_.init(config_.max_connections, workspaces_for(config_.max_connections), config_.max_body,
+  const uint32_t slots = config_.max_connections + admin_slots();
+  const int rc = conns_.init(slots, workspaces_for(slots), config_.max_body,
                              static_cast<uint32_t>(simdjson::SIMDJSON_PADDING), &limits_);
   if (rc < 0) return base::Error{"cannot reserve memory for --max-connections " + std::to_string(config_.max_connections)};
   scheduler_.init(kRecvBuffers, setup_.index);
@@ -213,6 +219,9 @@ void Shard::before_sleep() noexcept {
   // 1. The stop flag first: every step below then acts as stopping (no accept armed again;
   //    connections answer what they have and close).
   if (!stopping_ && shared_.stop.load(std::memory_order_relaxed)) begin_stop();
+  //    The token set too: this is the turn's quiescent point (no request is being checked),
+  //    so the set loaded here serves this turn's requests and the old one may be freed.
+  if (shared_.tokens != nullptr) handler_.set_tokens(shared_.tokens->enter(setup_.index));
   // 2. Held requests are retried before anything else is parsed: they arrived first, and they
   //    must append before the log's operations go out (step 6), because writes completed this
   //    turn freed the buffers they wait for, and their records then join this turn's write.
@@ -228,6 +237,7 @@ void Shard::before_sleep() noexcept {
   //    parsed, so those are armed in this turn's submission rather than the next.
   rearm_receives(rearm_);
   if (!accept_armed_ && !stopping_) arm_accept();
+  if (setup_.admin_fd >= 0 && !admin_accept_armed_ && !stopping_) arm_admin_accept();
   // 5. Timers expire before the flush (step 7): a request timed out here queues its 408, and
   //    this turn's flush sends it.
   expire_timers();
@@ -287,7 +297,10 @@ void Shard::publish_state() noexcept {
 void Shard::dispatch(io_uring_cqe* cqe) noexcept {
   const UserData ud = decode(io_uring_cqe_get_data64(cqe));
   switch (ud.op) {
-    case Op::accept: on_accept(cqe); return;
+    case Op::accept:
+      if (ud.seq == kAdminAcceptSeq) on_admin_accept(cqe);
+      else on_accept(cqe);
+      return;
     case Op::wake:
       if (shared_.stop.load(std::memory_order_relaxed)) begin_stop();
       else arm_wake();
@@ -369,6 +382,7 @@ void Shard::begin_stop() noexcept {
   io_uring_sqe_set_data64(s, encode_seq(Op::close, 0));
   close(setup_.listen_fd);
   listener_closed_ = true;
+  close_admin_listener();
   // Requests already complete are answered and flushed; partial ones are dropped. A connection
   // waiting for a workspace is stopped once its parked input is parsed (replay_parked).
   for (uint32_t slot = 0; slot < conns_.high_water(); ++slot) {

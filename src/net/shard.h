@@ -40,6 +40,12 @@
 
 namespace busyring::net {
 
+// The admin listener's multishot accept carries this sequence number (the public one, 0).
+inline constexpr uint64_t kAdminAcceptSeq = 1;
+// Connections the admin listener takes at once, on top of --max-connections: a scrape still
+// gets in while the public port is full.
+inline constexpr uint32_t kAdminConnections = 16;
+
 // What the shards share: read-only after start, plus the atomics named here.
 struct SharedState {
   const config::Config* config = nullptr;
@@ -48,6 +54,7 @@ struct SharedState {
   size_t shard_count = 0;
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> connections{0};  // over all shards, for --max-connections
+  SharedTokens* tokens = nullptr;  // --auth-token-file; each shard enters it once per loop turn
 };
 
 class Shard {
@@ -77,6 +84,11 @@ class Shard {
   void rearm_receives(std::vector<uint32_t>& slots) noexcept;
   void publish_state() noexcept;
   void arm_accept() noexcept;
+  // admin_listener.cpp: the admin listener's accepts, on the shard that has one.
+  void arm_admin_accept() noexcept;
+  void on_admin_accept(const io_uring_cqe* cqe) noexcept;
+  void close_admin_listener() noexcept;
+  uint32_t admin_slots() const noexcept;
   void arm_wake() noexcept;
   void on_accept(const io_uring_cqe* cqe) noexcept;
   void on_log_cqe(storage::LogOp op, uint64_t seq, int res) noexcept;
@@ -150,6 +162,8 @@ class Shard {
   uint64_t wall_ns_ = 0;
   uint64_t stop_deadline_ns_ = 0;
   bool accept_armed_ = false;
+  bool admin_accept_armed_ = false;
+  uint32_t admin_connections_ = 0;  // open on the admin listener; not counted in shared_.connections
   bool stopping_ = false;
   bool listener_closed_ = false;
   bool healthy_ = true;

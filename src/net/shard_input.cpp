@@ -162,7 +162,8 @@ size_t Shard::parse_input(Connection& c, const char* data, size_t len) noexcept 
 // A head is complete: the handler captures the request (its context and verdict). False when
 // it is answered at once and the connection closes (the body's framing is lost).
 bool Shard::on_head(Connection& c) noexcept {
-  c.request = handler_.begin(c.parser.head(), c.request.context.start_ns);
+  c.request = handler_.begin(c.parser.head(), c.request.context.start_ns,
+                             c.admin ? api::Listener::admin : api::Listener::public_port);
   const api::HeadVerdict& v = c.request.verdict;
   if (v.reject && v.reject_now) {
     enqueue(c, api::Handler::reject_now(c.request));

@@ -167,7 +167,8 @@ void Shard::on_conn_op_done(Connection& c) noexcept {
   io_uring_sqe_set_data64(s, encode_seq(Op::close, 0));
   metrics::ShardMetrics& m = *setup_.metrics;
   m.connections_open.store(metrics::read(m.connections_open) - 1, std::memory_order_relaxed);
-  shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (c.admin) --admin_connections_;
+  else shared_.connections.fetch_sub(1, std::memory_order_relaxed);
   drop_parked(c);
   scheduler_.on_release(c);
   conns_.release(c);  // its workspace, if any, goes back to the pool

@@ -16,10 +16,11 @@ WorkspacePool::~WorkspacePool() {
 
 int WorkspacePool::init(uint32_t count, uint32_t max_target, uint32_t max_body, uint32_t padding) noexcept {
   BR_ASSERT(count > 0 && region_ == nullptr);
-  // Layout of one workspace: target, pipeline entries (the first ones share the target's page,
-  // so a one-request workspace touches two pages: this one and the output buffer's first),
-  // output buffer, backlog, staging.
-  queue_off_ = base::align_up(max_target, 64);
+  // Layout of one workspace: target, credentials, pipeline entries (the first ones share the
+  // target's page, so a one-request workspace touches two pages: this one and the output
+  // buffer's first), output buffer, backlog, staging.
+  credentials_off_ = base::align_up(max_target, 64);
+  queue_off_ = base::align_up(credentials_off_ + http::kCredentialsBytes, 64);
   out_off_ = base::align_up(queue_off_ + kPipelineDepth * sizeof(http::Pending), 4096);
   backlog_off_ = out_off_ + kOutBytes;
   staging_off_ = backlog_off_ + kBacklogBytes;
@@ -34,6 +35,7 @@ int WorkspacePool::init(uint32_t count, uint32_t max_target, uint32_t max_body, 
     char* base = region_ + stride_ * i;
     Workspace& w = all_[i];
     w.target = base;
+    w.credentials = base + credentials_off_;
     w.queue = reinterpret_cast<http::Pending*>(base + queue_off_);
     w.out = base + out_off_;
     w.backlog = base + backlog_off_;

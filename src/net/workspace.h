@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "busyring/http/bearer.h"
 #include "busyring/http/pipeline.h"
 
 namespace busyring::net {
@@ -59,6 +60,7 @@ constexpr uint32_t workspaces_for(uint32_t max_connections) noexcept {
 
 struct Workspace {
   char* target = nullptr;                // the request target while its head is parsed
+  char* credentials = nullptr;           // http::kCredentialsBytes: the Authorization value
   http::Pending* queue = nullptr;        // kPipelineDepth pipeline entries
   char* out = nullptr;                   // kOutBytes of rendered responses
   char* backlog = nullptr;               // kBacklogBytes of input not parsed yet
@@ -95,7 +97,7 @@ class WorkspacePool {
   char* region_ = nullptr;
   size_t region_bytes_ = 0;
   size_t stride_ = 0;
-  size_t queue_off_ = 0, out_off_ = 0, backlog_off_ = 0, staging_off_ = 0;
+  size_t credentials_off_ = 0, queue_off_ = 0, out_off_ = 0, backlog_off_ = 0, staging_off_ = 0;
   uint32_t count_ = 0;
   uint32_t high_water_ = 0;
   uint32_t in_use_ = 0;

@@ -71,9 +71,12 @@ struct Run {
 // each its own heap block so that any overrun hits a redzone.
 struct Buffers {
   explicit Buffers(const http::Limits& l)
-      : staging(new char[l.max_body + simdjson::SIMDJSON_PADDING]), target(new char[kTargetBytes]) {}
+      : staging(new char[l.max_body + simdjson::SIMDJSON_PADDING]),
+        target(new char[kTargetBytes]),
+        credentials(new char[http::kCredentialsBytes]) {}
   char* staging;
   char* target;
+  char* credentials;  // the Authorization value (issue 18 §3)
 };
 
 api::Handler& handler() {
@@ -139,13 +142,20 @@ void check_head(const http::RequestHead& h, const http::Limits& limits) {
   BR_FUZZ_CHECK(h.version_minor <= 1);
   if (h.has_length && !h.chunked) BR_FUZZ_CHECK(h.content_length <= limits.max_body);
   if (h.chunked) BR_FUZZ_CHECK(h.has_length);
+  // Bearer credentials are a whole b64token that fits the buffer; anything else is not one.
+  if (h.credentials.kind == http::Credentials::bearer) {
+    BR_FUZZ_CHECK(http::is_b64token(h.credentials.token));
+    BR_FUZZ_CHECK(h.credentials.token.size() < http::kCredentialsBytes);
+  } else {
+    BR_FUZZ_CHECK(h.credentials.token.empty());
+  }
 }
 
 // One connection's parse state, driven the way net/shard_input.cpp drives it.
 class Driver {
  public:
   Driver(const http::Limits& limits, const Buffers& buffers, bool hold) : limits_(limits), hold_(hold) {
-    parser_.init(&limits, buffers.staging, buffers.target);
+    parser_.init(&limits, buffers.staging, buffers.target, buffers.credentials);
   }
 
   // Feeds `stream` cut at `cuts` (sorted, inside (0, size)), one receive per piece.

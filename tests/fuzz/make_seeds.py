@@ -151,6 +151,11 @@ def http_seeds():
     http("issue18-absolute", post(target=b"http://x:3000/api/usages?a=1") + b"GET HTTPS://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     http("issue18-ows", post(extra=b"Connection: keep-alive,\tclose\t\r\nX-A: a \t b \t\r\n").replace(
          b"Content-Length: %d" % len(BODY), b"Content-Length:\t%d\t" % len(BODY)) + post(), cuts=(60, 80, 81, 82))
+    # issue 18 §3: bearer credentials kept from the head (split inside the token), repeated, malformed.
+    http("issue18-bearer", post(extra=b"Authorization:  Bearer abc-DEF_0123456789.~+/==\t\r\n") +
+         post(extra=b"Authorization: Bearer a\r\nAuthorization: Bearer a\r\n") +
+         post(extra=b"authorization: Basic dXNlcjpwYXNz\r\n") + post(extra=b"Authorization: Bearer a b\r\n"),
+         cuts=(50, 70, 71, 95))
 
 
 # --- usage_json: the body ----------------------------------------------------------------

@@ -42,6 +42,18 @@ namespace busyring::api {
   X(id_source_unavailable, 503, "id_source_unavailable",                                                  \
     "no id can be issued now (the shared id source); the record was not stored", "Retry-After: 1\r\n",   \
     false)                                                                                                \
+  /* Bearer tokens (--auth-token-file, RFC 6750 3): no bearer credentials (or another scheme: no */ \
+  /* error code then, RFC 6750 3.1), a token not in the set, an Authorization that is no token. */    \
+  X(unauthorized, 401, "unauthorized", "a bearer token is required: Authorization: Bearer <token>",     \
+    "WWW-Authenticate: Bearer\r\n", false)                                                            \
+  X(invalid_token, 401, "invalid_token", "the bearer token is not valid",                                \
+    "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n", false)                                    \
+  X(invalid_credentials, 400, "invalid_request", "the Authorization field is not one Bearer token",     \
+    "WWW-Authenticate: Bearer error=\"invalid_request\"\r\n", false)                                  \
+  /* With --admin-bind: /metrics moved off the public port; the admin port serves no API. */          \
+  X(not_found_public, 404, "not_found", "no such resource; POST /api/usages, GET /healthz", "", false)   \
+  X(not_found_admin, 404, "not_found", "no such resource on the admin listener; GET /metrics, GET /status, GET /healthz", \
+    "", false)                                                                                            \
   X(version_not_supported, 505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true)    \
   /* A method busyring does not know (RFC 9110 9.1): the framing is intact, the connection stays. */    \
   X(not_implemented, 501, "not_implemented",                                                              \

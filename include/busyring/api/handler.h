@@ -12,6 +12,7 @@
 #include <optional>
 #include <string_view>
 
+#include "busyring/api/auth.h"
 #include "busyring/api/errors.h"
 #include "busyring/api/usage_validator.h"
 #include "busyring/http/pipeline.h"
@@ -22,8 +23,13 @@
 
 namespace busyring::api {
 
+// Which listener a connection came in on. The admin listener (--admin-bind) serves /metrics
+// and /healthz, never the API, and asks for no token.
+enum class Listener : uint8_t { public_port, admin };
+
 struct HeadVerdict {
   metrics::Route route = metrics::Route::other;
+  AuthRefusal auth = AuthRefusal::none;  // why the head's credentials were refused, if they were
   std::optional<ErrorId> reject;  // answer this once the request is complete
   bool reject_now = false;        // answer at once and close (the body cannot be skipped safely)
   bool send_continue = false;     // Expect: 100-continue and the body is wanted
@@ -81,9 +87,17 @@ class Handler {
 
   [[nodiscard]] bool init(size_t max_body) noexcept { return validator_.init(max_body); }
 
-  HeadVerdict on_head(const http::RequestHead& head) const noexcept;
-  // A head is complete: its verdict, and the context its answers are framed with.
-  Request begin(const http::RequestHead& head, uint64_t start_ns) const noexcept;
+  // The bearer tokens the public port asks for (/api/usages, and /metrics when it is served
+  // there); nullptr: none asked. The shard sets it at the top of each loop turn (see
+  // net/shared_tokens.h); the set stays valid until then.
+  void set_tokens(const TokenSet* tokens) noexcept { tokens_ = tokens; }
+  // With an admin listener, /metrics is served there only: the public port answers 404.
+  void set_admin_listener(bool exists) noexcept { admin_listener_ = exists; }
+
+  HeadVerdict on_head(const http::RequestHead& head, Listener listener = Listener::public_port) const noexcept;
+  // A head is complete: its verdict, and the context its answers are framed with. Counts a
+  // refused token.
+  Request begin(const http::RequestHead& head, uint64_t start_ns, Listener listener = Listener::public_port) noexcept;
   // A complete request that passed begin(); keep_alive is the parser's, now final. body has
   // SIMDJSON_PADDING readable bytes after it.
   Decision on_request(Request& request, std::string_view body, bool keep_alive, uint64_t arrival_ns) noexcept;
@@ -108,6 +122,7 @@ class Handler {
 
  private:
   Decision decide(Request& request, std::string_view body, uint64_t arrival_ns) noexcept;
+  metrics::Route route_for(const http::RequestHead& head, Listener listener, std::optional<ErrorId>& reject) const noexcept;
   static Decision answer(const RequestContext& context, ErrorId id) noexcept;
 
   ids::ShardIds& ids_;
@@ -115,6 +130,8 @@ class Handler {
   metrics::ShardMetrics& metrics_;
   bool ack_at_once_;
   bool strict_content_type_;
+  bool admin_listener_ = false;
+  const TokenSet* tokens_ = nullptr;
   uint64_t validations_ = 0;
   UsageValidator validator_;
 };

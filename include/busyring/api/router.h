@@ -2,9 +2,9 @@
 // is ignored; paths match exactly.
 //
 // Two surfaces: the API (/api/usages, /healthz) and the operator's endpoints (/metrics,
-// /status). Today one listener serves both (kMainSurface). When an admin listener comes (on
-// 127.0.0.1 by default), moving the operator's endpoints there is one change: the main
-// listener's surface becomes Surface::api and the admin listener routes with Surface::admin.
+// /status). Without --admin-bind the public listener serves both; with it, the handler
+// (Handler::route_for) answers the operator's endpoints only on the admin listener, and the
+// admin listener serves them and /healthz only.
 #pragma once
 
 #include <cstdint>

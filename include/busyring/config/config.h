@@ -66,6 +66,13 @@ struct Config {
   // reservation when it falls under half (so it never holds more than this: the cluster's
   // density bound).
   uint32_t id_reserve = 32768;
+  // --auth-token-file (issue 18): bearer tokens, one per line, that POST /api/usages (and
+  // /metrics on the public port) ask for; re-read on SIGHUP. Empty: no token asked.
+  std::string auth_token_file;
+  // --admin-bind ADDR:PORT: a second listener for /metrics and /healthz (no token asked), and
+  // /metrics leaves the public port. Empty admin_bind: none.
+  std::string admin_bind;
+  uint16_t admin_port = 0;
   uint64_t segment_size = 64ull << 20;
   // Log writes in flight per shard, and the records an overlapping one waits for: measured
   // against one write in flight with wrk -c64, 4/8 won (perf/RESULTS.md).

@@ -26,6 +26,9 @@ std::string help_text();
 // "local" / "redis://HOST[:PORT][/KEY]" / "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]" ->
 // IdSource; false on anything else.
 [[nodiscard]] bool parse_id_source(const std::string& text, IdSource& out) noexcept;
+// "127.0.0.1:9100", "[::1]:9100" -> address ("127.0.0.1", "[::1]") and port (0 picks one);
+// false unless the address is numeric IPv4 or bracketed IPv6 and the port is 0..65535.
+[[nodiscard]] bool parse_address_port(const std::string& text, std::string& address, uint16_t& port) noexcept;
 // "0,2,4-7" -> {0,2,4,5,6,7}.
 [[nodiscard]] bool parse_cpu_list(const std::string& text, std::vector<int>& out) noexcept;
 

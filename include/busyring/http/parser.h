@@ -15,6 +15,10 @@
 // is gathered in the connection's staging area, which the caller provides with
 // SIMDJSON_PADDING bytes of slack after `staging_capacity`. Call stash() before the bytes given
 // to feed() go away (end of each receive).
+//
+// The Authorization value is kept in a credentials buffer of kCredentialsBytes that the caller
+// provides with the staging area (init); without one (framing-only tests), Authorization is
+// not read and every head says Credentials::none.
 #pragma once
 
 #include <llhttp.h>
@@ -54,7 +58,7 @@ struct Limits {
 
 class Parser {
  public:
-  void init(const Limits* limits, char* staging, char* target_buf) noexcept;
+  void init(const Limits* limits, char* staging, char* target_buf, char* credentials_buf = nullptr) noexcept;
 
   // Parses from data; `consumed` says how many bytes were used (the rest must be fed again).
   Event feed(const char* data, size_t len, size_t& consumed) noexcept;
@@ -94,7 +98,7 @@ class Parser {
     method, target, version, request_lf,
     line_start, name, before_value, value, field_lf, end_lf,
   };
-  enum class Header : uint8_t { other, content_type, expect, transfer_encoding, host };
+  enum class Header : uint8_t { other, content_type, expect, transfer_encoding, host, authorization };
 
   // One feed() call's bytes: p the next byte to read, end one past the last, seg the first byte
   // not yet given to llhttp (or withheld), ws_start where a whitespace run in a value begins.
@@ -136,6 +140,7 @@ class Parser {
   const Limits* limits_ = nullptr;
   char* staging_ = nullptr;
   char* target_buf_ = nullptr;
+  char* credentials_ = nullptr;  // kCredentialsBytes, or nullptr: Authorization is not read
   const char* body_ = nullptr;
   const char* reason_ = nullptr;  // why, for errors found here rather than by llhttp
   llhttp_t llhttp_{};
@@ -151,6 +156,7 @@ class Parser {
   uint32_t ws_run_ = 0;
   uint32_t ws_carry_ = 0;  // bytes of the run that were in earlier feeds
   uint16_t target_len_ = 0;
+  uint16_t credentials_len_ = 0;  // up to kCredentialsBytes + 1 (then too long)
   HostSyntax host_;
   bool body_in_staging_ = false;
   bool discard_body_ = false;
@@ -168,6 +174,7 @@ class Parser {
   uint8_t value_len_ = 0;
   uint8_t host_count_ = 0;
   uint8_t te_count_ = 0;
+  uint8_t authorization_count_ = 0;
   uint8_t crlf_seen_ = 0;  // bytes of the CRLF after chunk data seen so far
   char method_[7] = {};    // the longest method we know is 7 bytes
   char name_[17] = {};     // the longest name we act on is "transfer-encoding"

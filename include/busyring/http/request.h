@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "busyring/http/bearer.h"
+
 namespace busyring::http {
 
 // other: a method of RFC 9110 or 5789 that busyring does not serve (405 with Allow);
@@ -23,6 +25,9 @@ struct RequestHead {
   bool chunked = false;
   uint64_t content_length = 0;   // when has_length && !chunked
   uint8_t version_minor = 1;     // HTTP/1.x
+  // The Authorization field, read as bearer credentials (none when absent; malformed when
+  // repeated or too long). The token points into the parser's credentials buffer.
+  Bearer credentials;
 };
 
 }  // namespace busyring::http

@@ -21,8 +21,8 @@ inline constexpr size_t kRoutes = static_cast<size_t>(Route::count);
 const char* route_name(Route route) noexcept;
 
 // Statuses we answer with, in one table so counters can be arrays.
-inline constexpr uint16_t kStatuses[] = {200, 201, 400, 404, 405, 408, 411, 413, 414,
-                                         415, 417, 422, 431, 500, 501, 503, 505};
+inline constexpr uint16_t kStatuses[] = {200, 201, 400, 401, 404, 405, 408, 411, 413,
+                                         414, 415, 417, 422, 431, 500, 501, 503, 505};
 inline constexpr size_t kStatusCount = sizeof(kStatuses) / sizeof(kStatuses[0]);
 size_t status_index(uint16_t status) noexcept;  // kStatusCount if not in the table
 // The statuses a route can answer with: /metrics renders these series from the start, at 0,
@@ -42,6 +42,11 @@ inline constexpr size_t kFlushBuckets = sizeof(kFlushBounds) / sizeof(kFlushBoun
 // Rejections are counted by a reason index; the names come from the api's error table at
 // render time (metrics knows nothing above base).
 inline constexpr size_t kMaxReasons = 32;
+
+// Bearer token refusals (--auth-token-file), by reason: no Authorization, a token not in the
+// set, an Authorization that is not one Bearer token (another scheme included).
+enum class AuthRefusalReason : uint8_t { missing, invalid, malformed, count };
+inline constexpr size_t kAuthRefusalReasons = static_cast<size_t>(AuthRefusalReason::count);
 
 struct alignas(64) ShardMetrics {
   Counter requests[kRoutes][kStatusCount] = {};
@@ -72,6 +77,7 @@ struct alignas(64) ShardMetrics {
   // while every shard's count moves.
   Counter loop_turns = 0;
   Counter recovery_torn_tails = 0;  // set once before the shards start (main: all in shard 0's block)
+  Counter auth_refusals[kAuthRefusalReasons] = {};
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/id_range.h"
 #include "busyring/metrics/shard_metrics.h"
+#include "busyring/net/shared_tokens.h"
 #include "busyring/storage/recovery.h"
 
 namespace busyring::net {
@@ -23,6 +25,7 @@ struct ShardSetup {
   uint32_t index = 0;
   int cpu = -1;  // -1: not pinned
   int listen_fd = -1;
+  int admin_fd = -1;  // --admin-bind: the admin listener, on shard 0 only (see admin_listener.cpp)
   storage::AppendPosition position;
   std::vector<ids::IdRange> holes;
   metrics::ShardMetrics* metrics = nullptr;
@@ -33,6 +36,10 @@ struct ServerPlan {
   uint16_t port = 0;
   std::string banner;  // the start-up line, logged once the shards run
   std::string listen_where;  // "[::]:3000": the "listening on" line's HOST:PORT
+  std::string admin_where;   // --admin-bind's HOST:PORT once bound; empty without it
+  // --auth-token-file: the bearer tokens the public port asks for, re-read at each SIGHUP
+  // (after on_reload); nullptr: no token is asked.
+  std::unique_ptr<SharedTokens> tokens;
   // Runs on the main thread at each SIGHUP, while the shards keep serving. The hook for what
   // an operator expects SIGHUP to re-read (bearer token files, a later issue); when empty, the
   // server logs that there is nothing to reload.

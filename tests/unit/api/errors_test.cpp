@@ -35,8 +35,10 @@ TEST_CASE("every error renders valid JSON with an error code and a message", "[a
     CHECK(std::string(http::reason_phrase(e.status)) != "Unknown");
     if (!e.headers.empty()) CHECK(e.headers.substr(e.headers.size() - 2) == "\r\n");
     statuses.insert(e.status);
+    // Every status answered is counted in busyring_requests_total (status_index knows it).
+    CHECK(metrics::status_index(e.status) < metrics::kStatusCount);
   }
-  CHECK(statuses == std::set<uint16_t>{400, 404, 405, 408, 411, 413, 414, 415, 417, 422, 431, 501, 503, 505});
+  CHECK(statuses == std::set<uint16_t>{400, 401, 404, 405, 408, 411, 413, 414, 415, 417, 422, 431, 501, 503, 505});
 }
 
 TEST_CASE("error statuses, headers and close flags follow the contract", "[api]") {
@@ -48,6 +50,17 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
   CHECK(api::error_info(ErrorId::bad_medication).status == 422);
   CHECK(api::error_info(ErrorId::not_found).status == 404);
   CHECK(api::error_info(ErrorId::not_implemented).status == 501);  // issue 18
+  // Bearer tokens (issue 18, RFC 6750 3): the challenge, with the error code once a token was given.
+  CHECK(api::error_info(ErrorId::unauthorized).status == 401);
+  CHECK(api::error_info(ErrorId::unauthorized).headers == "WWW-Authenticate: Bearer\r\n");
+  CHECK(api::error_info(ErrorId::invalid_token).status == 401);
+  CHECK(api::error_info(ErrorId::invalid_token).headers == "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
+  CHECK(api::error_info(ErrorId::invalid_credentials).status == 400);
+  CHECK(api::error_info(ErrorId::invalid_credentials).headers ==
+        "WWW-Authenticate: Bearer error=\"invalid_request\"\r\n");
+  CHECK_FALSE(api::error_info(ErrorId::unauthorized).close);
+  CHECK_FALSE(api::error_info(ErrorId::invalid_token).close);
+  CHECK_FALSE(api::error_info(ErrorId::invalid_credentials).close);
   CHECK_FALSE(api::error_info(ErrorId::not_implemented).close);
   CHECK(api::error_info(ErrorId::method_not_allowed_post).headers == "Allow: POST\r\n");
   CHECK(api::error_info(ErrorId::method_not_allowed_get).headers == "Allow: GET, HEAD\r\n");

@@ -59,6 +59,7 @@ void fill(ShardMetrics& m, uint64_t seed) {
   m.workspaces_in_use = next() % 1024;
   m.loop_turns = next();
   m.recovery_torn_tails = next() % 3;
+  for (Counter& c : m.auth_refusals) c = next();
 }
 
 // Beside this source: __FILE__ is relative to the repository root, where the tests run; from
