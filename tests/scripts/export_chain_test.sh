@@ -33,20 +33,29 @@ done
 getent passwd postgres >/dev/null || fail "no user postgres (Debian package postgresql)"
 
 # Everything below in a private mount namespace: the overlay and the read-only data dir vanish
-# with it.
+# with it. In a chroot (a fresh machine's root that is no mount point of its own) unshare cannot
+# make "/" private ("cannot change root filesystem propagation"): there the propagation stays
+# as it is, and cleanup unmounts what the test mounted, in case the parent mount was shared.
 if [[ -z ${EXPORT_CHAIN_NS:-} ]]; then
-  exec env EXPORT_CHAIN_NS=1 unshare --mount --propagation private bash "$0" "$@"
+  propagation=private
+  unshare --mount --propagation private true 2>/dev/null || propagation=unchanged
+  exec env EXPORT_CHAIN_NS=$propagation unshare --mount --propagation "$propagation" bash "$0" "$@"
 fi
 
 work=$(mktemp -d /tmp/busyring-export-chain.XXXXXX)
 chmod 0755 "$work"  # postgres and the throwaway user reach their dirs inside
 user=busyring-t$$   # the role has this name too: peer authentication maps one to the other
 server_pid=""
+overlaid=""
 cleanup() {
   [[ -z $server_pid ]] || { kill -KILL "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; } || true
   [[ ! -f $work/pg/data/postmaster.pid ]] ||
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
   ! getent passwd "$user" >/dev/null || userdel "$user" || true
+  if [[ $EXPORT_CHAIN_NS == unchanged ]]; then
+    while mountpoint -q "$work/data" 2>/dev/null; do umount "$work/data" || break; done
+    [[ -z $overlaid ]] || umount /usr/local || true
+  fi
   [[ -n ${KEEP:-} ]] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,6 +65,7 @@ stage=$work/stage
 make --no-print-directory -s install MODE="${BUILD#build/}" DESTDIR="$stage" >"$work/make.log" 2>&1 ||
   { cat "$work/make.log"; fail "make install failed"; }
 mount -t overlay overlay -o "lowerdir=$stage/usr/local:/usr/local" /usr/local
+overlaid=1
 units=/usr/local/lib/systemd/system
 export_unit=$units/busyring-export.service
 example=/usr/local/share/busyring/examples/busyring-export.default
@@ -183,7 +193,7 @@ asan_env=()
 
 run_unit() {  # $1: a name for its files; stdout in $work/$1.out
   local rc=0
-  (umask "$umask_value" && exec unshare --mount sh -c 'mount --bind -o ro "$1" "$1" && shift && exec "$@"' sh "$data" \
+  (umask "$umask_value" && exec unshare --mount --propagation "$EXPORT_CHAIN_NS" sh -c 'mount --bind -o ro "$1" "$1" && shift && exec "$@"' sh "$data" \
     strace -f -qq -s 256 -o "$work/$1.trace" \
     setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs env -i "${unit_env[@]}" \
     "${asan_env[@]}" "${exec_argv[@]}") \
