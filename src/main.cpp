@@ -25,6 +25,7 @@
 #include "busyring/storage/data_dir.h"
 #include "busyring/storage/recover_all.h"
 #include "busyring/storage/scan.h"
+#include "busyring/storage/segment_ledger.h"
 
 namespace {
 
@@ -58,15 +59,26 @@ class IdScan {
 struct Recovered {
   storage::DataDirRecovery log;
   ids::IdRecovery ids;
+  storage::LogInventory inventory;
 };
 
 // Recovery: every shard directory's log repaired and scanned, the ids on disk learnt.
 base::Result<Recovered> recover(const config::Config& config) {
+  // First: no segment went missing (one that was neither retired nor is on disk may have held
+  // acknowledged ids), before anything is scanned or written.
+  auto inventory = storage::check_log_complete(config.data_dir);
+  if (!inventory) return base::Error{inventory.error()};
   IdScan id_scan;
   auto log = storage::recover_all(config.data_dir, config.threads,
                                   [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); });
   if (!log) return base::Error{log.error()};
-  Recovered r{std::move(log.value()), id_scan.merged()};
+  Recovered r{std::move(log.value()), id_scan.merged(), std::move(inventory.value())};
+  // A shard never appends below a retired segment (its index is never used again).
+  for (uint32_t k = 0; k < config.threads && k < r.inventory.first_writable.size(); ++k)
+    if (r.log.positions[k].segment < r.inventory.first_writable[k])
+      r.log.positions[k] = storage::AppendPosition{r.inventory.first_writable[k], 0};
+  // The ledger, one line per shard again (the shards append to it as they create segments).
+  if (auto st = storage::rewrite_ledger(config.data_dir, r.inventory.highest); !st) return base::Error{st.error()};
   if (r.ids.duplicates() > 0)
     BR_LOG_ERROR("recovery: %llu ids appear in more than one record (see busyring-log verify)",
                  static_cast<unsigned long long>(r.ids.duplicates()));
@@ -97,6 +109,13 @@ ids::IdSourceOptions id_source_options(const config::Config& c) {
   o.endpoint = ids::RedisEndpoint{c.id_source.host, c.id_source.port, c.id_source.key, c.id_source_password_file};
   o.reserve_ids = c.id_reserve;
   return o;
+}
+
+// Retired segments' id spans (inclusive) as the half-open ranges the id source takes.
+std::vector<ids::IdRange> retired_ids(const storage::RetiredLog& retired) {
+  std::vector<ids::IdRange> out;
+  for (const storage::RetiredIds& r : retired.ids) out.push_back({r.first, r.last + 1});
+  return out;
 }
 
 // Raises the open-file limit to what --max-connections needs (up to the hard limit), and says
@@ -138,7 +157,9 @@ std::string banner(const config::Config& config, const Recovered& recovered, con
                   static_cast<unsigned long long>(id_count(id_start.holes)));
   else
     std::snprintf(ids_text, sizeof ids_text, "next id %llu",
-                  static_cast<unsigned long long>(id_start.holes.empty() ? recovered.ids.max_id() + 1 : id_start.holes.front().first));
+                  static_cast<unsigned long long>(id_start.holes.empty()
+                                                      ? std::max(id_start.first_fresh, recovered.ids.max_id() + 1)
+                                                      : id_start.holes.front().first));
   utsname u{};
   uname(&u);
   char line[768];
@@ -212,7 +233,9 @@ int main(int argc, char** argv) {
     base::print_fatal("%s", recovered.error().c_str());
     return 1;
   }
-  auto id_start = ids::open_id_source(id_source_options(config), recovered.value().ids);
+  ids::IdSourceOptions id_options = id_source_options(config);
+  id_options.retired = retired_ids(recovered.value().inventory.retired);
+  auto id_start = ids::open_id_source(id_options, recovered.value().ids);
   if (!id_start) {
     base::print_fatal("%s", id_start.error().c_str());
     return 1;

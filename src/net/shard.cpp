@@ -118,6 +118,8 @@ base::Status Shard::open_connections() noexcept {
 base::Status Shard::open_log() noexcept {
   storage::WriterOptions wo;
   wo.dir = storage::shard_dir(config_.data_dir, setup_.index);
+  wo.ledger_data_dir = config_.data_dir;  // each segment recorded before use (issue 17 §1)
+  wo.shard = setup_.index;
   wo.segment_size = config_.segment_size;
   wo.dsync = config_.ack == config::Ack::durable;
   wo.max_record_body = config_.max_body;
