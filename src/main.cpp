@@ -23,6 +23,7 @@
 #include "busyring/net/ring.h"
 #include "busyring/net/server.h"
 #include "busyring/storage/data_dir.h"
+#include "busyring/storage/log_size.h"
 #include "busyring/storage/recover_all.h"
 #include "busyring/storage/scan.h"
 #include "busyring/storage/segment_ledger.h"
@@ -246,5 +247,8 @@ int main(int argc, char** argv) {
   std::vector<const metrics::ShardMetrics*> metrics_view;
   for (const auto& m : metrics_blocks) metrics_view.push_back(m.get());
   plan.listen_where = listeners.value().where;
+  storage::LogSizeGauge log_size;  // measured from now on; POSTs stop at --max-log-size
+  log_size.start(config.data_dir, config.max_log_size);
+  plan.log_size = &log_size;
   return net::run_server(config, *id_start.value().source, std::move(plan), metrics_view.data());
 }

@@ -124,6 +124,7 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   SharedState shared;
   shared.config = &config;
   shared.block_source = &source;
+  shared.log_size = plan.log_size;
   shared.all_metrics = all_metrics;
   shared.shard_count = plan.shards.size();
   const size_t n = plan.shards.size();

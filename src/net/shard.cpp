@@ -46,7 +46,7 @@ Shard::Shard(SharedState& shared, ShardSetup setup) noexcept
       ids_(*shared.block_source, shared.config->id_block, setup_.holes),
       log_port_(log_, *setup_.metrics),
       handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory,
-               shared.config->strict_content_type) {}
+               shared.config->strict_content_type, shared.log_size) {}
 
 Shard::~Shard() {
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -71,6 +71,7 @@ base::Status Shard::start() noexcept {
   render_ctx_.scratch_bytes = scratch_.size();
   render_ctx_.date = &date_;
   render_ctx_.id_source = shared_.block_source;
+  render_ctx_.log_size = shared_.log_size;
 
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return base::Error{"eventfd: " + errno_text(-errno)};

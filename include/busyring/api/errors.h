@@ -42,6 +42,9 @@ namespace busyring::api {
   X(id_source_unavailable, 503, "id_source_unavailable",                                                  \
     "no id can be issued now (the shared id source); the record was not stored", "Retry-After: 1\r\n",   \
     false)                                                                                                \
+  X(log_full, 503, "log_full",                                                                            \
+    "the log reached --max-log-size: exported segments must be retired first; the record was not stored", \
+    "Retry-After: 10\r\n", false)                                                                           \
   X(version_not_supported, 505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true)    \
   /* A method busyring does not know (RFC 9110 9.1): the framing is intact, the connection stays. */    \
   X(not_implemented, 501, "not_implemented", "unknown method; POST /api/usages, GET /healthz, GET /metrics", \

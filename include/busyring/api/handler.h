@@ -18,6 +18,7 @@
 #include "busyring/http/request.h"
 #include "busyring/ids/shard_ids.h"
 #include "busyring/metrics/shard_metrics.h"
+#include "busyring/storage/log_size.h"
 #include "busyring/storage/log_writer.h"
 
 namespace busyring::api {
@@ -71,11 +72,13 @@ class Handler {
  public:
   // strict_content_type (--strict-content-type): a POST whose declared Content-Type is not JSON
   // gets 415. Otherwise the body decides, whatever the Content-Type says.
+  // log_size (may be null): at --max-log-size, a POST is answered 503 log_full.
   Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics, bool ack_at_once,
-          bool strict_content_type = false) noexcept
+          bool strict_content_type = false, const storage::LogSizeGauge* log_size = nullptr) noexcept
       : ids_(ids),
         log_(log),
         metrics_(metrics),
+        log_size_(log_size),
         ack_at_once_(ack_at_once),
         strict_content_type_(strict_content_type) {}
 
@@ -113,6 +116,7 @@ class Handler {
   ids::ShardIds& ids_;
   storage::LogWriter& log_;
   metrics::ShardMetrics& metrics_;
+  const storage::LogSizeGauge* log_size_;
   bool ack_at_once_;
   bool strict_content_type_;
   uint64_t validations_ = 0;
