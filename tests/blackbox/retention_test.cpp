@@ -147,7 +147,8 @@ TEST_CASE("issue 17: retire deletes only exported sealed segments, while the ser
   CommandRun r = tool({"retire", dir.path(), "--checkpoint", checkpoint});
   INFO(r.err);
   REQUIRE(r.ok());
-  CHECK(r.out == dir.path() + ": 0 segments retired\n");
+  CHECK(r.out.empty());
+  CHECK(r.err.find("retire: 0 segments retired") != std::string::npos);
 
   export_and_commit(dir.path(), checkpoint);
   // Records that arrive after the export: the checkpoint does not cover them.

@@ -189,7 +189,8 @@ int run_retire(const Options& options, std::FILE* out, std::FILE* err) {
       return 1;
     }
     total += removed.value();
-    std::fprintf(out, "%s: %zu segments retired\n", dir.c_str(), removed.value());
+    // A line per DIR that lost segments (load.sh's journal); a run that retires nothing is quiet.
+    if (removed.value() > 0) std::fprintf(out, "%s: %zu segments retired\n", dir.c_str(), removed.value());
   }
   std::fprintf(err, "busyring-log: retire: %zu segments retired (checkpoint generation %llu)\n", total,
                static_cast<unsigned long long>(c.generation));
