@@ -16,6 +16,7 @@
 #include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
+#include "busyring/ids/held_ranges.h"
 #include "busyring/ids/id_recovery.h"
 #include "busyring/ids/id_source.h"
 #include "busyring/metrics/shard_metrics.h"
@@ -63,12 +64,27 @@ struct Recovered {
   storage::LogInventory inventory;
 };
 
+// A data dir whose id high water is the local counter's was made by a server that keeps the
+// segment ledger (it writes the ledger before the high water): without it, segments removed
+// by hand could not be noticed, so its loss refuses the start. Older data dirs have neither.
+base::Status check_ledger_kept(const std::string& data_dir, const storage::LogInventory& inventory) {
+  if (inventory.ledger_existed) return base::ok_status();
+  bool local = false;
+  auto held = ids::load_held_ranges(ids::held_ranges_path(data_dir), &local);
+  if (!held || !local) return base::ok_status();  // a damaged file is the id source's to report
+  return base::Error{storage::ledger_path(data_dir) +
+                     " is missing: it lists the segments busyring created, so that one removed by hand is "
+                     "noticed; restore it from a backup (or, sure that no segment was removed, write one line "
+                     "\"K N\" per shard-KK directory, N its highest seg-N.log)"};
+}
+
 // Recovery: every shard directory's log repaired and scanned, the ids on disk learnt.
 base::Result<Recovered> recover(const config::Config& config) {
   // First: no segment went missing (one that was neither retired nor is on disk may have held
   // acknowledged ids), before anything is scanned or written.
   auto inventory = storage::check_log_complete(config.data_dir);
   if (!inventory) return base::Error{inventory.error()};
+  if (auto st = check_ledger_kept(config.data_dir, inventory.value()); !st) return base::Error{st.error()};
   IdScan id_scan;
   auto log = storage::recover_all(config.data_dir, config.threads,
                                   [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); });

@@ -39,8 +39,9 @@ std::string missing_line(const std::string& data_dir, const std::string& path, b
   return path + " is missing: " +
          (ledger ? "busyring created it (" + ledger_path(data_dir) + ")" : std::string("later segments exist")) +
          " and busyring-log retire did not retire it (" + retired_path(data_dir) +
-         "), so ids it held may have been acknowledged and must not be issued again; put the file back "
-         "(exported segments are removed with `busyring-log retire " + data_dir + " --checkpoint FILE`)";
+         "), so ids it held may have been acknowledged and must not be issued again; put the file back, or "
+         "the retired file if that is what went (exported segments are removed with `busyring-log retire " +
+         data_dir + " --checkpoint FILE`)";
 }
 
 }  // namespace
@@ -139,6 +140,7 @@ base::Result<LogInventory> check_log_complete(const std::string& data_dir) {
     }
   }
   inv.retired = std::move(retired.value());
+  inv.ledger_existed = ledger.value().exists;
   return inv;
 }
 

@@ -123,6 +123,16 @@ TEST_CASE("issue 17: a segment removed by hand refuses the start, naming it; put
     CHECK(std::count(err.begin(), err.end(), '\n') == 1);  // one line
   }
   REQUIRE(::rename(aside.c_str(), seg.c_str()) == 0);
+  // The ledger itself removed: without it a removal could go unnoticed, so it refuses too.
+  const std::string ledger = dir.sub("segments");
+  REQUIRE(::rename(ledger.c_str(), dir.sub("segments.aside").c_str()) == 0);
+  {
+    ServerProcess refused({"--port", "0", "--data-dir", dir.path(), "--threads", "2", "--segment-size", "1M"});
+    CHECK(refused.wait_exit().code == 1);
+    INFO(refused.stderr_text());
+    CHECK(refused.stderr_text().find(ledger + " is missing") != std::string::npos);
+  }
+  REQUIRE(::rename(dir.sub("segments.aside").c_str(), ledger.c_str()) == 0);
   auto server = start_server(dir.path());
   const auto ids = post_all(server->port(), {usage_body("after")}, acked, 1);
   CHECK(ids == std::vector<uint64_t>{9});

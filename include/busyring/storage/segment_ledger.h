@@ -51,6 +51,7 @@ struct LogInventory {
   std::vector<int64_t> highest;          // highest segment created, per shard (-1: none)
   std::vector<uint32_t> first_writable;  // one past the last retired segment, per shard
   RetiredLog retired;                    // DATA_DIR/retired as read
+  bool ledger_existed = false;           // DATA_DIR/segments was there (else: a data dir from before it)
 };
 
 // Every segment the ledger (or the files) says was created is on disk or retired; otherwise one
