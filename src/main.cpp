@@ -19,6 +19,7 @@
 #include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
+#include "busyring/ids/held_ranges.h"
 #include "busyring/ids/id_recovery.h"
 #include "busyring/ids/id_source.h"
 #include "busyring/metrics/shard_metrics.h"
@@ -27,8 +28,10 @@
 #include "busyring/net/server.h"
 #include "busyring/net/shared_tokens.h"
 #include "busyring/storage/data_dir.h"
+#include "busyring/storage/log_size.h"
 #include "busyring/storage/recover_all.h"
 #include "busyring/storage/scan.h"
+#include "busyring/storage/segment_ledger.h"
 
 namespace {
 
@@ -62,12 +65,32 @@ class IdScan {
 struct Recovered {
   storage::DataDirRecovery log;
   ids::IdRecovery ids;
+  storage::LogInventory inventory;
 };
+
+// A data dir whose id high water is the local counter's was made by a server that keeps the
+// segment ledger (it writes the ledger before the high water): without it, segments removed
+// by hand could not be noticed, so its loss refuses the start. Older data dirs have neither.
+base::Status check_ledger_kept(const std::string& data_dir, const storage::LogInventory& inventory) {
+  if (inventory.ledger_existed) return base::ok_status();
+  bool local = false;
+  auto held = ids::load_held_ranges(ids::held_ranges_path(data_dir), &local);
+  if (!held || !local) return base::ok_status();  // a damaged file is the id source's to report
+  return base::Error{storage::ledger_path(data_dir) +
+                     " is missing: it lists the segments busyring created, so that one removed by hand is "
+                     "noticed; restore it from a backup (or, sure that no segment was removed, write one line "
+                     "\"K N\" per shard-KK directory, N its highest seg-N.log)"};
+}
 
 // Recovery: every shard directory's log repaired and scanned, the ids on disk learnt. A long
 // scan says how far it is every few seconds, in the log and in systemd's STATUS (which also
 // extends the start-up timeout while the scan advances).
 base::Result<Recovered> recover(const config::Config& config) {
+  // First: no segment went missing (one that was neither retired nor is on disk may have held
+  // acknowledged ids), before anything is scanned or written.
+  auto inventory = storage::check_log_complete(config.data_dir);
+  if (!inventory) return base::Error{inventory.error()};
+  if (auto st = check_ledger_kept(config.data_dir, inventory.value()); !st) return base::Error{st.error()};
   IdScan id_scan;
   std::atomic<uint64_t> scanned{0};
   base::ProgressReporter progress("recovering the log", scanned, storage::data_dir_log_bytes(config.data_dir),
@@ -80,7 +103,13 @@ base::Result<Recovered> recover(const config::Config& config) {
                                   [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); });
   progress.stop();
   if (!log) return base::Error{log.error()};
-  Recovered r{std::move(log.value()), id_scan.merged()};
+  Recovered r{std::move(log.value()), id_scan.merged(), std::move(inventory.value())};
+  // A shard never appends below a retired segment (its index is never used again).
+  for (uint32_t k = 0; k < config.threads && k < r.inventory.first_writable.size(); ++k)
+    if (r.log.positions[k].segment < r.inventory.first_writable[k])
+      r.log.positions[k] = storage::AppendPosition{r.inventory.first_writable[k], 0};
+  // The ledger, one line per shard again (the shards append to it as they create segments).
+  if (auto st = storage::rewrite_ledger(config.data_dir, r.inventory.highest); !st) return base::Error{st.error()};
   if (r.ids.duplicates() > 0)
     BR_LOG_ERROR("recovery: %llu ids appear in more than one record (see busyring-log verify)",
                  static_cast<unsigned long long>(r.ids.duplicates()));
@@ -120,6 +149,13 @@ ids::IdSourceOptions id_source_options(const config::Config& c) {
   o.etcd.key_file = c.id_source_key_file;
   o.reserve_ids = c.id_reserve;
   return o;
+}
+
+// Retired segments' id spans (inclusive) as the half-open ranges the id source takes.
+std::vector<ids::IdRange> retired_ids(const storage::RetiredLog& retired) {
+  std::vector<ids::IdRange> out;
+  for (const storage::RetiredIds& r : retired.ids) out.push_back({r.first, r.last + 1});
+  return out;
 }
 
 // Raises the open-file limit to what --max-connections needs (up to the hard limit), and says
@@ -165,7 +201,9 @@ std::string banner(const config::Config& config, const Recovered& recovered, con
                   static_cast<unsigned long long>(id_count(id_start.holes)));
   else
     std::snprintf(ids_text, sizeof ids_text, "next id %llu",
-                  static_cast<unsigned long long>(id_start.holes.empty() ? recovered.ids.max_id() + 1 : id_start.holes.front().first));
+                  static_cast<unsigned long long>(id_start.holes.empty()
+                                                      ? std::max(id_start.first_fresh, recovered.ids.max_id() + 1)
+                                                      : id_start.holes.front().first));
   utsname u{};
   uname(&u);
   char line[768];
@@ -263,7 +301,9 @@ int main(int argc, char** argv) {
     base::print_fatal("%s", recovered.error().c_str());
     return 1;
   }
-  auto id_start = ids::open_id_source(id_source_options(config), recovered.value().ids);
+  ids::IdSourceOptions id_options = id_source_options(config);
+  id_options.retired = retired_ids(recovered.value().inventory.retired);
+  auto id_start = ids::open_id_source(id_options, recovered.value().ids);
   if (!id_start) {
     base::print_fatal("%s", id_start.error().c_str());
     return 1;
@@ -279,5 +319,8 @@ int main(int argc, char** argv) {
     plan.shards[0].admin_fd = admin->fds[0];  // the shard closes it
     plan.admin_where = admin->where;
   }
+  storage::LogSizeGauge log_size;  // measured from now on; POSTs stop at --max-log-size
+  log_size.start(config.data_dir, config.max_log_size);
+  plan.log_size = &log_size;
   return net::run_server(config, *id_start.value().source, std::move(plan), metrics_view.data());
 }

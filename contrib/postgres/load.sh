@@ -6,8 +6,8 @@
 #   sudo -u busyring BUSYRING_CHECKPOINT=/var/lib/busyring-export/checkpoint PGDATABASE=busyring \
 #     /usr/local/share/busyring/postgres/load.sh /var/lib/busyring
 #
-# DATA_DIR is the server's --data-dir (several: a cluster's nodes, merged by id). It is only
-# read: the checkpoint lives elsewhere.
+# DATA_DIR is the server's --data-dir (several: a cluster's nodes, merged by id). The export
+# only reads it; step 4 deletes what PostgreSQL committed (the checkpoint lives elsewhere).
 #
 # One run:
 #   1. busyring-log export DATA_DIR... --format csv --since-checkpoint CHECKPOINT: the records
@@ -17,8 +17,9 @@
 #   2. psql, in one transaction: COPY them into a temporary staging table, then
 #      busyring_merge_staging() inserts them into usages with ON CONFLICT (id) DO NOTHING;
 #   3. only when both succeeded: busyring-log checkpoint commit CHECKPOINT (renames .next over it);
-#   4. with BUSYRING_RETIRE=1: busyring-log retire, which deletes the sealed segments whose
-#      records the committed checkpoint covers (PostgreSQL holds them all by then).
+#   4. unless BUSYRING_RETIRE=0: busyring-log retire DATA_DIR... --checkpoint CHECKPOINT, which
+#      deletes the sealed segments whose records the committed checkpoint covers (PostgreSQL
+#      holds them all by then), so the data dir stays bounded by the export's lag.
 # A crash or failure anywhere before 3 leaves the checkpoint where it was, so the next run
 # exports the same records again and the primary key drops the ones already loaded: every
 # record lands in the table once. A checkpoint that does not match the log, or a damaged log,
@@ -30,7 +31,7 @@
 #   BUSYRING_LOG         the busyring-log binary (default: busyring-log on PATH)
 #   BUSYRING_SETTLE      seconds a record must have aged before it is exported (default 10:
 #                        writes still in flight in the server settle first)
-#   BUSYRING_RETIRE      1: step 4 after each committed load (default 0)
+#   BUSYRING_RETIRE      1: step 4 after each committed load (default); 0: keep every segment
 #   PSQL                 the psql binary (default: psql on PATH)
 #   PGHOST PGPORT PGDATABASE PGUSER PGPASSFILE ...  where to load (libpq's variables); the
 #                        database is made by setup.sql (role, grants and schema.sql)
@@ -51,7 +52,7 @@ fi
 checkpoint=${BUSYRING_CHECKPOINT:-/var/lib/busyring-export/checkpoint}
 log_tool=${BUSYRING_LOG:-busyring-log}
 settle=${BUSYRING_SETTLE:-10}
-retire=${BUSYRING_RETIRE:-0}
+retire=${BUSYRING_RETIRE:-1}
 psql=${PSQL:-psql}
 if [[ $retire != [01] ]]; then
   echo "load.sh: BUSYRING_RETIRE is '$retire'; it takes 0 or 1" >&2

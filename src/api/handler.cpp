@@ -203,6 +203,8 @@ Decision Handler::decide(Request& request, std::string_view body, uint64_t arriv
     if (const auto error = validator_.validate(body.data(), body.size())) return answer(context, *error);
     request.body_valid = true;
   }
+  // The live log at --max-log-size: nothing more until exported segments are retired.
+  if (log_size_ != nullptr && log_size_->full()) return answer(context, ErrorId::log_full);
   Decision d;
   const uint64_t id = ids_.next(arrival_ns);
   if (id == 0) {

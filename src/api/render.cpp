@@ -32,6 +32,8 @@ struct Health {
 
 Health health(const RenderContext& ctx) noexcept {
   if (!storage_healthy(ctx)) return {false, "a shard's log cannot take writes (see the server log)"};
+  if (ctx.log_size != nullptr && ctx.log_size->full())
+    return {false, "the log reached --max-log-size: exported segments must be retired (busyring-log retire)"};
   const ids::SourceStats ids = id_source_stats(ctx);
   if (!ids.serving()) return {false, ids.problem};
   return {true, ids.problem};
@@ -92,9 +94,12 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       BR_ASSERT(ctx.scratch != nullptr);
       const ids::SourceStats ids = id_source_stats(ctx);
       metrics::IdSourceGauges gauges{ids.up, ids.refused, ids.reserve_ids, ids.calls, ids.errors};
+      metrics::LogGauges log;
+      if (ctx.log_size != nullptr) log = {ctx.log_size->live_bytes(), ctx.log_size->max_bytes()};
       const size_t n = metrics::render_metrics_page(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
                                                     error_reason_names(), static_cast<size_t>(ErrorId::count),
-                                                    ids.shared ? &gauges : nullptr);
+                                                    ids.shared ? &gauges : nullptr,
+                                                    ctx.log_size != nullptr ? &log : nullptr);
       r.type = http::BodyType::text;
       r.body = {ctx.scratch, n};
       break;

@@ -160,6 +160,12 @@ base::FlagTable flag_table(Config& c) {
                  "reserve falls under N/2",
                  c.id_reserve, 2, 1u << 30),
       size_flag("--segment-size", "log segment file size", c.segment_size, 1ull << 20, 1ull << 40, 1ull << 20),
+      size_flag("--max-log-size",
+                "once the segment files on disk reach this, POST answers 503 (Retry-After) and /healthz "
+                "says why, until exported segments are retired (busyring-log retire); the server never "
+                "deletes records. 0: no limit",
+                c.max_log_size, 0, 1ull << 50)
+          .defaults_to("0 (no limit)"),
       duration_flag("--log-interval", "log rate, p99 latency and records per flush this often; 0 is off",
                     c.log_interval_ms, ms, 0, kMaxTimeoutNs)
           .defaults_to("off"),

@@ -30,8 +30,9 @@ bool parse_u64(const char*& p, const char* end, uint64_t& out) {
 
 std::string held_ranges_path(const std::string& data_dir) { return data_dir + "/" + kHeldRangesFile; }
 
-base::Result<std::vector<IdRange>> load_held_ranges(const std::string& path) {
+base::Result<std::vector<IdRange>> load_held_ranges(const std::string& path, bool* local) {
   std::vector<IdRange> out;
+  if (local != nullptr) *local = false;
   std::string text;
   if (const int rc = base::read_file(path, text, std::string::npos); rc < 0) {
     if (rc == -ENOENT) return out;
@@ -39,6 +40,12 @@ base::Result<std::vector<IdRange>> load_held_ranges(const std::string& path) {
   }
   size_t line_no = 0;
   size_t pos = 0;
+  const std::string marker = std::string(kLocalMarker) + "\n";
+  if (text.compare(0, marker.size(), marker) == 0) {
+    if (local != nullptr) *local = true;
+    pos = marker.size();
+    ++line_no;
+  }
   while (pos < text.size()) {
     const size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) break;  // torn last line: never used

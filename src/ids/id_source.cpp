@@ -6,12 +6,48 @@
 #include "busyring/ids/held_ranges.h"
 #include "busyring/ids/redis_credentials.h"
 #include "etcd_range_store.h"
+#include "high_water.h"
 #include "node_id.h"
 #include "redis_range_store.h"
 #include "shared_block_source.h"
 
 namespace busyring::ids {
 namespace {
+
+// `holes` less every id in `retired` (both ascending and disjoint).
+std::vector<IdRange> without(const std::vector<IdRange>& holes, const std::vector<IdRange>& retired) {
+  std::vector<IdRange> out;
+  size_t r = 0;
+  for (IdRange h : holes) {
+    while (r < retired.size() && retired[r].end <= h.first) ++r;
+    for (size_t i = r; i < retired.size() && retired[i].first < h.end && !h.empty(); ++i) {
+      if (retired[i].first > h.first) out.push_back({h.first, retired[i].first});
+      h.first = std::max(h.first, retired[i].end);
+    }
+    if (!h.empty()) out.push_back(h);
+  }
+  return out;
+}
+
+uint64_t retired_end(const std::vector<IdRange>& retired) { return retired.empty() ? 1 : retired.back().end; }
+
+// The node's own counter, made durable. Every id above the highest in the log and in the
+// retired segments was never acknowledged (the start-up check proved no segment went missing),
+// so the counter resumes right above them, dense, and the ids up to the old high water it
+// reissues need no new write of the file.
+base::Result<IdStart> open_local(const IdSourceOptions& options, const IdRecovery& recovered,
+                                 const std::vector<IdRange>& ranges, const std::string& ranges_path) {
+  uint64_t high = 1;
+  for (const IdRange& r : ranges) high = std::max(high, r.end);
+  const uint64_t first = std::max(recovered.max_id() + 1, retired_end(options.retired));
+  IdStart start;
+  start.holes = without(recovered.holes(), options.retired);
+  start.first_fresh = first;
+  auto source = std::make_unique<HighWaterBlockSource>(ranges_path, first, high, options.reserve_ids);
+  if (auto st = source->start(); !st) return base::Error{st.error()};
+  start.source = std::move(source);
+  return start;
+}
 
 // The store --id-source names, its credential files read (a file that cannot be read, or does
 // not hold what it must, stops the start).
@@ -41,10 +77,11 @@ base::Result<IdStart> open_shared(const IdSourceOptions& options, const IdRecove
                        "(written with --id-source local?); a cluster node needs its own empty --data-dir, or run "
                        "this one alone with --id-source local"};
   IdStart start;
-  start.holes = recovered.holes_within(ranges);
+  start.holes = without(recovered.holes_within(ranges), options.retired);
   uint64_t hole_ids = 0;
   for (const IdRange& h : start.holes) hole_ids += h.size();
-  const uint64_t held_end = std::max(ranges.empty() ? 1 : ranges.back().end, recovered.max_id() + 1);
+  const uint64_t held_end =
+      std::max({ranges.empty() ? 1 : ranges.back().end, recovered.max_id() + 1, retired_end(options.retired)});
   auto node_id = load_or_create_node_id(options.data_dir);
   if (!node_id) return base::Error{node_id.error()};
   auto store = open_store(options, node_id.value());
@@ -57,21 +94,24 @@ base::Result<IdStart> open_shared(const IdSourceOptions& options, const IdRecove
   return start;
 }
 
+
 }  // namespace
 
 base::Result<IdStart> open_id_source(const IdSourceOptions& options, const IdRecovery& recovered) {
   const std::string ranges_path = held_ranges_path(options.data_dir);
-  auto held = load_held_ranges(ranges_path);
+  bool local = false;
+  auto held = load_held_ranges(ranges_path, &local);
   if (!held) return base::Error{held.error()};
-  if (options.kind != IdSourceKind::local) return open_shared(options, recovered, held.value(), ranges_path);
-  if (!held.value().empty())
+  const bool shared = options.kind != IdSourceKind::local;
+  if (shared && local)
+    return base::Error{ranges_path + " shows this data dir issued its own ids (--id-source local): a cluster "
+                       "node needs its own empty --data-dir, or run this one alone with --id-source local"};
+  if (shared) return open_shared(options, recovered, held.value(), ranges_path);
+  if (!held.value().empty() && !local)
     return base::Error{ranges_path + " shows this data dir took its ids from a shared counter: start it with "
                        "--id-source redis://... or etcd://... again (with its own counter it would issue ids "
                        "other nodes hold)"};
-  IdStart start;
-  start.holes = recovered.holes();
-  start.source = std::make_unique<LocalBlockSource>(recovered.max_id() + 1);
-  return start;
+  return open_local(options, recovered, held.value(), ranges_path);
 }
 
 }  // namespace busyring::ids

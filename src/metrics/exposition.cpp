@@ -49,8 +49,8 @@ size_t render_shard_series(const ShardMetrics* const* shards, size_t n, char* bu
 
 size_t render_metrics_page(const ShardMetrics* const* shards, size_t n, char* out, size_t cap,
                            const char* const* reason_names, size_t reason_count,
-                           const IdSourceGauges* id_source) noexcept {
-  size_t len = render_prometheus(shards, n, out, cap, reason_names, reason_count, id_source);
+                           const IdSourceGauges* id_source, const LogGauges* log) noexcept {
+  size_t len = render_prometheus(shards, n, out, cap, reason_names, reason_count, id_source, log);
   len += render_build_info(base::version(), base::git_commit(), out + len, cap - len);
   ProcessStats stats;
   if (read_process_stats(stats)) len += render_process_metrics(stats, out + len, cap - len);

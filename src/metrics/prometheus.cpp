@@ -166,11 +166,19 @@ void id_source_gauges(TextWriter& out, const IdSourceGauges* g) {
   single(out, "busyring_id_source_errors_total", "counter", "Failed calls to the shared id counter.", g->errors);
 }
 
+void log_gauges(TextWriter& out, const LogGauges* g) {
+  if (g == nullptr) return;
+  single(out, "busyring_log_live_bytes", "gauge",
+         "Bytes of log segment files on disk (retire exported ones with busyring-log retire).", g->live_bytes);
+  single(out, "busyring_log_max_bytes", "gauge",
+         "--max-log-size: at it, POSTs answer 503 until segments are retired (0: no limit).", g->max_bytes);
+}
+
 }  // namespace
 
 size_t render_prometheus(const ShardMetrics* const* shard_blocks, size_t n, char* buf, size_t cap,
                          const char* const* reason_names, size_t reason_count,
-                         const IdSourceGauges* id_source) noexcept {
+                         const IdSourceGauges* id_source, const LogGauges* log) noexcept {
   if (cap == 0) return 0;
   TextWriter out(buf, cap);
   const Shards shards{shard_blocks, n};
@@ -183,6 +191,7 @@ size_t render_prometheus(const ShardMetrics* const* shard_blocks, size_t n, char
   auth_refusals(out, shards);
   scalars(out, shards, kNodeScalars);
   id_source_gauges(out, id_source);
+  log_gauges(out, log);
   return out.len();
 }
 

@@ -50,7 +50,7 @@ Shard::Shard(SharedState& shared, ShardSetup setup) noexcept
       ids_(*shared.block_source, shared.config->id_block, setup_.holes),
       log_port_(log_, *setup_.metrics),
       handler_(ids_, log_, *setup_.metrics, shared.config->ack == config::Ack::memory,
-               shared.config->strict_content_type) {
+               shared.config->strict_content_type, shared.log_size) {
   handler_.set_admin_listener(!shared.config->admin_bind.empty());
 }
 
@@ -78,6 +78,7 @@ base::Status Shard::start() noexcept {
   render_ctx_.scratch_bytes = scratch_.size();
   render_ctx_.date = &date_;
   render_ctx_.id_source = shared_.block_source;
+  render_ctx_.log_size = shared_.log_size;
 
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return base::Error{"eventfd: " + errno_text(-errno)};
@@ -128,6 +129,8 @@ base::Status Shard::open_connections() noexcept {
 base::Status Shard::open_log() noexcept {
   storage::WriterOptions wo;
   wo.dir = storage::shard_dir(config_.data_dir, setup_.index);
+  wo.ledger_data_dir = config_.data_dir;  // each segment recorded before use (issue 17 §1)
+  wo.shard = setup_.index;
   wo.segment_size = config_.segment_size;
   wo.dsync = config_.ack == config::Ack::durable;
   wo.max_record_body = config_.max_body;

@@ -50,6 +50,7 @@ inline constexpr uint32_t kAdminConnections = 16;
 struct SharedState {
   const config::Config* config = nullptr;
   ids::BlockSource* block_source = nullptr;
+  const storage::LogSizeGauge* log_size = nullptr;  // --max-log-size
   const metrics::ShardMetrics* const* all_metrics = nullptr;
   size_t shard_count = 0;
   std::atomic<bool> stop{false};

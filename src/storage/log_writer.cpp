@@ -18,6 +18,7 @@
 #include "busyring/storage/fault_hook.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
+#include "busyring/storage/segment_ledger.h"
 
 namespace busyring::storage {
 namespace {
@@ -42,6 +43,7 @@ LogWriter::~LogWriter() {
   }
   if (current_fd_ >= 0) close(current_fd_);
   if (dir_fd_ >= 0) close(dir_fd_);
+  if (ledger_fd_ >= 0) close(ledger_fd_);
   if (memory_ != nullptr) free_aligned(memory_, memory_bytes_);
 }
 
@@ -76,6 +78,8 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
   po.zeros = memory_ + record_bytes_total;
   po.zero_bytes = kZeroChunkBytes;
   po.zero_buffer_index = static_cast<int>(options_.buffer_count);
+  po.ledger_fd = ledger_fd_;
+  po.shard = options_.shard;
   preparer_.init(po);
   voids_.init(options_.dir, options_.dsync, align_, memory_ + record_bytes_total + kZeroChunkBytes);
 
@@ -96,6 +100,11 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
 base::Status LogWriter::open_segments(AppendPosition start) {
   int rc = make_dirs(options_.dir);
   if (rc < 0) return base::Error{"cannot create " + options_.dir + ": " + err(rc)};
+  if (!options_.ledger_data_dir.empty()) {
+    ledger_fd_ = open_ledger(options_.ledger_data_dir);
+    if (ledger_fd_ < 0)
+      return base::Error{"cannot open " + ledger_path(options_.ledger_data_dir) + ": " + err(ledger_fd_)};
+  }
   const std::string path = segment_path(options_.dir, start.segment);
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
@@ -103,6 +112,10 @@ base::Status LogWriter::open_segments(AppendPosition start) {
     if (rc < 0) return base::Error{"cannot create " + path + ": " + err(rc)};
     if (stat(path.c_str(), &st) != 0) return base::Error{"cannot stat " + path + ": " + err(-errno)};
   }
+  // Created now or before (a crash may have come between creating it and recording it): in
+  // the ledger before any record goes in.
+  if (ledger_fd_ >= 0 && (rc = append_ledger_sync(ledger_fd_, options_.shard, start.segment)) < 0)
+    return base::Error{"cannot write " + ledger_path(options_.ledger_data_dir) + ": " + err(rc)};
   DioAlign align;
   rc = dio_alignment(path, align);
   if (rc < 0)

@@ -11,6 +11,7 @@
 #include "busyring/base/assert.h"
 #include "busyring/base/log.h"
 #include "busyring/storage/segment.h"
+#include "busyring/storage/segment_ledger.h"
 
 namespace busyring::storage {
 namespace {
@@ -80,6 +81,12 @@ void SegmentPreparer::prep(io_uring_sqe* sqe) noexcept {
     case Step::sync: io_uring_prep_fsync(sqe, fd_, 0); return;
     case Step::rename: io_uring_prep_renameat(sqe, AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, path_.c_str(), 0); return;
     case Step::sync_dir: io_uring_prep_fsync(sqe, options_.dir_fd, 0); return;
+    case Step::record:
+      // O_APPEND: the line lands at the end whatever the offset says.
+      ledger_bytes_ = static_cast<uint32_t>(format_ledger_line(ledger_line_, options_.shard, index_));
+      io_uring_prep_write(sqe, options_.ledger_fd, ledger_line_, ledger_bytes_, 0);
+      return;
+    case Step::sync_record: io_uring_prep_fsync(sqe, options_.ledger_fd, IORING_FSYNC_DATASYNC); return;
     case Step::unlink: io_uring_prep_unlinkat(sqe, AT_FDCWD, tmp_path_.c_str(), 0); return;
     case Step::idle:
     case Step::ready: break;
@@ -99,6 +106,7 @@ void SegmentPreparer::on_complete(uint64_t seq, int res, uint64_t now_ns) noexce
   }
   if (step_ == Step::open && res >= 0) fd_ = res;
   if (step_ == Step::zero && res >= 0 && static_cast<uint32_t>(res) != chunk_) res = -ENOSPC;  // short write
+  if (step_ == Step::record && res >= 0 && static_cast<uint32_t>(res) != ledger_bytes_) res = -EIO;
   if (res < 0) {
     fail(res, now_ns);
     return;
@@ -117,6 +125,16 @@ void SegmentPreparer::advance() noexcept {
     case Step::sync: step_ = Step::rename; return;
     case Step::rename: step_ = Step::sync_dir; return;
     case Step::sync_dir:
+      if (options_.ledger_fd >= 0) {
+        step_ = Step::record;
+        return;
+      }
+      step_ = Step::ready;
+      if (error_ != 0) BR_LOG_INFO("log: %s ready again", path_.c_str());
+      error_ = 0;
+      return;
+    case Step::record: step_ = Step::sync_record; return;
+    case Step::sync_record:
       step_ = Step::ready;
       if (error_ != 0) BR_LOG_INFO("log: %s ready again", path_.c_str());
       error_ = 0;
@@ -138,7 +156,8 @@ void SegmentPreparer::fail(int res, uint64_t now_ns) noexcept {
   retry_ns_ = now_ns + kRetryNs;
   close_fd();
   // Until the rename has happened, a .tmp may be left: remove it before trying again.
-  step_ = step_ == Step::sync_dir ? Step::idle : Step::unlink;
+  const bool renamed = step_ == Step::sync_dir || step_ == Step::record || step_ == Step::sync_record;
+  step_ = renamed ? Step::idle : Step::unlink;
 }
 
 void SegmentPreparer::close_fd() noexcept {
@@ -156,6 +175,8 @@ const char* SegmentPreparer::step_name(Step s) noexcept {
     case Step::rename: return "rename";
     case Step::sync_dir: return "fsync of the directory";
     case Step::unlink: return "remove";
+    case Step::record: return "write to the segment ledger";
+    case Step::sync_record: return "fsync of the segment ledger";
     case Step::idle:
     case Step::ready: break;
   }

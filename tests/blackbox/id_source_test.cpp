@@ -66,7 +66,8 @@ TEST_CASE("a data dir written with the local counter refuses to be a cluster nod
     REQUIRE(roundtrip(c, post_request(usage_body("local"))).status == 201);
     REQUIRE(local.stop().code == 0);
   }
-  // Redis or etcd alike (neither is reached: the data dir is refused first).
+  // Redis or etcd alike (neither is reached: the data dir is refused first). The local
+  // counter's high water (DATA_DIR/id-ranges, "local") says so before the records do.
   for (const std::string& source : {kNoRedis, std::string("etcd://127.0.0.1:1/busyring/ids")}) {
     INFO(source);
     std::vector<std::string> args = node_args(dir.path());
@@ -76,9 +77,8 @@ TEST_CASE("a data dir written with the local counter refuses to be a cluster nod
     INFO(node.stderr_text());
     CHECK(st.exited);
     CHECK(st.code == 1);
-    CHECK(node.stderr_text().find("busyring: " + dir.path() +
-                                  " holds records whose ids were not reserved from a shared counter") !=
-          std::string::npos);
+    CHECK(node.stderr_text().find("busyring: " + dir.path() + "/id-ranges shows this data dir issued its own ids "
+                                  "(--id-source local)") != std::string::npos);
   }
 }
 

@@ -13,12 +13,14 @@
 #   5. The installed busyring, run as that user, takes POSTs; the export unit's ExecStart runs as
 #      the unit would: that user, the unit's Environment= then the environment file (a copy of
 #      the installed example with the admin's edits), the unit's UMask, no new privileges, the
-#      data dir mounted read-only, under strace: every system call in the unit's
-#      SystemCallFilter, every socket in its RestrictAddressFamilies, no W+X memory
+#      data dir writable (ReadWritePaths=, for retire), under strace: every system call in the
+#      unit's SystemCallFilter, every socket in its RestrictAddressFamilies, no W+X memory
 #      (MemoryDenyWriteExecute), no /proc file but the processes' own (ProcSubset=pid), every
-#      file written under the checkpoint's dir.
+#      file written under the checkpoint's dir or the data dir (retire, issue 17 §2).
 #   6. Every acknowledged id in the table once, the checkpoint committed, a second run loads
-#      nothing; more POSTs, their rows only; the server stopped, a last run loads nothing.
+#      nothing; more POSTs (large ones: segments fill), their rows only, and `busyring-log
+#      retire` (load.sh's step 4, on by default) deleted the segments PostgreSQL holds; the
+#      server stopped, a last run loads nothing; restarted, it issues none of the retired ids.
 set -euo pipefail
 unset MAKEFLAGS MFLAGS MAKELEVEL  # hermetic: no -j or overrides from the `make test` around us
 BUILD=${BUILD:-build/release}
@@ -141,7 +143,7 @@ $expected"
 data=$work/data
 install -d -o "$user" -g "$user" -m 0750 "$data"
 setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs /usr/local/bin/busyring --port 0 \
-  --bind 127.0.0.1 --threads 1 --data-dir "$data" 2>"$work/server.log" &
+  --bind 127.0.0.1 --threads 1 --segment-size 1M --data-dir "$data" 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 1000); do
   grep -q "listening on" "$work/server.log" && break
@@ -152,13 +154,14 @@ port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$work/server.log" | sed 's/.*://')
 [[ -n $port ]] || { cat "$work/server.log"; fail "busyring did not listen"; }
 
 acked=()
-post_records() {  # $1 tag, $2 count; one body jsonb cannot hold ("\u0000") per call
-  local i body reply nul
+post_records() {  # $1 tag, $2 count, $3 padding bytes (default 0); one body jsonb cannot hold ("\u0000") per call
+  local i body reply nul pad
+  pad=$(printf '%*s' "${3:-0}" '' | tr ' ' x)
   for ((i = 0; i < $2; i++)); do
     nul=""
     if [[ $i == 3 ]]; then nul=' \u0000'; fi
     body="{\"patientId\":\"p-$1$i\",\"timestamp\":\"Tue Nov 01 2016 09:11:51 GMT-0500 #$i\","
-    body+="\"medication\":\"Albuterol, \\\"HFA\\\" caf\u00e9$nul\",\"dose\":[1,2.5]}"
+    body+="\"medication\":\"Albuterol, \\\"HFA\\\" caf\u00e9$nul\",\"dose\":[1,2.5],\"pad\":\"$pad\"}"
     reply=$(curl -sS -w ' %{http_code}' -H 'Content-Type: application/json' --data-binary "$body" \
       "http://127.0.0.1:$port/api/usages") || fail "POST failed"
     [[ $reply =~ ^\{\"id\":([0-9]+)\}\ 201$ ]] || fail "POST answered $reply"
@@ -193,7 +196,7 @@ asan_env=()
 
 run_unit() {  # $1: a name for its files; stdout in $work/$1.out
   local rc=0
-  (umask "$umask_value" && exec unshare --mount --propagation "$EXPORT_CHAIN_NS" sh -c 'mount --bind -o ro "$1" "$1" && shift && exec "$@"' sh "$data" \
+  (umask "$umask_value" && exec unshare --mount --propagation "$EXPORT_CHAIN_NS" \
     strace -f -qq -s 256 -o "$work/$1.trace" \
     setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs env -i "${unit_env[@]}" \
     "${asan_env[@]}" "${exec_argv[@]}") \
@@ -234,8 +237,8 @@ check_sandbox() {  # $1: the run; its trace from the execve of load.sh on
     fail "$1: W+X memory, which MemoryDenyWriteExecute refuses"
   local written
   written=$(grep -E '^[0-9]+ +((open|openat|creat)\(.*O_(WRONLY|RDWR|CREAT)|(rename|renameat2?|unlink|unlinkat|mkdir|mkdirat|link|linkat|symlink|symlinkat)\()' "$t" |
-    grep -o '"/[^"]*"' | tr -d '"' | grep -v -e "^$checkpoint_dir/" -e '^/dev/null$' -e '^/dev/tty$' -e '^/tmp/' || true)
-  [[ -z $written ]] || fail "$1: writes outside the unit's writable dir: $written"
+    grep -o '"/[^"]*"' | tr -d '"' | grep -v -e "^$checkpoint_dir/" -e "^$data/" -e '^/dev/null$' -e '^/dev/tty$' -e '^/tmp/' || true)
+  [[ -z $written ]] || fail "$1: writes outside the unit's writable dirs: $written"
   local proc
   proc=$(grep -o '"/proc/[^"/]*' "$t" | tr -d '"' | grep -v -E '^/proc/(self|thread-self|[0-9]+)$' || true)
   [[ -z $proc ]] || fail "$1: reads /proc beyond the processes' own, which ProcSubset=pid hides: $proc"
@@ -264,10 +267,14 @@ run_unit again
 [[ $(cat "$work/again.out") == "load.sh: 0 new rows in usages" ]] || fail "second load: $(cat "$work/again.out")"
 check_table "second load"
 
-post_records b 25
+post_records b 25 60000  # 1.5 MB: segments 0 and 1 fill, the shard writes segment 2
 run_unit more
-[[ $(cat "$work/more.out") == "load.sh: 25 new rows in usages" ]] || fail "load after more POSTs: $(cat "$work/more.out")"
+[[ $(head -1 "$work/more.out") == "load.sh: 25 new rows in usages" ]] || fail "load after more POSTs: $(cat "$work/more.out")"
 check_table "load after more POSTs"
+[[ $(tail -1 "$work/more.out") == "$data: 1 segments retired" ]] || fail "retire after the load: $(cat "$work/more.out")"
+[[ ! -e $data/shard-00/seg-00000000.log && -e $data/shard-00/seg-00000001.log ]] ||
+  fail "retire: $(ls "$data/shard-00")"
+grep -qx 'shard 0 through 0' "$data/retired" || fail "retired: $(cat "$data/retired")"
 
 kill -TERM "$server_pid"
 rc=0; wait "$server_pid" || rc=$?
@@ -276,4 +283,18 @@ server_pid=""
 run_unit last
 [[ $(cat "$work/last.out") == "load.sh: 0 new rows in usages" ]] || fail "load after stop: $(cat "$work/last.out")"
 check_table "load after stop"
-echo "export chain: installed units verified (export unit exposure $exposure), 65 records loaded once by the installed load.sh as $user"
+# Restarted on what is left: the retired ids are neither reissued nor holes.
+setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs /usr/local/bin/busyring --port 0 \
+  --bind 127.0.0.1 --threads 1 --segment-size 1M --data-dir "$data" 2>"$work/server2.log" &
+server_pid=$!
+for _ in $(seq 1 1000); do
+  grep -q "listening on" "$work/server2.log" && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server2.log"; fail "busyring did not restart"; }
+  read -rt 0.01 <> <(:) || true
+done
+port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$work/server2.log" | sed 's/.*://')
+highest=$(printf '%s\n' "${acked[@]}" | sort -n | tail -1)
+post_records c 3
+for id in "${acked[@]: -3}"; do [[ $id -gt $highest ]] || fail "restart issued id $id again (highest was $highest)"; done
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
+echo "export chain: installed units verified (export unit exposure $exposure), 65 records loaded once by the installed load.sh as $user, the exported segment retired"

@@ -16,6 +16,7 @@ int run_command(const Options& options, std::FILE* out, std::FILE* err) {
     case Command::stats: return run_stats(options, out, err);
     case Command::salvage: return run_salvage(options, out, err);
     case Command::checkpoint: return run_checkpoint(options, out, err);
+    case Command::retire: return run_retire(options, out, err);
   }
   return 2;
 }

@@ -18,6 +18,8 @@ int run_salvage(const Options& options, std::FILE* out, std::FILE* err);
 // export --since-checkpoint FILE (export_since.cpp) and checkpoint commit FILE (checkpoint.cpp).
 int run_export_since(const Options& options, std::FILE* out, std::FILE* err);
 int run_checkpoint(const Options& options, std::FILE* out, std::FILE* err);
+// retire DIR... --checkpoint FILE (retire.cpp): deletes the segments the committed checkpoint sealed.
+int run_retire(const Options& options, std::FILE* out, std::FILE* err);
 
 // Runs options.command.
 int run_command(const Options& options, std::FILE* out, std::FILE* err);

@@ -26,6 +26,7 @@
 
 #include "body.h"
 #include "busyring/base/clock.h"
+#include "busyring/storage/retired.h"
 #include "busyring/storage/segment.h"
 #include "checkpoint.h"
 #include "commands.h"
@@ -274,10 +275,12 @@ void refuse(std::FILE* err, const std::string& path, const std::string& why) {
                   " to export everything again: the table's primary key keeps each record once)");
 }
 
-// Every segment the checkpoint names must still be there; "" when they are.
+// Every segment the checkpoint names must still be there, unless it was sealed and `busyring-log
+// retire` removed it (DIR/retired): its mark is then dropped. "" when they are.
 std::string missing_marks(const Checkpoint& old, const std::vector<std::vector<ShardLog>>& logs,
-                          const std::vector<std::string>& dirs) {
+                          const std::vector<std::string>& dirs, const std::vector<storage::RetiredLog>& retired) {
   for (const SegmentMark& m : old.segments) {
+    if (m.sealed && static_cast<int64_t>(m.segment) <= retired[m.dir].through(m.shard)) continue;
     const auto& shards = logs[m.dir];
     const auto sh = std::find_if(shards.begin(), shards.end(), [&](const ShardLog& s) { return s.shard == m.shard; });
     const std::string name = storage::segment_path(storage::shard_dir(dirs[m.dir], m.shard), m.segment);
@@ -295,6 +298,7 @@ bool open_logs(const Options& options, const Checkpoint& old, std::vector<std::v
            "it was made for " + std::to_string(old.dirs) + " DIR(s), not " + std::to_string(options.dirs.size()));
     return false;
   }
+  std::vector<storage::RetiredLog> retired;
   for (const std::string& dir : options.dirs) {
     auto log = open_log(dir);
     if (!log) {
@@ -302,8 +306,14 @@ bool open_logs(const Options& options, const Checkpoint& old, std::vector<std::v
       return false;
     }
     logs.push_back(std::move(log.value()));
+    auto gone = storage::load_retired(dir);
+    if (!gone) {
+      print_error(err, Command::export_records, gone.error());
+      return false;
+    }
+    retired.push_back(std::move(gone.value()));
   }
-  if (const std::string missing = missing_marks(old, logs, options.dirs); !missing.empty()) {
+  if (const std::string missing = missing_marks(old, logs, options.dirs, retired); !missing.empty()) {
     refuse(err, options.checkpoint, missing);
     return false;
   }

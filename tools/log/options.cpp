@@ -19,6 +19,7 @@ struct CommandName {
 constexpr CommandName kCommands[] = {
     {"verify", Command::verify}, {"export", Command::export_records}, {"dump", Command::dump},
     {"stats", Command::stats},   {"salvage", Command::salvage},       {"checkpoint", Command::checkpoint},
+    {"retire", Command::retire},
 };
 
 bool fail(std::string* error, std::string why) {
@@ -66,9 +67,18 @@ base::FlagTable stats_flags(Options& o) {
   return {for_command(base::switch_flag("--json", "the same as one JSON object", o.json), o, Command::stats)};
 }
 
+base::FlagTable retire_flags(Options& o) {
+  return {for_command(base::text_flag("--checkpoint", "FILE",
+                                      "the committed checkpoint (what `checkpoint commit` made once the "
+                                      "export was loaded): only segments it marks sealed go",
+                                      o.checkpoint),
+                      o, Command::retire)};
+}
+
 base::FlagTable all_flags(Options& o) {
   base::FlagTable all = export_flags(o);
   for (base::Flag& f : stats_flags(o)) all.push_back(std::move(f));
+  for (base::Flag& f : retire_flags(o)) all.push_back(std::move(f));
   return all;
 }
 
@@ -87,6 +97,12 @@ bool check_export_flags(const Options& o, std::string* error) {
   if (!o.checkpoint.empty() && o.from_id != 0)
     return fail(error, "--from-id and --since-checkpoint do not mix: the checkpoint says where to start");
   if (o.checkpoint.empty() && o.settle_given) return fail(error, "--settle applies to --since-checkpoint only");
+  return true;
+}
+
+bool check_retire_flags(const Options& o, std::string* error) {
+  if (o.command == Command::retire && o.checkpoint.empty())
+    return fail(error, "retire: --checkpoint FILE is required (the committed export checkpoint)");
   return true;
 }
 
@@ -128,6 +144,10 @@ std::string usage_text() {
          "                    segment is first copied to <segment>.broken (the server must be stopped)\n"
          "  checkpoint commit FILE  FILE.next replaces FILE (after the consumer of the export\n"
          "                    succeeded); refused when FILE.next was not made from FILE\n"
+         "  retire DIR...     deletes the segments all of whose records the committed checkpoint\n"
+         "                    covers (sealed: the server has left them), after recording them in\n"
+         "                    DIR/retired; safe while the server runs\n" +
+         base::render_flags(retire_flags(defaults), 6, false) +
          "\n" +
          base::render_flags({}, 2, true) +
          "\n"
@@ -137,7 +157,7 @@ std::string usage_text() {
 ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::string* error) {
   *out = Options{};
   if (argc < 2) {
-    *error = "missing COMMAND (verify, export, dump, stats, salvage, checkpoint; see --help)";
+    *error = "missing COMMAND (verify, export, dump, stats, salvage, checkpoint, retire; see --help)";
     return ParseOutcome::error;
   }
   const std::string_view first = argv[1];
@@ -152,7 +172,7 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
   const int flags_from = known ? 2 : 1;
   if (!known && first != "--help" && first != "-h" && first != "help" && first != "--version") {
     *error = "unknown command '" + std::string(first) +
-             "' (verify, export, dump, stats, salvage, checkpoint; see --help)";
+             "' (verify, export, dump, stats, salvage, checkpoint, retire; see --help)";
     return ParseOutcome::error;
   }
   if (first == "help") return ParseOutcome::help;
@@ -169,7 +189,9 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
   if (outcome.value() == base::FlagOutcome::version) return ParseOutcome::version;
   if (out->command == Command::checkpoint)
     return check_checkpoint_operands(*out, error) ? ParseOutcome::run : ParseOutcome::error;
-  return check_dirs(*out, error) && check_export_flags(*out, error) ? ParseOutcome::run : ParseOutcome::error;
+  return check_dirs(*out, error) && check_export_flags(*out, error) && check_retire_flags(*out, error)
+             ? ParseOutcome::run
+             : ParseOutcome::error;
 }
 
 }  // namespace busyring::logtool

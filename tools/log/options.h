@@ -1,8 +1,8 @@
 // Command line of busyring-log: the command, its data dirs and flags (one table, base/flags.h,
 // drives parsing and --help in the dialect of every busyring tool). Parsing is pure (no I/O)
 // so it is unit-tested; main() prints the one error line and exits 2 on bad usage.
-// verify, dump and salvage take one DIR; export and stats take one or more; `checkpoint commit
-// FILE` takes no DIR.
+// verify, dump and salvage take one DIR; export, stats and retire take one or more; `checkpoint
+// commit FILE` takes no DIR.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace busyring::logtool {
 
-enum class Command : uint8_t { verify, export_records, dump, stats, salvage, checkpoint };
+enum class Command : uint8_t { verify, export_records, dump, stats, salvage, checkpoint, retire };
 enum class Format : uint8_t { jsonl, csv };
 
 // A record is exported since a checkpoint only once it arrived this long ago: by then the
@@ -24,7 +24,8 @@ struct Options {
   std::vector<std::string> dirs;
   Format format = Format::jsonl;        // export
   uint64_t from_id = 0;                 // export: records with id >= from_id
-  std::string checkpoint;               // export --since-checkpoint FILE; checkpoint commit FILE
+  std::string checkpoint;               // export --since-checkpoint FILE; checkpoint commit FILE;
+                                        // retire --checkpoint FILE
   uint64_t settle_s = kDefaultSettleS;  // export --since-checkpoint: younger records wait
   bool settle_given = false;            // --settle was on the command line
   bool json = false;                    // stats

@@ -54,6 +54,9 @@ namespace busyring::api {
   X(not_found_public, 404, "not_found", "no such resource; POST /api/usages, GET /healthz", "", false)   \
   X(not_found_admin, 404, "not_found", "no such resource on the admin listener; GET /metrics, GET /status, GET /healthz", \
     "", false)                                                                                            \
+  X(log_full, 503, "log_full",                                                                            \
+    "the log reached --max-log-size: exported segments must be retired first; the record was not stored", \
+    "Retry-After: 10\r\n", false)                                                                           \
   X(version_not_supported, 505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true)    \
   /* A method busyring does not know (RFC 9110 9.1): the framing is intact, the connection stays. */    \
   X(not_implemented, 501, "not_implemented",                                                              \

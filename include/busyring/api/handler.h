@@ -19,6 +19,7 @@
 #include "busyring/http/request.h"
 #include "busyring/ids/shard_ids.h"
 #include "busyring/metrics/shard_metrics.h"
+#include "busyring/storage/log_size.h"
 #include "busyring/storage/log_writer.h"
 
 namespace busyring::api {
@@ -77,11 +78,13 @@ class Handler {
  public:
   // strict_content_type (--strict-content-type): a POST whose declared Content-Type is not JSON
   // gets 415. Otherwise the body decides, whatever the Content-Type says.
+  // log_size (may be null): at --max-log-size, a POST is answered 503 log_full.
   Handler(ids::ShardIds& ids, storage::LogWriter& log, metrics::ShardMetrics& metrics, bool ack_at_once,
-          bool strict_content_type = false) noexcept
+          bool strict_content_type = false, const storage::LogSizeGauge* log_size = nullptr) noexcept
       : ids_(ids),
         log_(log),
         metrics_(metrics),
+        log_size_(log_size),
         ack_at_once_(ack_at_once),
         strict_content_type_(strict_content_type) {}
 
@@ -128,6 +131,7 @@ class Handler {
   ids::ShardIds& ids_;
   storage::LogWriter& log_;
   metrics::ShardMetrics& metrics_;
+  const storage::LogSizeGauge* log_size_;
   bool ack_at_once_;
   bool strict_content_type_;
   bool admin_listener_ = false;

@@ -9,6 +9,7 @@
 #include "busyring/ids/block_source.h"
 #include "busyring/http/response.h"
 #include "busyring/metrics/shard_metrics.h"
+#include "busyring/storage/log_size.h"
 
 namespace busyring::api {
 
@@ -19,6 +20,7 @@ struct RenderContext {
   size_t scratch_bytes = 0;
   const http::DateLine* date = nullptr;
   const ids::BlockSource* id_source = nullptr;  // its health joins /healthz and /metrics
+  const storage::LogSizeGauge* log_size = nullptr;  // the same for the live log's size
 };
 
 // Bytes written into out, or 0 if the response does not fit in cap.

@@ -74,6 +74,9 @@ struct Config {
   std::string admin_bind;
   uint16_t admin_port = 0;
   uint64_t segment_size = 64ull << 20;
+  // The live log's bound (bytes of segment files on disk): at it, POSTs get 503 until exported
+  // segments are retired. 0: no bound.
+  uint64_t max_log_size = 0;
   // Log writes in flight per shard, and the records an overlapping one waits for: measured
   // against one write in flight with wrk -c64, 4/8 won (perf/RESULTS.md).
   uint32_t log_writes = 4;

@@ -1,6 +1,8 @@
 // Choosing the node's id source at start-up (--id-source) and the holes it issues first: with
-// its own counter, the ids in [1, highest] that no record carries; with a shared counter (Redis
-// or etcd), every id of the ranges it reserved (DATA_DIR/id-ranges) that no record carries. A
+// its own counter, the ids below its durable high water (DATA_DIR/id-ranges, high_water.h)
+// that no record carries; with a shared counter (Redis or etcd), every id of the ranges it
+// reserved (the same file) that no record carries. Either way, ids in the spans of retired
+// segments (storage/retired.h) are never holes: they may have been acknowledged and exported. A
 // data dir is one or the other for life: mixing them would issue ids other nodes hold.
 #pragma once
 
@@ -45,12 +47,14 @@ struct IdSourceOptions {
   IdSourceKind kind = IdSourceKind::local;  // local: the node's own counter
   RedisEndpoint redis;
   EtcdEndpoint etcd;
-  uint32_t reserve_ids = 0;  // with a shared counter: the most ids held in reserve (--id-reserve)
+  uint32_t reserve_ids = 0;  // the most ids held in reserve (--id-reserve); local: ids per high-water write x 2
+  std::vector<IdRange> retired;  // ids of retired segments: ascending, disjoint; never holes, never issued
 };
 
 struct IdStart {
   std::unique_ptr<BlockSource> source;
   std::vector<IdRange> holes;  // ascending; dealt to the shards, issued before new blocks
+  uint64_t first_fresh = 0;    // local: the first id of the first new block
 };
 
 // `recovered`: every id the logs hold. With a shared counter, the source's thread is running on

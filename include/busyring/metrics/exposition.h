@@ -13,7 +13,7 @@ namespace busyring::metrics {
 
 size_t render_metrics_page(const ShardMetrics* const* shards, size_t shard_count, char* out, size_t cap,
                            const char* const* reason_names, size_t reason_count,
-                           const IdSourceGauges* id_source) noexcept;
+                           const IdSourceGauges* id_source, const LogGauges* log = nullptr) noexcept;
 
 // busyring_shard_requests_total, busyring_shard_records_written_total,
 // busyring_shard_connections_open, busyring_shard_storage_healthy and

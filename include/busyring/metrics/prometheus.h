@@ -16,11 +16,18 @@ struct IdSourceGauges {
   uint64_t errors = 0;       // failed calls
 };
 
+// The live log against --max-log-size (storage/log_size.h), read at scrape time.
+struct LogGauges {
+  uint64_t live_bytes = 0;  // bytes of segment files on disk
+  uint64_t max_bytes = 0;   // --max-log-size; 0: none
+};
+
 // Writes at most `cap` bytes into out; returns the bytes written (truncated output ends at the
 // last complete line).
 // reason_names[i] labels rejections[i] (busyring_rejections_total{reason=...}); may be null.
 size_t render_prometheus(const ShardMetrics* const* shards, size_t shard_count, char* out,
                          size_t cap, const char* const* reason_names = nullptr,
-                         size_t reason_count = 0, const IdSourceGauges* id_source = nullptr) noexcept;
+                         size_t reason_count = 0, const IdSourceGauges* id_source = nullptr,
+                         const LogGauges* log = nullptr) noexcept;
 
 }  // namespace busyring::metrics

@@ -17,6 +17,7 @@
 #include "busyring/ids/id_range.h"
 #include "busyring/metrics/shard_metrics.h"
 #include "busyring/net/shared_tokens.h"
+#include "busyring/storage/log_size.h"
 #include "busyring/storage/recovery.h"
 
 namespace busyring::net {
@@ -44,6 +45,7 @@ struct ServerPlan {
   // an operator expects SIGHUP to re-read (bearer token files, a later issue); when empty, the
   // server logs that there is nothing to reload.
   std::function<void()> on_reload;
+  const storage::LogSizeGauge* log_size = nullptr;  // the live log against --max-log-size
 };
 
 // The signals the main thread waits for: SIGTERM, SIGINT, SIGQUIT (stop) and SIGHUP (reload).

@@ -29,6 +29,10 @@ namespace busyring::storage {
 
 struct WriterOptions {
   std::string dir;            // the shard directory
+  // The data dir whose segment ledger (segment_ledger.h) records each segment this writer
+  // creates before a record goes into it; empty: no ledger (unit tests of the writer alone).
+  std::string ledger_data_dir;
+  uint32_t shard = 0;         // this writer's shard number, for the ledger's lines
   uint64_t segment_size = 64ull << 20;
   // Each write is followed by a linked fdatasync: its batch completes once on stable storage.
   // (A linked IORING_OP_FSYNC measured 4x faster here than O_DSYNC through io_uring, whose
@@ -149,6 +153,7 @@ class LogWriter {
   uint64_t waiting_since_ns_ = 0;  // write-behind: when records were first seen waiting; 0 none
   uint32_t cqes_in_flight_ = 0;
   int dir_fd_ = -1;
+  int ledger_fd_ = -1;
   int current_fd_ = -1;
   uint32_t current_segment_ = 0;
   uint64_t segment_bytes_ = 0;  // size of the current segment file

@@ -4,8 +4,10 @@
 //
 //   idle -> open (OPENAT seg-N.log.tmp) -> allocate (FALLOCATE) -> zero (WRITE_FIXED, chunks)
 //        -> sync (FSYNC file) -> rename (RENAMEAT .tmp -> seg-N.log) -> sync_dir (FSYNC dir)
-//        -> ready (its descriptor kept) -> take() -> idle
-//   a step failing before the rename -> unlink (UNLINKAT .tmp) -> idle; after it -> idle
+//        -> record (WRITE "SHARD N" to the segment ledger) -> sync_record (FSYNC it, datasync)
+//        -> ready (its descriptor kept) -> take() -> idle          (record steps: with a ledger)
+//   a step failing before the rename -> unlink (UNLINKAT .tmp) -> idle; after it -> idle (the
+//   next attempt builds the unused segment again and records it again)
 //   idle after a failure: the next attempt starts a second later (a full disk is retried)
 //
 // A segment file that exists under its final name is always complete: zero-filled and fsynced
@@ -27,6 +29,8 @@ struct PreparerOptions {
   const uint8_t* zeros = nullptr;  // a zero-filled buffer registered with the ring...
   uint32_t zero_bytes = 0;
   int zero_buffer_index = 0;       // ... at this index (write_fixed)
+  int ledger_fd = -1;              // DATA_DIR/segments, O_APPEND (segment_ledger.h); -1: none
+  uint32_t shard = 0;              // for the ledger's line
 };
 
 class SegmentPreparer {
@@ -64,7 +68,7 @@ class SegmentPreparer {
   int error() const noexcept { return error_; }
 
  private:
-  enum class Step : uint8_t { idle, open, allocate, zero, sync, rename, sync_dir, ready, unlink };
+  enum class Step : uint8_t { idle, open, allocate, zero, sync, rename, sync_dir, record, sync_record, ready, unlink };
   static const char* step_name(Step s) noexcept;
   void start(uint32_t index) noexcept;
   void prep(io_uring_sqe* sqe) noexcept;
@@ -85,6 +89,8 @@ class SegmentPreparer {
   int error_ = 0;
   std::string path_;        // seg-N.log, and the name it is built under (kept until the
   std::string tmp_path_;    // kernel has read them: OPENAT, RENAMEAT and UNLINKAT take paths)
+  char ledger_line_[24] = {};  // the ledger write's bytes, kept until it completes
+  uint32_t ledger_bytes_ = 0;
 };
 
 }  // namespace busyring::storage

@@ -75,6 +75,8 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
   CHECK(api::error_info(ErrorId::id_source_unavailable).status == 503);
   CHECK(api::error_info(ErrorId::id_source_unavailable).headers == "Retry-After: 1\r\n");
   CHECK(api::error_info(ErrorId::version_not_supported).status == 505);
+  CHECK(api::error_info(ErrorId::log_full).status == 503);
+  CHECK(api::error_info(ErrorId::log_full).headers == "Retry-After: 10\r\n");
 }
 
 TEST_CASE("each rejection label is its enumerator's name, unique, and only 503s say Retry-After", "[api]") {
@@ -92,7 +94,9 @@ TEST_CASE("each rejection label is its enumerator's name, unique, and only 503s 
     CHECK(seen.insert(name).second);
     CHECK(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos);
     const api::ErrorInfo& e = api::error_info(static_cast<ErrorId>(i));
-    CHECK((e.status == 503) == (e.headers == "Retry-After: 1\r\n"));
+    // A full log waits for the next export and retire (a minute at most): it asks for 10 s.
+    const std::string_view retry = i == static_cast<size_t>(ErrorId::log_full) ? "Retry-After: 10\r\n" : "Retry-After: 1\r\n";
+    CHECK((e.status == 503) == (e.headers == retry));
   }
 }
 

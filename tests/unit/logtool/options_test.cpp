@@ -142,3 +142,18 @@ TEST_CASE("bad usage is one line naming what is wrong", "[logtool]") {
     CHECK(p.error.find('\n') == std::string::npos);
   }
 }
+
+TEST_CASE("retire takes DIRs and the committed checkpoint, which it requires", "[logtool]") {
+  Parsed p = parse({"retire", "/a", "/b", "--checkpoint", "/var/lib/busyring-export/checkpoint"});
+  REQUIRE(p.outcome == ParseOutcome::run);
+  CHECK(p.options.command == Command::retire);
+  CHECK(p.options.dirs == std::vector<std::string>{"/a", "/b"});
+  CHECK(p.options.checkpoint == "/var/lib/busyring-export/checkpoint");
+  p = parse({"retire", "/a"});
+  REQUIRE(p.outcome == ParseOutcome::error);
+  CHECK(p.error.find("--checkpoint FILE is required") != std::string::npos);
+  p = parse({"export", "/a", "--checkpoint", "x"});  // retire's flag only
+  REQUIRE(p.outcome == ParseOutcome::error);
+  CHECK(p.error.find("retire") != std::string::npos);
+  CHECK(usage_text().find("\n  retire DIR...") != std::string::npos);  // what load.sh looks for
+}

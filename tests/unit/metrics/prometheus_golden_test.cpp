@@ -88,7 +88,8 @@ TEST_CASE("the exposition of fixed shard blocks is byte for byte the golden text
   const char* reasons[] = {"bad_json", "head_too_large", "storage_unavailable"};
   const IdSourceGauges gauges{1, 0, 12345, 678, 9};
   std::vector<char> buf(1 << 20);
-  const size_t full = render_prometheus(shards, 2, buf.data(), buf.size(), reasons, 3, &gauges);
+  const LogGauges log{123456789, 987654321};
+  const size_t full = render_prometheus(shards, 2, buf.data(), buf.size(), reasons, 3, &gauges, &log);
   std::string rendered(buf.data(), full);
   const size_t plain = render_prometheus(shards, 2, buf.data(), buf.size());
   rendered += "=====SPLIT=====\n" + std::string(buf.data(), plain);

@@ -19,6 +19,7 @@
 #include "../support/temp_dir.h"
 #include "busyring/base/clock.h"
 #include "busyring/storage/segment.h"
+#include "busyring/storage/segment_ledger.h"
 #include "fake_sink.h"
 
 using namespace busyring;
@@ -32,7 +33,7 @@ constexpr uint32_t kZeroBytes = 256 * 1024;
 
 // A preparer for `dir`, its zero buffer registered with the runner's ring at index 0.
 struct PrepRig {
-  explicit PrepRig(const std::string& shard_dir) : dir(shard_dir) {
+  explicit PrepRig(const std::string& shard_dir, int ledger_fd = -1) : dir(shard_dir) {
     REQUIRE(make_dirs(dir) == 0);
     dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     REQUIRE(dir_fd >= 0);
@@ -47,6 +48,8 @@ struct PrepRig {
     o.zeros = zeros;
     o.zero_bytes = kZeroBytes;
     o.zero_buffer_index = 0;
+    o.ledger_fd = ledger_fd;
+    o.shard = 3;
     p.init(o);
   }
   ~PrepRig() {
@@ -127,6 +130,32 @@ TEST_CASE("a segment is prepared on the ring: created, allocated, zeroed, fsynce
   REQUIRE(fstat(seg.fd, &by_fd) == 0);
   CHECK(by_fd.st_ino == st.st_ino);
   ::close(seg.fd);
+}
+
+// Issue 17 §1: with a segment ledger, the segment is recorded there (one appended line, then an
+// fdatasync) after it exists under its name and before it is ready for a record.
+TEST_CASE("with a ledger, a prepared segment is recorded in it before it is ready", "[storage][preparer]") {
+  TempDir tmp;
+  const int ledger = open_ledger(tmp.path());
+  REQUIRE(ledger >= 0);
+  REQUIRE(append_ledger_sync(ledger, 3, 0) == 0);  // what start-up wrote
+  PrepRig rig(tmp.sub("shard-03"), ledger);
+  const uint64_t now = base::monotonic_ns();
+  for (int i = 0; i < 20 && !rig.p.ready(); ++i) rig.step(1, now);
+  REQUIRE(rig.p.ready());
+  const std::vector<uint8_t> ops = rig.opcodes();
+  REQUIRE(ops.size() >= 3);
+  CHECK(ops[ops.size() - 3] == IORING_OP_FSYNC);  // the directory's
+  CHECK(ops[ops.size() - 2] == IORING_OP_WRITE);
+  CHECK(ops[ops.size() - 1] == IORING_OP_FSYNC);
+  CHECK(rig.runner.taken.back().sqe.fd == ledger);
+  CHECK((rig.runner.taken.back().sqe.fsync_flags & IORING_FSYNC_DATASYNC) != 0);
+  auto read = load_ledger(tmp.path());
+  REQUIRE(read.ok());
+  REQUIRE(read.value().highest.size() == 4);
+  CHECK(read.value().highest[3] == 1);
+  ::close(rig.p.take().fd);
+  ::close(ledger);
 }
 
 // Issue 15: with the allocation refused the preparer must not go on to zero-fill (later zero
