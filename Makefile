@@ -12,7 +12,7 @@ CC ?= gcc
 # a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis and HAProxy (the
 # cluster tests; libhiredis-dev is the server's own Redis client), e2fsprogs and dmsetup (the
 # full-disk and I/O-error tests' file systems).
-BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev catch2
+BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev catch2 zlib1g-dev
 TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server haproxy e2fsprogs dmsetup
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server haproxy
 FUZZ_DEPS := clang libclang-rt-14-dev
@@ -110,7 +110,7 @@ CXXFLAGS = -std=c++20 $(DEBUG_INFO) -fno-omit-frame-pointer -pthread $(CXXFLAGS_
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
-LDLIBS := -luring -lsimdjson -lhiredis
+LDLIBS := -luring -lsimdjson -lhiredis -lz
 
 LIB_SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)

@@ -12,7 +12,9 @@
 #include <optional>
 #include <string_view>
 
+#include "busyring/api/batch.h"
 #include "busyring/api/errors.h"
+#include "busyring/api/gzip_body.h"
 #include "busyring/api/usage_validator.h"
 #include "busyring/http/pipeline.h"
 #include "busyring/http/request.h"
@@ -46,7 +48,20 @@ struct Request {
   RequestContext context;
   HeadVerdict verdict;
   bool body_valid = false;
+  http::ContentType content_type = http::ContentType::none;  // NDJSON frames a batch
+  bool gzip = false;                                         // Content-Encoding: gzip
 };
+
+// An entry for this request: the frame from its context, the answer still to fill in.
+inline http::Pending framed(const RequestContext& c) noexcept {
+  http::Pending p;
+  p.start_ns = c.start_ns;
+  p.route = static_cast<uint8_t>(c.route);
+  p.keep_alive = c.keep_alive;
+  p.http10 = c.http10;
+  p.head = c.head_only;
+  return p;
+}
 
 // What the shard does with a complete request: one decision, no flags to combine.
 enum class Next : uint8_t {
@@ -79,7 +94,8 @@ class Handler {
         ack_at_once_(ack_at_once),
         strict_content_type_(strict_content_type) {}
 
-  [[nodiscard]] bool init(size_t max_body) noexcept { return validator_.init(max_body); }
+  // max_batch (--max-batch): the most records one request may carry.
+  [[nodiscard]] bool init(size_t max_body, uint32_t max_batch = 1000) noexcept;
 
   HeadVerdict on_head(const http::RequestHead& head) const noexcept;
   // A head is complete: its verdict, and the context its answers are framed with.
@@ -109,6 +125,11 @@ class Handler {
  private:
   Decision decide(Request& request, std::string_view body, uint64_t arrival_ns) noexcept;
   static Decision answer(const RequestContext& context, ErrorId id) noexcept;
+  // batch_append.cpp: a body of many records (array or NDJSON), validated, then appended in
+  // one piece under consecutive ids.
+  Decision decide_batch(Request& request, BodyForm form, std::string_view body, uint64_t arrival_ns) noexcept;
+  Decision append_batch(const RequestContext& context, std::string_view body, uint64_t arrival_ns) noexcept;
+  static Decision answer_record(const RequestContext& context, const BatchError& error) noexcept;
 
   ids::ShardIds& ids_;
   storage::LogWriter& log_;
@@ -117,6 +138,8 @@ class Handler {
   bool strict_content_type_;
   uint64_t validations_ = 0;
   UsageValidator validator_;
+  BatchReader batch_;
+  GzipBody gzip_;
 };
 
 }  // namespace busyring::api
