@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "busyring/api/gzip_body.h"
+#include "busyring/storage/record.h"
 
 using namespace busyring::api;
 using busyring::http::ContentType;
