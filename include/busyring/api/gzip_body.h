@@ -1,5 +1,6 @@
 // Decompression of a request body sent with Content-Encoding: gzip, into one buffer the shard
-// owns (zlib's state and the output are allocated once, at start: no allocation per request).
+// owns. The output buffer and zlib's state are allocated at start, zlib's window by the first
+// gzip body; inflateReset keeps them all: no allocation per request.
 // The decompressed size is bounded like a plain body, by --max-body: a gzip bomb stops there
 // and is answered 413. Concatenated gzip members (RFC 1952 2.2) are read one after another.
 #pragma once
