@@ -70,7 +70,8 @@ TEST_CASE("the body's form: NDJSON by Content-Type, an array by its first byte, 
 
 TEST_CASE("arrays and NDJSON split into the records as sent", "[api][batch]") {
   Reader r;
-  const std::string nested = R"({"patientId":2,"timestamp":"t]","medication":"m\"}","x":[{"y":[]}]})";
+  const std::string nested =
+      R"({"patientId":2,"timestamp":"t]\\","medication":"m\"}\\\"","x":[{"y":[]}],"z":"\\\\"})";
   REQUIRE_FALSE(r.read(BodyForm::array, " [ " + kUsage + " ,\n" + nested + "\t] \n"));
   CHECK(r.records() == std::vector<std::string>{kUsage, nested});
   CHECK(r.reader.record_bytes() == busyring::storage::record_bytes(kUsage.size()) +
