@@ -30,6 +30,8 @@ def metrics(a):
         ("wrk64_rps", f"closed loop: wrk -t1 -c64 {closed} (req/s)", "rps", "higher"),
         ("wrk256_rps", f"closed loop: wrk -t1 -c256 {closed} (req/s)", "rps", "higher"),
         ("load0_rps", f"closed loop: busyring-load -c64 {closed} (req/s)", "rps", "higher"),
+        ("batch_records_s", f"batches of 100: busyring-load -c64 --batch 100 {closed} (records/s)", "rps",
+         "higher"),
         ("fixed_p50_ms", f"{fixed}: p50 (ms)", "ms", "lower"),
         ("fixed_p99_ms", f"{fixed}: p99 (ms)", "ms", "lower"),
         ("fixed_p999_ms", f"{fixed}: p99.9 (ms)", "ms", "lower"),

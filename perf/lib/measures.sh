@@ -2,7 +2,7 @@
 # The measures of perf/bench (sourced after servers.sh). Each takes a peer (nginx, durable,
 # memory), runs one bounded client against it, and appends lines to SAMPLES:
 #   METRIC<TAB>PEER<TAB>ROUND<TAB>VALUE, or ERROR<TAB>PEER<TAB>ROUND<TAB>TEXT when it went wrong.
-# Expects: SAMPLES, ROUND, WORK, LOAD, CLOSED_S, RATE, FIXED_S, PROBE_S, SEARCH_*, AB_N, IDLE_N.
+# Expects: SAMPLES, ROUND, WORK, LOAD, CLOSED_S, BATCH, RATE, FIXED_S, PROBE_S, SEARCH_*, AB_N, IDLE_N.
 
 sample() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$ROUND" "$3" >>"$SAMPLES"; }
 problem() { printf 'ERROR\t%s\t%s\t%s\n' "$1" "$ROUND" "$2" >>"$SAMPLES"; say "  ! $1: $2"; }
@@ -41,6 +41,23 @@ m_load_closed() {
   sample load0_rps "$peer" "$rate"
   (( errors == 0 )) || problem "$peer" "busyring-load --rate 0: $errors errors"
   say "  busyring-load -c64 $peer: $rate req/s"
+}
+
+# Batches (issue 20): busyring-load --batch BATCH, closed loop, 64 connections, each request a
+# JSON array of BATCH seed usages (data.json). records/s = req/s x BATCH: busyring answers each
+# with one 201 {"first_id":N,"count":BATCH} (durable: after the batch's fdatasync); nginx
+# discards the body and answers its static 201, so its figure is the HTTP ceiling for
+# requests of that size, storing nothing.
+m_load_batch() {
+  local peer=$1 json=$WORK/batch.json rate errors ids requests
+  run_load "$peer" "$json" "$CLOSED_S" --rate 0 --batch "$BATCH" || return 0
+  read -r rate errors ids requests <<<"$(jget "$json" rate errors.total ids ok)"
+  sample batch_records_s "$peer" "$(calc "$rate * $BATCH")"
+  (( errors == 0 )) || problem "$peer" "busyring-load --batch $BATCH: $errors errors"
+  if [[ $peer != nginx ]] && (( ids != requests * BATCH )); then
+    problem "$peer" "busyring-load --batch $BATCH: $ids ids for $requests requests"
+  fi
+  say "  busyring-load -c64 --batch $BATCH $peer: $(calc "$rate * $BATCH") records/s"
 }
 
 # RATE req/s for FIXED_S over 64 connections: latency percentiles, server CPU per request

@@ -13,17 +13,6 @@ static_assert(static_cast<size_t>(AuthRefusal::invalid) - 1 == static_cast<size_
 static_assert(static_cast<size_t>(AuthRefusal::malformed) - 1 ==
               static_cast<size_t>(metrics::AuthRefusalReason::malformed));
 
-// An entry for this request: the frame from its context, the answer still to fill in.
-http::Pending framed(const RequestContext& c) noexcept {
-  http::Pending p;
-  p.start_ns = c.start_ns;
-  p.route = static_cast<uint8_t>(c.route);
-  p.keep_alive = c.keep_alive;
-  p.http10 = c.http10;
-  p.head = c.head_only;
-  return p;
-}
-
 // The error's part of an entry: status, body, and whether the connection closes after it.
 void set_error(http::Pending& p, ErrorId id) noexcept {
   const ErrorInfo& e = error_info(id);
@@ -35,6 +24,11 @@ void set_error(http::Pending& p, ErrorId id) noexcept {
 }
 
 }  // namespace
+
+bool Handler::init(size_t max_body, uint32_t max_batch) noexcept {
+  return validator_.init(max_body) && batch_.init(max_batch) &&
+         gzip_.init(max_body, simdjson::SIMDJSON_PADDING);
+}
 
 http::Pending Handler::error_pending(ErrorId id) noexcept {
   http::Pending p;
@@ -76,9 +70,10 @@ http::Pending Handler::interim_continue() noexcept {
 
 void Handler::settle(http::Pending& pending, int write_res) noexcept {
   BR_ASSERT(pending.state == http::PendingState::waiting);
-  BR_ASSERT(pending.kind == http::PendingKind::created);
+  BR_ASSERT(pending.kind == http::PendingKind::created || pending.kind == http::PendingKind::created_batch);
   if (write_res != 0) {
     pending.value = 0;
+    pending.count = 0;
     set_error(pending, ErrorId::storage_unavailable);
   }
   pending.state = http::PendingState::ready;
@@ -129,6 +124,7 @@ HeadVerdict Handler::on_head(const http::RequestHead& head, Listener listener) c
         // by default the body decides, and only --strict-content-type refuses the declared type.
         else if (strict_content_type_ && head.content_type == http::ContentType::other)
           v.reject = ErrorId::unsupported_media_type;
+        else if (head.content_encoding == http::ContentEncoding::other) v.reject = ErrorId::unsupported_encoding;
         break;
       case metrics::Route::healthz:
       case metrics::Route::metrics:
@@ -166,6 +162,8 @@ Request Handler::begin(const http::RequestHead& head, uint64_t start_ns, Listene
   r.context.head_only = head.method == http::Method::head;
   if (r.verdict.auth != AuthRefusal::none)
     metrics::bump(metrics_.auth_refusals[static_cast<size_t>(r.verdict.auth) - 1]);
+  r.content_type = head.content_type;
+  r.gzip = head.content_encoding == http::ContentEncoding::gzip;
   return r;
 }
 
@@ -198,9 +196,23 @@ Decision Handler::decide(Request& request, std::string_view body, uint64_t arriv
     d.pending.status = 200;
     return d;
   }
+  // A gzip body is decompressed each time it is decided (a held one again on its retry: the
+  // shard's one output buffer may have served other requests meanwhile).
+  if (request.gzip) {
+    if (const auto error = gzip_.decode(body, body)) return answer(context, *error);
+  }
+  const BodyForm form = body_form(request.content_type, body);
+  if (form != BodyForm::single) return decide_batch(request, form, body, arrival_ns);
   if (!request.body_valid) {
     ++validations_;
-    if (const auto error = validator_.validate(body.data(), body.size())) return answer(context, *error);
+    if (const auto error = validator_.validate(body.data(), body.size())) {
+      // Several JSON lines sent as application/json (Fluent Bit before 3.0, json_lines).
+      if (*error == ErrorId::bad_json && has_several_lines(body)) {
+        --validations_;
+        return decide_batch(request, BodyForm::lines, body, arrival_ns);
+      }
+      return answer(context, *error);
+    }
     request.body_valid = true;
   }
   // The live log at --max-log-size: nothing more until exported segments are retired.

@@ -48,6 +48,18 @@ size_t health_body(char* out, size_t cap, const Health& h) noexcept {
   return n < 0 ? 0 : std::min(cap - 1, static_cast<size_t>(n));
 }
 
+// A batch's error names the record at fault: the table's body with ,"index":N before its '}'.
+size_t with_index(char* out, size_t cap, std::string_view body, uint32_t index) noexcept {
+  BR_ASSERT(!body.empty() && body.back() == '}' && body.size() + 32 <= cap);
+  std::memcpy(out, body.data(), body.size() - 1);
+  size_t n = body.size() - 1;
+  std::memcpy(out + n, ",\"index\":", 9);
+  n += 9;
+  n += http::format_u64(out + n, index);
+  out[n++] = '}';
+  return n;
+}
+
 }  // namespace
 
 uint16_t rendered_status(const http::Pending& p, const RenderContext& ctx) noexcept {
@@ -75,10 +87,22 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       r.body = {body, n};
       break;
     }
+    case http::PendingKind::created_batch: {
+      size_t n = 0;
+      std::memcpy(body, "{\"first_id\":", 12);
+      n = 12 + http::format_u64(body + 12, p.value);
+      std::memcpy(body + n, ",\"count\":", 9);
+      n += 9;
+      n += http::format_u64(body + n, p.count);
+      body[n++] = '}';
+      r.body = {body, n};
+      break;
+    }
     case http::PendingKind::error: {
       const ErrorInfo& e = error_info(static_cast<ErrorId>(p.detail));
       r.body = e.body;
       r.extra_headers = e.headers;
+      if (p.count > 0) r.body = {body, with_index(body, sizeof body, e.body, p.count - 1)};
       break;
     }
     case http::PendingKind::health: {

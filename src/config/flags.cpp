@@ -123,6 +123,10 @@ base::FlagTable flag_table(Config& c) {
                         "loses what was not yet written\n",
                         c.ack, {{"durable", Ack::durable}, {"written", Ack::written}, {"memory", Ack::memory}}),
       size_flag("--max-body", "largest request body; 413 above it", c.max_body, 64, 16ull << 20),
+      count_flag("--max-batch", "N",
+                 "most usages in one request (a JSON array, or NDJSON); 413 above it. A gzip body's "
+                 "decompressed size is bounded by --max-body too",
+                 c.max_batch, 1, 100'000),
       size_flag("--max-header", "largest request head (request line and headers); 431 above it", c.max_header,
                 256, 1ull << 20),
       count_flag("--max-connections", "N", "open connections over all shards", c.max_connections, 1, 1'000'000),

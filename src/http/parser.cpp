@@ -43,6 +43,9 @@ ContentType classify_media_type(std::string_view value) {
   const size_t semi = value.find(';');
   const std::string_view type = trim(value.substr(0, semi));
   if (ieq(type, "application/json")) return ContentType::json;
+  for (std::string_view lines : {"application/x-ndjson", "application/jsonlines", "application/json-lines",
+                                 "application/x-jsonlines"})
+    if (ieq(type, lines)) return ContentType::ndjson;
   if (type.size() > 5) {
     const std::string_view suffix = type.substr(type.size() - 5);
     const size_t slash = type.find('/');
@@ -101,6 +104,7 @@ void Parser::begin_request() noexcept {
   te_count_ = 0;
   authorization_count_ = 0;
   credentials_len_ = 0;
+  ce_count_ = 0;
   ws_run_ = 0;
   ws_carry_ = 0;
   chunk_remaining_ = 0;
@@ -222,6 +226,7 @@ void Parser::end_name() noexcept {
   const std::string_view name(name_, name_len_ <= sizeof name_ ? name_len_ : 0);
   header_ = in_trailers_                   ? Header::other
             : name == "content-type"       ? Header::content_type
+            : name == "content-encoding"   ? Header::content_encoding
             : name == "expect"             ? Header::expect
             : name == "transfer-encoding"  ? Header::transfer_encoding
             : name == "host"               ? Header::host
@@ -251,6 +256,14 @@ Event Parser::end_field() noexcept {
   switch (header_) {
     case Header::content_type:
       head_.content_type = value_len_ > sizeof value_ ? ContentType::other : classify_media_type(value);
+      break;
+    case Header::content_encoding:
+      // One coding, gzip (x-gzip is its old alias, RFC 9110 8.4.1.3) or identity; a list
+      // ("gzip, gzip") or a second field is refused with the rest (415).
+      if (ce_count_ < 255) ++ce_count_;
+      if (ce_count_ > 1 || value_len_ > sizeof value_) head_.content_encoding = ContentEncoding::other;
+      else if (ieq(value, "gzip") || ieq(value, "x-gzip")) head_.content_encoding = ContentEncoding::gzip;
+      else if (!ieq(value, "identity")) head_.content_encoding = ContentEncoding::other;
       break;
     case Header::transfer_encoding:
       // Only one plain "chunked" frames a request body we accept: codings stacked before it,

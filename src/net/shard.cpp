@@ -66,7 +66,8 @@ base::Status Shard::start() noexcept {
   if (auto st = open_ring(); !st) return st;
   if (auto st = open_connections(); !st) return st;
   if (auto st = open_log(); !st) return st;
-  if (!handler_.init(config_.max_body)) return base::Error{"cannot allocate the JSON parser for --max-body"};
+  if (!handler_.init(config_.max_body, config_.max_batch))
+    return base::Error{"cannot allocate the JSON parser and gzip buffer for --max-body and --max-batch"};
   dirty_.reserve(config_.max_connections);
   rearm_.reserve(config_.max_connections);
   nobufs_.reserve(config_.max_connections);
@@ -134,6 +135,10 @@ base::Status Shard::open_log() noexcept {
   wo.segment_size = config_.segment_size;
   wo.dsync = config_.ack == config::Ack::durable;
   wo.max_record_body = config_.max_body;
+  // A batch goes in one buffer: its bodies (at most --max-body, decompressed) and a header and
+  // padding per record (--max-batch of them).
+  wo.buffer_bytes = static_cast<uint32_t>(std::max<uint64_t>(
+      wo.buffer_bytes, config_.max_body + uint64_t{config_.max_batch} * (storage::kRecordHeaderBytes + storage::kRecordAlign)));
   wo.max_in_flight = config_.log_writes;
   wo.min_batch_records = config_.log_min_batch;
   wo.skip_write_cqe = (ring_.features & IORING_FEAT_CQE_SKIP) != 0;
@@ -151,6 +156,7 @@ base::Status Shard::open_log() noexcept {
   // the buffers can hold.
   const uint64_t buffer_bytes =
       base::align_up(std::max<uint64_t>(wo.buffer_bytes, storage::record_bytes(config_.max_body)), 4096);
+  // (the log port counts requests waiting on writes: a batch is one)
   log_port_.init(wo.buffer_count * buffer_bytes / storage::record_bytes(0));
   return base::ok_status();
 }

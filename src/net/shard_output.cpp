@@ -53,7 +53,8 @@ void Shard::flush(Connection& c) noexcept {
     if (p.kind != http::PendingKind::interim_continue) {
       m.count_request(static_cast<metrics::Route>(p.route), api::rendered_status(p, render_ctx_));
       if (p.kind == http::PendingKind::error) m.count_rejection(p.detail);
-      if (p.kind == http::PendingKind::created) m.observe_latency_us((now_ns_ - p.start_ns) / 1000);
+      if (p.kind == http::PendingKind::created || p.kind == http::PendingKind::created_batch)
+        m.observe_latency_us((now_ns_ - p.start_ns) / 1000);
     }
     const bool keep = p.keep_alive;
     c.queue.pop();

@@ -213,6 +213,28 @@ AppendStatus LogWriter::append(uint64_t id, uint64_t arrival_ns, const void* bod
   return AppendStatus::ok;
 }
 
+AppendStatus LogWriter::reserve(size_t bytes, uint8_t*& dst) noexcept {
+  if (!voids_.empty()) return AppendStatus::unavailable;
+  BR_ASSERT(bytes > 0 && bytes <= options_.buffer_bytes && bytes % kRecordAlign == 0);
+  if (buf(filling_).used + bytes > buf(filling_).capacity) {
+    if (buf(filling_).used > 0 && !seal_filling()) return AppendStatus::busy;
+    if (bytes > buf(filling_).capacity && !switch_segment())
+      return preparer_.error() != 0 ? AppendStatus::unavailable : AppendStatus::busy;
+  }
+  Buffer& f = buf(filling_);
+  BR_ASSERT(f.used + bytes <= f.capacity);
+  dst = f.base + f.used;
+  return AppendStatus::ok;
+}
+
+void LogWriter::commit(size_t bytes, uint32_t records, uint64_t& batch) noexcept {
+  Buffer& f = buf(filling_);
+  BR_ASSERT(f.used + bytes <= f.capacity);
+  f.used += static_cast<uint32_t>(bytes);
+  f.records += records;
+  batch = filling_;
+}
+
 void LogWriter::submit(SqeSink& sink, uint64_t now_ns) noexcept {
   while (write_ready(now_ns)) submit_write(sink);
   const bool void_was_in_flight = voids_.in_flight();

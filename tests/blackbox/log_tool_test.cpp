@@ -25,6 +25,7 @@
 
 #include "busyring/storage/scan.h"
 #include "busyring/storage/segment.h"
+#include "batches.h"
 #include "harness.h"
 
 using namespace blackbox;
@@ -212,6 +213,14 @@ TEST_CASE("busyring-log reads a real server's log: verify, stats, export, dump",
   {
     auto server = start_server(dir.path());
     sent = post_records(server->port(), "tool", 120, 8);
+    // A batch (issue 20): the export shows one line per usage, like any other record.
+    Client c(server->port());
+    const auto batch = usage_bodies("tool-batch", 30);
+    const Response r = roundtrip(c, post_request(json_array(batch)));
+    REQUIRE(r.status == 201);
+    const BatchAck a = batch_ack(r);
+    REQUIRE(a.count == batch.size());
+    for (size_t k = 0; k < batch.size(); ++k) REQUIRE(sent.emplace(a.first_id + k, batch[k]).second);
     stop_cleanly(*server);
   }
   const size_t n = sent.size();

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "batches.h"
 #include "harness.h"
 #include "pg_cluster.h"
 
@@ -64,16 +65,29 @@ std::string body_for(const std::string& tag, int i) {
          "\"extra\":{\"dose\":[1,2.5,null,true],\"pad\":\"" + std::string(pad, 'x') + "\"}}";
 }
 
-// Posts count bodies over four keep-alive connections; REQUIREs a 201 and a fresh id for each.
+// Posts count bodies over four keep-alive connections, the last kBatch of them as one batch;
+// REQUIREs a 201 and fresh ids for each.
+constexpr int kBatch = 7;
 void post_records(uint16_t port, const std::string& tag, int count, IdBodies& sent) {
+  REQUIRE(count > kBatch);
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<Client>(port));
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < count - kBatch; ++i) {
     const std::string body = body_for(tag, i);
     const Response r = roundtrip(*clients[static_cast<size_t>(i % 4)], post_request(body));
     REQUIRE(r.status == 201);
     REQUIRE(sent.emplace(id_of(r), body).second);
   }
+  // And a batch (issue 20), gzip NDJSON as Vector sends it: one row per usage in the table.
+  std::vector<std::string> batch;
+  for (int i = count - kBatch; i < count; ++i) batch.push_back(body_for(tag, i));
+  const Response r = roundtrip(*clients[0], post_with_headers(gzipped(ndjson(batch)),
+                                                              "Host: x\r\nContent-Type: application/x-ndjson\r\n"
+                                                              "Content-Encoding: gzip\r\n"));
+  REQUIRE(r.status == 201);
+  const BatchAck a = batch_ack(r);
+  REQUIRE(a.count == batch.size());
+  for (size_t k = 0; k < batch.size(); ++k) REQUIRE(sent.emplace(a.first_id + k, batch[k]).second);
 }
 
 struct Loader {

@@ -33,7 +33,7 @@ const Case kInvalid[] = {
     {R"({"patientId":"1","timestamp":"t","medication":7})", "medication"},
     {R"({"patientId":"1","timestamp":"t","medication":["Albuterol"]})", "medication"},
     {R"({"patientId":"1","timestamp":"t","medication":false})", "medication"},
-    {R"([{"patientId":"1","timestamp":"t","medication":"m"}])", nullptr},
+    {R"([{"patientId":"1","timestamp":"t","medication":"m"},7])", "batch"},  // a batch, record 1 not an object
     {R"("a string")", nullptr},
     {R"(42)", nullptr},
     {R"({})", "patientId"},

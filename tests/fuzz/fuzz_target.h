@@ -61,4 +61,5 @@ int fuzz_usage_json(const uint8_t* data, size_t size);
 int fuzz_record_decode(const uint8_t* data, size_t size);
 int fuzz_recovery_scan(const uint8_t* data, size_t size);
 int fuzz_log_tool(const uint8_t* data, size_t size);
+int fuzz_batch_body(const uint8_t* data, size_t size);
 #endif

@@ -32,7 +32,7 @@ struct Target {
 constexpr Target kTargets[] = {
     {"http_stream", fuzz_http_stream},     {"usage_json", fuzz_usage_json},
     {"record_decode", fuzz_record_decode}, {"recovery_scan", fuzz_recovery_scan},
-    {"log_tool", fuzz_log_tool},
+    {"log_tool", fuzz_log_tool},           {"batch_body", fuzz_batch_body},
 };
 
 // The input being replayed, for the line a crash prints (from a signal handler: write only).

@@ -109,7 +109,7 @@ for t in "${targets[@]}"; do
   if [[ ! -x $bin || $newest -nt $bin ]]; then
     echo "  FUZZLD $bin"
     # shellcheck disable=SC2086
-    $CXX $SAN -fsanitize=fuzzer -pthread "${objs[@]}" -luring -lsimdjson -lhiredis -o "$bin"
+    $CXX $SAN -fsanitize=fuzzer -pthread "${objs[@]}" -luring -lsimdjson -lhiredis -lz -o "$bin"
   fi
 done
 [[ ${FUZZ_BUILD_ONLY:-0} == 1 ]] && exit 0

@@ -65,6 +65,11 @@ base::FlagTable flag_table(Options& o) {
                        max_threads),
       base::choice_flag("--method", "M", "POST or GET", o.method, {{"POST", Method::post}, {"GET", Method::get}}),
       base::text_flag("--body", "FILE", "POST body, sent as application/json", o.body),
+      base::count_flag("--batch", "K",
+                       "POST a JSON array of K copies of the body (one usage): one request carries K "
+                       "records, answered 201 {\"first_id\":N,\"count\":K}; records/s is K x req/s. 0 "
+                       "sends the body as it is",
+                       o.batch, 0, 100'000),
       base::duration_flag("--timeout", "a reply later than this is a timeout error; a plain number is seconds",
                           o.timeout_s, DurationUnits{kNsPerS}, kNsPerMs, 3600 * kNsPerS),
       base::text_flag("--ids-out", "FILE", "write every acknowledged id (201 {\"id\":N}), one per line", o.ids_out),

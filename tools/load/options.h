@@ -29,6 +29,7 @@ struct Options {
   Method method = Method::post;
   std::string url = "http://127.0.0.1:3000/api/usages";
   std::string body = "data.json";
+  uint32_t batch = 0;  // > 0: POST a JSON array of this many copies of the body (issue 20)
   std::string ids_out;
   std::string hist_out;
   bool json = false;

@@ -64,7 +64,10 @@ void print_text(std::FILE* out, const Options& o, const RunResult& r) {
   std::fprintf(out, " max %.1f\n", us(r.histogram.max()));
   std::fprintf(out, "  cpu        user %.2f s, sys %.2f s, %.2f us per response\n",
                r.cpu_user_s, r.cpu_sys_s, cpu_us_per_response(r));
-  if (s.ids > 0) std::fprintf(out, "  ids        %llu acknowledged\n", ull(s.ids));
+  if (s.ids > 0) {
+    std::fprintf(out, "  ids        %llu acknowledged, %.1f records/s\n", ull(s.ids),
+                 r.duration_s > 0 ? static_cast<double>(s.ids) / r.duration_s : 0);
+  }
 }
 
 void print_json(std::FILE* out, const Options& o, const RunResult& r) {
@@ -72,10 +75,10 @@ void print_json(std::FILE* out, const Options& o, const RunResult& r) {
   std::fprintf(out,
                "{\"method\":\"%s\",\"rate_target\":%.3f,\"connections\":%u,\"pipeline\":%u,"
                "\"threads\":%u,\"duration_s\":%.6f,\"sent\":%llu,\"requests\":%llu,\"ok\":%llu,"
-               "\"ids\":%llu,\"rate\":%.3f,\"missed\":%llu,",
+               "\"ids\":%llu,\"rate\":%.3f,\"records_rate\":%.3f,\"missed\":%llu,",
                o.method == Method::post ? "POST" : "GET", o.rate, o.connections, o.pipeline,
                o.threads, r.duration_s, ull(s.sent), ull(s.responses), ull(s.ok), ull(s.ids),
-               rate(r), ull(s.missed));
+               rate(r), r.duration_s > 0 ? static_cast<double>(s.ids) / r.duration_s : 0, ull(s.missed));
   std::fprintf(out, "\"errors\":{\"total\":%llu", ull(s.error_total()));
   for (uint32_t k = 0; k < error_kind_count; k++) {
     std::fprintf(out, ",\"%s\":%llu", error_kind_name(static_cast<ErrorKind>(k)),

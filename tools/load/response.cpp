@@ -112,7 +112,7 @@ Head parse_head(const char* data, size_t len) noexcept {
   return head;
 }
 
-bool parse_id_body(const char* data, size_t len, uint64_t* id) noexcept {
+bool parse_id_body(const char* data, size_t len, uint64_t* id, uint64_t* count) noexcept {
   size_t i = 0;
   auto skip_space = [&] {
     while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) {
@@ -127,12 +127,22 @@ bool parse_id_body(const char* data, size_t len, uint64_t* id) noexcept {
     i += token.size();
     return true;
   };
-  if (!expect("{") || !expect("\"id\"") || !expect(":")) return false;
-  skip_space();
-  const size_t digits = i;
-  while (i < len && is_digit(data[i])) i++;
-  if (i == digits || (data[digits] == '0' && i - digits > 1)) return false;
-  if (!parse_u64(std::string_view(data + digits, i - digits), id)) return false;
+  auto number = [&](uint64_t* out) {
+    skip_space();
+    const size_t digits = i;
+    while (i < len && is_digit(data[i])) i++;
+    if (i == digits || (data[digits] == '0' && i - digits > 1)) return false;
+    return parse_u64(std::string_view(data + digits, i - digits), out);
+  };
+  if (!expect("{")) return false;
+  *count = 1;
+  if (expect("\"id\"")) {
+    if (!expect(":") || !number(id)) return false;
+  } else {
+    if (!expect("\"first_id\"") || !expect(":") || !number(id) || !expect(",") || !expect("\"count\"") ||
+        !expect(":") || !number(count))
+      return false;
+  }
   if (!expect("}")) return false;
   skip_space();
   return i == len;

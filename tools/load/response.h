@@ -22,7 +22,8 @@ struct Head {
 // Parses the response head at the start of data[0, len).
 [[nodiscard]] Head parse_head(const char* data, size_t len) noexcept;
 
-// Parses `{"id":N}` (whitespace allowed between tokens) into *id; false if it is anything else.
-[[nodiscard]] bool parse_id_body(const char* data, size_t len, uint64_t* id) noexcept;
+// Parses `{"id":N}` (*count = 1) or a batch's `{"first_id":N,"count":K}` (whitespace allowed
+// between tokens) into *id and *count; false if it is anything else.
+[[nodiscard]] bool parse_id_body(const char* data, size_t len, uint64_t* id, uint64_t* count) noexcept;
 
 }  // namespace busyring::load

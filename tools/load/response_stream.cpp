@@ -93,7 +93,7 @@ Next ResponseStream::next(Response* out) noexcept {
       return Next::incomplete;
     }
     if (head.code == 201) {
-      r.has_id = parse_id_body(data + head.head_bytes, head.body_bytes, &r.id);
+      r.has_id = parse_id_body(data + head.head_bytes, head.body_bytes, &r.id, &r.count);
       if (!r.has_id) {
         failed_ = true;
         return Next::malformed;

@@ -13,8 +13,9 @@ namespace busyring::load {
 struct Response {
   uint16_t code = 0;
   bool close = false;   // the server closes the connection after this response
-  bool has_id = false;  // a 201 carried {"id":N}
+  bool has_id = false;  // a 201 carried {"id":N} or {"first_id":N,"count":K}
   uint64_t id = 0;
+  uint64_t count = 0;   // the ids it acknowledged: id .. id + count - 1
 };
 
 enum class Next : uint8_t { response, incomplete, malformed };

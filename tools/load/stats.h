@@ -17,7 +17,7 @@ struct Stats {
   uint64_t sent = 0;       // requests issued
   uint64_t responses = 0;  // complete, well-formed responses of any status
   uint64_t ok = 0;         // responses with the expected status (201 for POST, 200 for GET)
-  uint64_t ids = 0;        // acknowledged ids seen (201 {"id":N})
+  uint64_t ids = 0;        // acknowledged ids seen (201 {"id":N}, or K of a batch's 201)
   uint64_t missed = 0;     // open loop: due before the end but never sent
   std::array<uint64_t, error_kind_count> errors{};
   std::array<uint64_t, 600> by_status{};  // unexpected statuses, by code (100..599)

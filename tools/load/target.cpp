@@ -46,6 +46,20 @@ std::string numeric_host(const Address& a) {
   return a.addr.ss_family == AF_INET6 ? "[" + std::string(host) + "]" : std::string(host);
 }
 
+// --batch K: a JSON array of K copies of one usage (its trailing newline dropped).
+std::string batch_of(std::string usage, uint32_t count) {
+  while (!usage.empty() && (usage.back() == '\n' || usage.back() == '\r' || usage.back() == ' ')) usage.pop_back();
+  std::string body;
+  body.reserve((usage.size() + 1) * count + 2);
+  body += '[';
+  for (uint32_t i = 0; i < count; i++) {
+    if (i > 0) body += ',';
+    body += usage;
+  }
+  body += ']';
+  return body;
+}
+
 }  // namespace
 
 int first_reachable(const std::vector<Address>& addresses, int timeout_ms, std::string* error) {
@@ -90,6 +104,7 @@ bool load_target(const Options& options, Target* out, std::string* error) {
     std::ostringstream text;
     text << in.rdbuf();
     body = text.str();
+    if (options.batch > 0) body = batch_of(body, options.batch);
     if (body.size() > max_body_bytes) {
       *error = "body file " + options.body + " is over 16 MiB";
       return false;

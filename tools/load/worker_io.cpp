@@ -186,8 +186,8 @@ void Worker::on_response(Connection& c, const Response& r, uint64_t arrived_ns) 
     if (r.code < stats_.by_status.size()) stats_.by_status[r.code]++;
   }
   if (r.has_id) {
-    stats_.ids++;
-    ids_.add(r.id);
+    stats_.ids += r.count;
+    for (uint64_t k = 0; k < r.count; k++) ids_.add(r.id + k);
   }
 }
 

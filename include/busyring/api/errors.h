@@ -24,6 +24,15 @@ namespace busyring::api {
   X(bad_timestamp, 422, "invalid_usage", "timestamp must be a string", "", false)                         \
   X(missing_medication, 422, "invalid_usage", "medication is required", "", false)                        \
   X(bad_medication, 422, "invalid_usage", "medication must be a string", "", false)                       \
+  /* A batch (issue 20): the failing record's index joins the body as "index". */                       \
+  X(record_not_object, 422, "invalid_usage", "each record of a batch must be a JSON object", "", false)   \
+  X(empty_batch, 422, "invalid_usage", "the batch holds no usage", "", false)                             \
+  X(batch_too_large, 413, "batch_too_large", "the batch has more records than --max-batch", "", false)   \
+  X(decoded_too_large, 413, "body_too_large", "the decompressed body is larger than --max-body", "",      \
+    false)                                                                                                \
+  X(bad_gzip, 400, "bad_encoding", "the body is not valid gzip", "", false)                               \
+  X(unsupported_encoding, 415, "unsupported_encoding", "Content-Encoding must be gzip or identity",      \
+    "Accept-Encoding: gzip\r\n", false)                                                                  \
   X(not_found, 404, "not_found",                                                                          \
     "no such resource; POST /api/usages, GET /healthz, GET /metrics, GET /status", "", false)             \
   X(method_not_allowed_post, 405, "method_not_allowed", "use POST", "Allow: POST\r\n", false)              \

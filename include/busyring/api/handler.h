@@ -13,7 +13,9 @@
 #include <string_view>
 
 #include "busyring/api/auth.h"
+#include "busyring/api/batch.h"
 #include "busyring/api/errors.h"
+#include "busyring/api/gzip_body.h"
 #include "busyring/api/usage_validator.h"
 #include "busyring/http/pipeline.h"
 #include "busyring/http/request.h"
@@ -53,7 +55,20 @@ struct Request {
   RequestContext context;
   HeadVerdict verdict;
   bool body_valid = false;
+  http::ContentType content_type = http::ContentType::none;  // NDJSON frames a batch
+  bool gzip = false;                                         // Content-Encoding: gzip
 };
+
+// An entry for this request: the frame from its context, the answer still to fill in.
+inline http::Pending framed(const RequestContext& c) noexcept {
+  http::Pending p;
+  p.start_ns = c.start_ns;
+  p.route = static_cast<uint8_t>(c.route);
+  p.keep_alive = c.keep_alive;
+  p.http10 = c.http10;
+  p.head = c.head_only;
+  return p;
+}
 
 // What the shard does with a complete request: one decision, no flags to combine.
 enum class Next : uint8_t {
@@ -88,7 +103,8 @@ class Handler {
         ack_at_once_(ack_at_once),
         strict_content_type_(strict_content_type) {}
 
-  [[nodiscard]] bool init(size_t max_body) noexcept { return validator_.init(max_body); }
+  // max_batch (--max-batch): the most records one request may carry.
+  [[nodiscard]] bool init(size_t max_body, uint32_t max_batch = 1000) noexcept;
 
   // The bearer tokens the public port asks for (/api/usages, and /metrics when it is served
   // there); nullptr: none asked. The shard sets it at the top of each loop turn (see
@@ -127,6 +143,11 @@ class Handler {
   Decision decide(Request& request, std::string_view body, uint64_t arrival_ns) noexcept;
   metrics::Route route_for(const http::RequestHead& head, Listener listener, std::optional<ErrorId>& reject) const noexcept;
   static Decision answer(const RequestContext& context, ErrorId id) noexcept;
+  // batch_append.cpp: a body of many records (array or NDJSON), validated, then appended in
+  // one piece under consecutive ids.
+  Decision decide_batch(Request& request, BodyForm form, std::string_view body, uint64_t arrival_ns) noexcept;
+  Decision append_batch(const RequestContext& context, std::string_view body, uint64_t arrival_ns) noexcept;
+  static Decision answer_record(const RequestContext& context, const BatchError& error) noexcept;
 
   ids::ShardIds& ids_;
   storage::LogWriter& log_;
@@ -138,6 +159,8 @@ class Handler {
   const TokenSet* tokens_ = nullptr;
   uint64_t validations_ = 0;
   UsageValidator validator_;
+  BatchReader batch_;
+  GzipBody gzip_;
 };
 
 }  // namespace busyring::api

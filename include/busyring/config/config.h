@@ -49,6 +49,8 @@ struct Config {
   Ack ack = Ack::durable;
   uint32_t max_body = 64 * 1024;
   uint32_t max_header = 8 * 1024;
+  // The most usages one request may carry (a JSON array or NDJSON body); 413 above it.
+  uint32_t max_batch = 1000;
   uint32_t max_connections = 10'000;
   uint32_t idle_timeout_ms = 60'000;
   uint32_t request_timeout_ms = 10'000;

@@ -98,7 +98,7 @@ class Parser {
     method, target, version, request_lf,
     line_start, name, before_value, value, field_lf, end_lf,
   };
-  enum class Header : uint8_t { other, content_type, expect, transfer_encoding, host, authorization };
+  enum class Header : uint8_t { other, content_type, content_encoding, expect, transfer_encoding, host, authorization };
 
   // One feed() call's bytes: p the next byte to read, end one past the last, seg the first byte
   // not yet given to llhttp (or withheld), ws_start where a whitespace run in a value begins.
@@ -175,6 +175,7 @@ class Parser {
   uint8_t host_count_ = 0;
   uint8_t te_count_ = 0;
   uint8_t authorization_count_ = 0;
+  uint8_t ce_count_ = 0;  // Content-Encoding fields seen
   uint8_t crlf_seen_ = 0;  // bytes of the CRLF after chunk data seen so far
   char method_[7] = {};    // the longest method we know is 7 bytes
   char name_[17] = {};     // the longest name we act on is "transfer-encoding"

@@ -12,7 +12,8 @@ namespace busyring::http {
 enum class PendingState : uint8_t { waiting, ready };
 
 // Which body a ready entry renders; the meaning of `detail` depends on it.
-enum class PendingKind : uint8_t { created, error, health, metrics, status_page, interim_continue };
+// created_batch: a batch of records, {"first_id":value,"count":count}.
+enum class PendingKind : uint8_t { created, created_batch, error, health, metrics, status_page, interim_continue };
 
 struct Pending {
   uint64_t value = 0;     // created: the id
@@ -25,6 +26,7 @@ struct Pending {
   bool http10 = false;
   uint8_t route = 0;      // metrics::Route, for the request counters
   bool head = false;      // a HEAD request: headers only, no body
+  uint32_t count = 0;     // created_batch: the records; error: 1 + the failing record's index, or 0
 };
 static_assert(sizeof(Pending) == 32);
 

@@ -13,12 +13,18 @@ namespace busyring::http {
 // unknown: any other well-formed token (FOO, QUERY): 501, and the connection stays.
 enum class Method : uint8_t { get, head, post, other, unknown };
 
-enum class ContentType : uint8_t { none, json, other };
+// ndjson: one JSON value per line (application/x-ndjson, application/jsonlines,
+// application/json-lines, application/x-jsonlines), the framing of a batch of usages.
+enum class ContentType : uint8_t { none, json, ndjson, other };
+
+// Content-Encoding of the body: none/identity, gzip (or x-gzip), or anything else (415).
+enum class ContentEncoding : uint8_t { identity, gzip, other };
 
 struct RequestHead {
   Method method = Method::other;
   std::string_view target;      // request-target as received: origin-form or absolute-form
   ContentType content_type = ContentType::none;
+  ContentEncoding content_encoding = ContentEncoding::identity;
   bool expect_continue = false;  // Expect: 100-continue
   bool expect_unknown = false;   // an Expect we do not support (417)
   bool has_length = false;       // Content-Length or chunked framing present

@@ -29,6 +29,12 @@ class ShardIds {
     return current_.first++;
   }
 
+  // `count` consecutive ids for a batch of records, or an empty range when the source has none
+  // to give now. They come from the current block when it has `count` left, else from a fresh
+  // reservation of exactly `count` ids, which leaves the current block's rest for the next
+  // single ids: unused ids stay what they are without batches, under --id-block per shard.
+  IdRange next_range(uint32_t count) noexcept;
+
   // Takes back the id just returned by next() (its record could not be appended), so it is
   // not left as a hole.
   void unissue(uint64_t id) noexcept {
@@ -50,6 +56,7 @@ class ShardIds {
   BlockSource& source_;
   uint32_t block_;
   std::vector<IdRange> holes_;  // reversed: the lowest hole is at the back
+  std::vector<IdRange> spare_;  // short pieces of batch reservations, for single ids
   IdRange current_;
   uint64_t issued_blocks_ = 0;
   uint64_t holes_taken_ = 0;

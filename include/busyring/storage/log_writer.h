@@ -88,6 +88,16 @@ class LogWriter {
   [[nodiscard]] AppendStatus append(uint64_t id, uint64_t arrival_ns, const void* body,
                                     uint32_t body_bytes, uint64_t& batch) noexcept;
 
+  // A batch of records written together: reserve() finds `bytes` of room in the filling
+  // buffer (sealing it or switching segment first, like append), the caller encodes its
+  // records at `dst`, and commit() adds them. All of them are then in one write: durable
+  // together or not at all. Nothing changes between reserve() and commit() but what the
+  // caller writes at dst; a reservation that is not committed is simply dropped.
+  [[nodiscard]] AppendStatus reserve(size_t bytes, uint8_t*& dst) noexcept;
+  void commit(size_t bytes, uint32_t records, uint64_t& batch) noexcept;
+  // The most bytes one reserve() may ask for: one buffer.
+  uint32_t buffer_bytes() const noexcept { return options_.buffer_bytes; }
+
   // Queues into `sink` every operation that may start now: the group-commit writes (with their
   // linked fdatasync when dsync), the next void marker, the next preparation step. `now_ns`
   // (monotonic) dates records for write-behind and paces retries.

@@ -58,6 +58,7 @@ TEST_CASE("no flags give the documented defaults", "[config]") {
   CHECK(c.ack == Ack::durable);
   CHECK(c.max_body == 64 * 1024);
   CHECK(c.max_header == 8 * 1024);
+  CHECK(c.max_batch == 1000);
   CHECK(c.max_connections == 10000);
   CHECK(c.idle_timeout_ms == 60000);
   CHECK(c.request_timeout_ms == 10000);
@@ -85,6 +86,7 @@ TEST_CASE("every flag is read in both --flag value and --flag=value forms", "[co
   CHECK(both_forms("--max-body", "1M").max_body == 1u << 20);
   CHECK(both_forms("--max-body", "100").max_body == 100);
   CHECK(both_forms("--max-header", "16k").max_header == 16384);
+  CHECK(both_forms("--max-batch", "100").max_batch == 100);
   CHECK(both_forms("--max-connections", "50000").max_connections == 50000);
   CHECK(both_forms("--idle-timeout", "1500ms").idle_timeout_ms == 1500);
   CHECK(both_forms("--idle-timeout", "90").idle_timeout_ms == 90000);
@@ -148,6 +150,8 @@ TEST_CASE("out-of-range and malformed values are refused naming the flag", "[con
   refused("--max-body", "17M");
   refused("--max-body", "1X");
   refused("--max-header", "255");
+  refused("--max-batch", "0");
+  refused("--max-batch", "100001");
   refused("--max-header", "2M");
   refused("--max-connections", "0");
   refused("--max-connections", "1000001");
@@ -195,7 +199,7 @@ TEST_CASE("--help asks for the help text, which names every flag with its defaul
   CHECK(v.value().outcome == ParseOutcome::version);
   const std::string text = help_text();
   for (const char* flag :
-       {"--port N", "--bind ADDR", "--threads N", "--data-dir DIR", "--ack MODE", "--max-body SIZE", "--max-header SIZE",
+       {"--port N", "--bind ADDR", "--threads N", "--data-dir DIR", "--ack MODE", "--max-body SIZE", "--max-batch N", "--max-header SIZE",
         "--max-connections N", "--idle-timeout DUR", "--request-timeout DUR", "--id-block N", "--id-source SRC",
         "--id-source-password-file FILE", "--id-source-ca-file FILE", "--id-source-cert-file FILE",
         "--id-source-key-file FILE", "etcd://HOST", "--id-reserve N", "--segment-size SIZE", "--log-interval DUR", "--log-writes N", "--log-min-batch N",

@@ -155,9 +155,15 @@ TEST_CASE("201 bodies are parsed by the table", "[load]") {
     const char* body;
     bool ok;
     uint64_t id;
+    uint64_t count = 1;
   };
   const Case cases[] = {
       {"{\"id\":1}", true, 1},
+      {"{\"first_id\":7,\"count\":100}", true, 7, 100},  // a batch (issue 20)
+      {" { \"first_id\" : 1 , \"count\" : 1 }\n", true, 1, 1},
+      {"{\"first_id\":7}", false, 0},
+      {"{\"count\":100,\"first_id\":7}", false, 0},
+      {"{\"first_id\":7,\"count\":-1}", false, 0},
       {" { \"id\" : 18446744073 }\n", true, 18446744073},
       {"{\"id\":0}", true, 0},
       {"{\"id\":9999999999999999999}", true, 9999999999999999999u},
@@ -174,9 +180,10 @@ TEST_CASE("201 bodies are parsed by the table", "[load]") {
   };
   for (const Case& c : cases) {
     INFO(c.body);
-    uint64_t id = 0;
-    REQUIRE(parse_id_body(c.body, std::strlen(c.body), &id) == c.ok);
+    uint64_t id = 0, count = 0;
+    REQUIRE(parse_id_body(c.body, std::strlen(c.body), &id, &count) == c.ok);
     if (c.ok) REQUIRE(id == c.id);
+    if (c.ok) REQUIRE(count == c.count);
   }
 }
 
@@ -234,8 +241,8 @@ TEST_CASE("response parsers never read past the end of their input", "[load]") {
       char* at = guard - n;
       std::memcpy(at, input.data(), n);
       (void)parse_head(at, n);
-      uint64_t id = 0;
-      (void)parse_id_body(at, n, &id);
+      uint64_t id = 0, count = 0;
+      (void)parse_id_body(at, n, &id, &count);
     }
   }
   munmap(map, static_cast<size_t>(2 * page));
