@@ -117,7 +117,7 @@ HeadVerdict Handler::on_head(const http::RequestHead& head, Listener listener) c
   if (!v.reject) {
     switch (v.route) {
       case metrics::Route::usages:
-        if (head.method != http::Method::post) v.reject = ErrorId::method_not_allowed_post;
+        if (head.method != http::Method::post) v.reject = ErrorId::method_not_allowed;
         else if (head.expect_unknown) v.reject = ErrorId::expectation_failed;
         else if (!head.has_length) v.reject = ErrorId::length_required;
         // The seeds' own tools post JSON as text/plain (ab, loadtest) or as a form (curl -d):

@@ -12,10 +12,10 @@ namespace {
 
 api::ErrorId error_for(http::ParseError e) noexcept {
   switch (e) {
-    case http::ParseError::head_too_large: return api::ErrorId::head_too_large;
+    case http::ParseError::head_too_large: return api::ErrorId::headers_too_large;
     case http::ParseError::target_too_long: return api::ErrorId::target_too_long;
     case http::ParseError::body_too_large: return api::ErrorId::body_too_large;
-    case http::ParseError::version: return api::ErrorId::version_not_supported;
+    case http::ParseError::version: return api::ErrorId::http_version_not_supported;
     case http::ParseError::malformed:
     case http::ParseError::none: break;
   }

@@ -10,8 +10,10 @@ namespace busyring::api {
 
 // The one table of errors: X(id, status, code, message, extra headers, closes).
 // `id` is the enumerator and the label of its rejection counter (busyring_rejections_total
-// {reason="id"}); `code` is the JSON "error" (several ids share invalid_usage or
-// method_not_allowed); extra headers are whole lines; `closes`: the connection closes after
+// {reason="id"}), so an id is an interface: dashboards and alerts select on it, and renaming
+// one breaks them (method_not_allowed, headers_too_large and http_version_not_supported keep
+// the labels they had before the table). `code` is the JSON "error" (several ids share
+// invalid_usage or method_not_allowed); extra headers are whole lines; `closes`: the connection closes after
 // the answer (framing lost or unknown).
 // A busy log (buffers full while the disk catches up) is no error: the request is held.
 #define BR_API_ERRORS(X)                                                                                  \
@@ -35,7 +37,7 @@ namespace busyring::api {
     "Accept-Encoding: gzip\r\n", false)                                                                  \
   X(not_found, 404, "not_found",                                                                          \
     "no such resource; POST /api/usages, GET /healthz, GET /metrics, GET /status", "", false)             \
-  X(method_not_allowed_post, 405, "method_not_allowed", "use POST", "Allow: POST\r\n", false)              \
+  X(method_not_allowed, 405, "method_not_allowed", "use POST", "Allow: POST\r\n", false)              \
   X(method_not_allowed_get, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n", false)          \
   X(request_timeout, 408, "request_timeout", "the request was not complete in time", "", true)           \
   X(length_required, 411, "length_required", "a POST needs Content-Length or chunked Transfer-Encoding", \
@@ -45,7 +47,7 @@ namespace busyring::api {
   X(unsupported_media_type, 415, "unsupported_media_type", "Content-Type must be application/json", "",  \
     false)                                                                                                \
   X(expectation_failed, 417, "expectation_failed", "only Expect: 100-continue is supported", "", true)   \
-  X(head_too_large, 431, "headers_too_large", "the request head is over the limit", "", true)            \
+  X(headers_too_large, 431, "headers_too_large", "the request head is over the limit", "", true)            \
   X(storage_unavailable, 503, "storage_unavailable",                                                      \
     "the log cannot take writes now; the record was not stored", "Retry-After: 1\r\n", false)            \
   X(id_source_unavailable, 503, "id_source_unavailable",                                                  \
@@ -66,7 +68,7 @@ namespace busyring::api {
   X(log_full, 503, "log_full",                                                                            \
     "the log reached --max-log-size: exported segments must be retired first; the record was not stored", \
     "Retry-After: 10\r\n", false)                                                                           \
-  X(version_not_supported, 505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true)    \
+  X(http_version_not_supported, 505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true)    \
   /* A method busyring does not know (RFC 9110 9.1): the framing is intact, the connection stays. */    \
   X(not_implemented, 501, "not_implemented",                                                              \
     "unknown method; POST /api/usages, GET /healthz, GET /metrics, GET /status", "", false)

@@ -62,19 +62,19 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
   CHECK_FALSE(api::error_info(ErrorId::invalid_token).close);
   CHECK_FALSE(api::error_info(ErrorId::invalid_credentials).close);
   CHECK_FALSE(api::error_info(ErrorId::not_implemented).close);
-  CHECK(api::error_info(ErrorId::method_not_allowed_post).headers == "Allow: POST\r\n");
+  CHECK(api::error_info(ErrorId::method_not_allowed).headers == "Allow: POST\r\n");
   CHECK(api::error_info(ErrorId::method_not_allowed_get).headers == "Allow: GET, HEAD\r\n");
   CHECK(api::error_info(ErrorId::length_required).status == 411);
   CHECK(api::error_info(ErrorId::body_too_large).status == 413);
   CHECK(api::error_info(ErrorId::body_too_large).close);
   CHECK(api::error_info(ErrorId::target_too_long).status == 414);
   CHECK(api::error_info(ErrorId::unsupported_media_type).status == 415);
-  CHECK(api::error_info(ErrorId::head_too_large).status == 431);
+  CHECK(api::error_info(ErrorId::headers_too_large).status == 431);
   CHECK(api::error_info(ErrorId::storage_unavailable).status == 503);
   CHECK(api::error_info(ErrorId::storage_unavailable).headers == "Retry-After: 1\r\n");
   CHECK(api::error_info(ErrorId::id_source_unavailable).status == 503);
   CHECK(api::error_info(ErrorId::id_source_unavailable).headers == "Retry-After: 1\r\n");
-  CHECK(api::error_info(ErrorId::version_not_supported).status == 505);
+  CHECK(api::error_info(ErrorId::http_version_not_supported).status == 505);
   CHECK(api::error_info(ErrorId::log_full).status == 503);
   CHECK(api::error_info(ErrorId::log_full).headers == "Retry-After: 10\r\n");
 }
@@ -82,11 +82,11 @@ TEST_CASE("error statuses, headers and close flags follow the contract", "[api]"
 TEST_CASE("each rejection label is its enumerator's name, unique, and only 503s say Retry-After", "[api]") {
   const char* const* names = api::error_reason_names();
   CHECK(std::string(names[static_cast<size_t>(ErrorId::malformed_http)]) == "malformed_http");
-  CHECK(std::string(names[static_cast<size_t>(ErrorId::method_not_allowed_post)]) == "method_not_allowed_post");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::method_not_allowed)]) == "method_not_allowed");
   CHECK(std::string(names[static_cast<size_t>(ErrorId::method_not_allowed_get)]) == "method_not_allowed_get");
-  CHECK(std::string(names[static_cast<size_t>(ErrorId::head_too_large)]) == "head_too_large");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::headers_too_large)]) == "headers_too_large");
   CHECK(std::string(names[static_cast<size_t>(ErrorId::storage_unavailable)]) == "storage_unavailable");
-  CHECK(std::string(names[static_cast<size_t>(ErrorId::version_not_supported)]) == "version_not_supported");
+  CHECK(std::string(names[static_cast<size_t>(ErrorId::http_version_not_supported)]) == "http_version_not_supported");
   std::set<std::string> seen;
   for (size_t i = 0; i < static_cast<size_t>(ErrorId::count); ++i) {
     const std::string name = names[i];
@@ -143,11 +143,11 @@ TEST_CASE("a created entry renders 201 with the id as JSON", "[api]") {
 
 TEST_CASE("an error entry renders its status, headers and body", "[api]") {
   Ctx c;
-  http::Pending p = api::Handler::error_pending(ErrorId::method_not_allowed_post);
+  http::Pending p = api::Handler::error_pending(ErrorId::method_not_allowed);
   const std::string r = c.render(p);
   CHECK(r.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
   CHECK(r.find("Allow: POST\r\n") != std::string::npos);
-  CHECK(body_of(r) == api::error_info(ErrorId::method_not_allowed_post).body);
+  CHECK(body_of(r) == api::error_info(ErrorId::method_not_allowed).body);
   p = api::Handler::error_pending(ErrorId::malformed_http);
   CHECK(c.render(p).find("Connection: close\r\n") != std::string::npos);
 }

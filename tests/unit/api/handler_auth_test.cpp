@@ -62,7 +62,7 @@ TEST_CASE("with tokens, POST /api/usages is refused by reason and counted; the r
   CHECK(r.refusals(metrics::AuthRefusalReason::malformed) == 2);
   // Before 405: an unauthenticated client learns nothing of the API.
   CHECK(r.verdict(Method::get, "/api/usages").reject == ErrorId::unauthorized);
-  CHECK(r.verdict(Method::get, "/api/usages", kGood).reject == ErrorId::method_not_allowed_post);
+  CHECK(r.verdict(Method::get, "/api/usages", kGood).reject == ErrorId::method_not_allowed);
   // A refused head is answered without 100 Continue and the body is not wanted.
   RequestHead h;
   h.method = Method::post;

@@ -96,8 +96,8 @@ TEST_CASE("head verdicts route and refuse by method, framing and media type", "[
       {"POST with a query", head(Method::post, "/api/usages?x=1"), metrics::Route::usages, std::nullopt},
       {"POST without Content-Type", head(Method::post, "/api/usages", true, ContentType::none),
        metrics::Route::usages, std::nullopt},
-      {"GET usages", head(Method::get, "/api/usages", false), metrics::Route::usages, ErrorId::method_not_allowed_post},
-      {"PUT usages", head(Method::other, "/api/usages"), metrics::Route::usages, ErrorId::method_not_allowed_post},
+      {"GET usages", head(Method::get, "/api/usages", false), metrics::Route::usages, ErrorId::method_not_allowed},
+      {"PUT usages", head(Method::other, "/api/usages"), metrics::Route::usages, ErrorId::method_not_allowed},
       {"POST without length", head(Method::post, "/api/usages", false), metrics::Route::usages, ErrorId::length_required},
       // The body decides by default (issue 14: ab and loadtest post text/plain, curl -d a form).
       {"POST text/plain", head(Method::post, "/api/usages", true, ContentType::other), metrics::Route::usages,
@@ -108,7 +108,7 @@ TEST_CASE("head verdicts route and refuse by method, framing and media type", "[
       {"HEAD healthz", head(Method::head, "/healthz", false), metrics::Route::healthz, std::nullopt},
       {"GET metrics", head(Method::get, "/metrics?x", false), metrics::Route::metrics, std::nullopt},
       {"HEAD usages", head(Method::head, "/api/usages", false), metrics::Route::usages,
-       ErrorId::method_not_allowed_post},
+       ErrorId::method_not_allowed},
       {"DELETE metrics", head(Method::other, "/metrics", false), metrics::Route::metrics,
        ErrorId::method_not_allowed_get},
       // issue 18: an unknown method is 501 on any path, keeping the connection.

@@ -85,7 +85,7 @@ TEST_CASE("the exposition of fixed shard blocks is byte for byte the golden text
   fill(a, 1);
   fill(b, 2);
   const ShardMetrics* shards[2] = {&a, &b};
-  const char* reasons[] = {"bad_json", "head_too_large", "storage_unavailable"};
+  const char* reasons[] = {"bad_json", "headers_too_large", "storage_unavailable"};
   const IdSourceGauges gauges{1, 0, 12345, 678, 9};
   std::vector<char> buf(1 << 20);
   const LogGauges log{123456789, 987654321};
