@@ -332,6 +332,7 @@ void StallProxy::run() {
     }
     if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
     if (fds[0].revents != 0) break;
+    const size_t polled = pairs.size();  // a pair accepted below has no pollfd in this round
     if (fds[1].revents & POLLIN) {
       const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
@@ -348,8 +349,8 @@ void StallProxy::run() {
         }
       }
     }
-    std::vector<Pair> open;
-    for (size_t i = 0; i < pairs.size(); ++i) {
+    std::vector<Pair> open(pairs.begin() + static_cast<std::ptrdiff_t>(polled), pairs.end());
+    for (size_t i = 0; i < polled; ++i) {
       const Pair& p = pairs[i];
       bool alive = true;
       char buf[16384];
