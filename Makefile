@@ -19,6 +19,9 @@ CC ?= gcc
 BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2 zlib1g-dev
 TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs fuse3 libfuse3-dev chromium systemd strace
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
+# `make run` adds curl: the README's first POST (`curl -d @data.json localhost:3000/api/usages`)
+# should work on the machine that just ran it, and a fresh Debian has no curl.
+RUN_DEPS := curl
 FUZZ_DEPS := clang libclang-rt-14-dev
 CLUSTER_DEPS := redis-server etcd-server etcd-client haproxy
 
@@ -35,6 +38,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 GOALS := $(or $(MAKECMDGOALS),all)
 NO_PACKAGE_GOALS := clean install
 PACKAGES := $(sort $(if $(filter-out $(NO_PACKAGE_GOALS),$(GOALS)),$(BUILD_DEPS)) \
+              $(if $(filter run,$(GOALS)),$(RUN_DEPS)) \
               $(if $(filter test deps-test,$(GOALS)),$(TEST_DEPS)) \
               $(if $(filter bench deps-bench,$(GOALS)),$(BENCH_DEPS)) \
               $(if $(filter fuzz,$(GOALS)),$(FUZZ_DEPS)) \
