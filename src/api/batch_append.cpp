@@ -52,18 +52,7 @@ Decision Handler::append_batch(const RequestContext& context, std::string_view b
   BR_ASSERT(at == bytes);
   log_.commit(bytes, count, d.batch);
   metrics::bump(metrics_.ids_issued, count);
-  d.pending = framed(context);
-  d.pending.kind = http::PendingKind::created_batch;
-  d.pending.status = 201;
-  d.pending.value = ids.first;
-  d.pending.count = count;
-  if (ack_at_once_) {
-    d.pending.state = http::PendingState::ready;
-  } else {
-    d.pending.state = http::PendingState::waiting;
-    d.next = Next::answer_after_write;
-  }
-  return d;
+  return created(context, http::PendingKind::created_batch, ids.first, count, d.batch);
 }
 
 }  // namespace busyring::api

@@ -236,10 +236,18 @@ Decision Handler::decide(Request& request, std::string_view body, uint64_t arriv
     return d;
   }
   metrics::bump(metrics_.ids_issued);
+  return created(context, http::PendingKind::created, id, 1, d.batch);
+}
+
+Decision Handler::created(const RequestContext& context, http::PendingKind kind, uint64_t value,
+                          uint32_t count, uint64_t batch) const noexcept {
+  Decision d;
+  d.batch = batch;
   d.pending = framed(context);
-  d.pending.kind = http::PendingKind::created;
+  d.pending.kind = kind;
   d.pending.status = 201;
-  d.pending.value = id;
+  d.pending.value = value;
+  if (kind == http::PendingKind::created_batch) d.pending.count = count;
   if (ack_at_once_) {
     d.pending.state = http::PendingState::ready;
   } else {

@@ -143,6 +143,10 @@ class Handler {
   Decision decide(Request& request, std::string_view body, uint64_t arrival_ns) noexcept;
   metrics::Route route_for(const http::RequestHead& head, Listener listener, std::optional<ErrorId>& reject) const noexcept;
   static Decision answer(const RequestContext& context, ErrorId id) noexcept;
+  // The 201 of stored records (created: value is the id; created_batch: the first of count),
+  // ready now under --ack=memory, else waiting for log batch `batch`, the write that holds them.
+  Decision created(const RequestContext& context, http::PendingKind kind, uint64_t value, uint32_t count,
+                   uint64_t batch) const noexcept;
   // batch_append.cpp: a body of many records (array or NDJSON), validated, then appended in
   // one piece under consecutive ids.
   Decision decide_batch(Request& request, BodyForm form, std::string_view body, uint64_t arrival_ns) noexcept;
