@@ -171,8 +171,11 @@ TEST_CASE("the status page in Chromium shows what /metrics says, under load and 
   CHECK(std::stod(page["shard0_connections"]) + std::stod(page["shard1_connections"]) == conns);
   CHECK(page.count("shard2_connections") == 0);  // one row per shard, two shards
   CHECK(std::stod(page["shard0_req_s"]) + std::stod(page["shard1_req_s"]) == Approx(std::stod(page["req_s"])).epsilon(0.05).margin(0.2));
-  CHECK(std::stod(page["shard0_turns_s"]) >= 10);  // an idle loop turns 10 times a second, a busy one more
-  CHECK(std::stod(page["shard1_turns_s"]) >= 10);
+  // An idle loop's timer turns it 10 times a second, a busy one more; on a starved machine (CI
+  // on 2 shared cores) the ticks come late and a quiet shard read 9.8. The row exists to show a
+  // stalled loop (0), so half the idle rate is the line.
+  CHECK(std::stod(page["shard0_turns_s"]) >= 5);
+  CHECK(std::stod(page["shard1_turns_s"]) >= 5);
   const double records = std::stod(page["records_total"]);
   CHECK(records <= metric(after, "busyring_records_written_total"));
   CHECK(records >= metric(before, "busyring_records_written_total") - 2 * kLoadRate);
