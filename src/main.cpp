@@ -1,5 +1,5 @@
-// busyring: wires the modules. flags -> io_uring probe -> listeners -> data dir (lock,
-// O_DIRECT) -> recovery (append positions, ids on disk) -> id source -> shards -> wait for
+// busyring: wires the modules. flags -> io_uring probe -> listeners bound -> data dir (lock,
+// O_DIRECT) -> recovery (append positions, ids on disk) -> id source -> listen -> shards -> wait for
 // SIGTERM/SIGINT/SIGQUIT (SIGHUP: logged, keeps serving). What each step does lives in its
 // module; here is only the order.
 #include <sched.h>
@@ -25,6 +25,7 @@
 #include "busyring/storage/data_dir.h"
 #include "busyring/storage/recover_all.h"
 #include "busyring/storage/scan.h"
+#include "busyring/storage/segment_summary.h"
 
 namespace {
 
@@ -48,6 +49,12 @@ class IdScan {
   struct Part final : storage::RecordVisitor {
     bool on_record(const storage::RecordView& record, uint64_t /*offset*/) override {
       ids.add(record.id);
+      return true;
+    }
+    // A sealed segment's summary stands for its records: its spans hold every id it has.
+    bool on_summary(const storage::SegmentSummary& summary) override {
+      for (const storage::IdSpan& span : summary.ids) ids.add_range(span.first, span.end);
+      ids.add_duplicates(summary.records - storage::span_ids(summary.ids));
       return true;
     }
     ids::IdRecovery ids;
@@ -83,11 +90,14 @@ uint64_t id_count(const std::vector<ids::IdRange>& ranges) {
 void log_recovery(const Recovered& r, const ids::IdStart& id_start) {
   const double mib = static_cast<double>(r.log.bytes_scanned) / 1048576.0;
   const double seconds = static_cast<double>(r.log.scan_ns) / 1e9;
-  BR_LOG_INFO("recovery: %llu records in %u shard dirs, %.1f MiB scanned in %.3f s (%.0f MiB/s), "
-              "highest id %llu, %llu ids to reissue",
-              static_cast<unsigned long long>(r.log.records), r.log.shard_dirs, mib, seconds,
-              seconds > 0 ? mib / seconds : 0.0, static_cast<unsigned long long>(r.ids.max_id()),
+  BR_LOG_INFO("recovery: %llu records in %u shard dirs, %u of %u segments from their summaries, "
+              "%.1f MiB scanned, in %.3f s (%.0f MiB/s), highest id %llu, %llu ids to reissue",
+              static_cast<unsigned long long>(r.log.records), r.log.shard_dirs, r.log.summarised, r.log.segments,
+              mib, seconds, seconds > 0 ? mib / seconds : 0.0, static_cast<unsigned long long>(r.ids.max_id()),
               static_cast<unsigned long long>(id_count(id_start.holes)));
+  if (r.log.summaries_written > 0)
+    BR_LOG_INFO("recovery: wrote the summaries of %u sealed segments that had none (the next start reads them)",
+                r.log.summaries_written);
 }
 
 ids::IdSourceOptions id_source_options(const config::Config& c) {
@@ -163,6 +173,7 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
     s.cpu = cpus[k];
     s.listen_fd = listeners.fds[k];
     s.position = recovered.log.positions[k];
+    s.resumed = recovered.log.resumed[k];
     s.holes = std::move(dealt[k]);
     s.metrics = metrics.back().get();
     plan.shards.push_back(std::move(s));
@@ -218,6 +229,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   log_recovery(recovered.value(), id_start.value());
+  // Only now may clients connect: until here a connection is refused, never left hanging.
+  if (auto listening = net::start_listening(listeners.value()); !listening) {
+    base::print_fatal("%s", listening.error().c_str());
+    return 1;
+  }
   std::vector<std::unique_ptr<metrics::ShardMetrics>> metrics_blocks;
   net::ServerPlan plan = make_plan(config, listeners.value(), recovered.value(), id_start.value(), metrics_blocks);
   std::vector<const metrics::ShardMetrics*> metrics_view;

@@ -19,6 +19,23 @@ void IdRecovery::add(uint64_t id) {
   max_id_ = std::max(max_id_, id);
 }
 
+void IdRecovery::add_range(uint64_t first, uint64_t end) {
+  if (first == 0) first = 1;
+  if (first >= end) return;
+  const uint64_t last_word = (end - 1) / 64;
+  if (last_word >= bits_.size()) bits_.resize(std::max<uint64_t>(last_word + 1, bits_.size() * 2), 0);
+  for (uint64_t w = first / 64; w <= last_word; ++w) {
+    const uint64_t lo = w == first / 64 ? first % 64 : 0;
+    const uint64_t hi = w == last_word ? (end - 1) % 64 : 63;  // inclusive
+    const uint64_t mask = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+    const uint64_t both = bits_[w] & mask;
+    duplicates_ += static_cast<uint64_t>(__builtin_popcountll(both));
+    count_ += static_cast<uint64_t>(__builtin_popcountll(mask & ~both));
+    bits_[w] |= mask;
+  }
+  max_id_ = std::max(max_id_, end - 1);
+}
+
 void IdRecovery::merge(const IdRecovery& other) {
   if (other.bits_.size() > bits_.size()) bits_.resize(other.bits_.size(), 0);
   for (size_t w = 0; w < other.bits_.size(); ++w) {

@@ -18,6 +18,7 @@
 #include "busyring/base/log.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
+#include "recovery_summaries.h"
 
 namespace busyring::storage {
 namespace {
@@ -61,6 +62,14 @@ base::Result<uint64_t> void_torn_tail(const std::string& path, const MappedFile&
   return resume;
 }
 
+// A sealed segment taken from its summary: counted, and appending resumes after it at least.
+void take_summary(ShardRecovery& r, const SegmentSummary& summary) {
+  r.records += summary.records;
+  r.record_bytes += summary.record_bytes;
+  ++r.summarised;
+  r.position = AppendPosition{summary.segment + 1, 0};
+}
+
 }  // namespace
 
 base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
@@ -73,12 +82,24 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
   r.segments = static_cast<uint32_t>(segments.size());
   bool torn_seen = false;
   std::string torn_path;
+  std::vector<ScannedSegment> scanned;  // with repair: those sealed get a summary written
   for (const uint32_t index : segments) {
     const std::string path = segment_path(dir, index);
+    // Summaries (segment_summary.h): a sealed segment with a valid one is not read at all.
+    SegmentSummary summary;
+    const SummaryRead found = find_summary(dir, index, summary);
+    if (found == SummaryRead::ok && torn_seen && summary.records > 0)
+      return base::Error{"torn tail in " + torn_path + " is followed by records in " + path +
+                         "; refusing to start: run 'busyring-log salvage' (see README, Recovery)"};
+    if (found == SummaryRead::ok && (visitor == nullptr || visitor->on_summary(summary))) {
+      take_summary(r, summary);
+      continue;
+    }
     MappedFile m;
     const int mrc = m.open(path, true);  // populated: the scan reads every page
     if (mrc < 0) return base::Error{"cannot read " + path + ": " + errno_text(mrc)};
-    const SegmentScan s = scan_segment(m.data(), m.scan_bytes(), visitor);
+    SummarisingVisitor summarising(visitor, index);
+    const SegmentScan s = scan_segment(m.data(), m.scan_bytes(), &summarising);
     r.bytes_scanned += m.scan_bytes();
     r.records += s.records;
     r.record_bytes += s.record_bytes;
@@ -118,7 +139,10 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
       r.position.segment = index + 1;
       r.position.offset = 0;
     }
+    if (r.position.segment == index) r.resumed = summarising.builder;
+    if (repair) scanned.push_back(ScannedSegment{std::move(summarising.builder), found == SummaryRead::ok});
   }
+  if (repair) r.summaries_written = write_missing_summaries(dir, scanned, r.position.segment);
   return r;
 }
 

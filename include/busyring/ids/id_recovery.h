@@ -13,6 +13,10 @@ namespace busyring::ids {
 class IdRecovery {
  public:
   void add(uint64_t id);
+  // Every id of [first, end) at once (a segment summary's span), a word of the bitmap at a time.
+  void add_range(uint64_t first, uint64_t end);
+  // Ids that a summary says appear twice within its segment (its records outnumber its ids).
+  void add_duplicates(uint64_t n) noexcept { duplicates_ += n; }
   // Folds another recovery in (ids found by both count as duplicates).
   void merge(const IdRecovery& other);
 

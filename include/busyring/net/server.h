@@ -24,6 +24,7 @@ struct ShardSetup {
   int cpu = -1;  // -1: not pinned
   int listen_fd = -1;
   storage::AppendPosition position;
+  storage::SummaryBuilder resumed;  // what recovery found in position's segment
   std::vector<ids::IdRange> holes;
   metrics::ShardMetrics* metrics = nullptr;
 };

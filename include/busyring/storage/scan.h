@@ -35,11 +35,16 @@ struct SegmentScan {
   uint64_t next_valid = 0;     // corrupt: offset of the valid record after the damage
 };
 
+struct SegmentSummary;  // segment_summary.h
+
 class RecordVisitor {
  public:
   virtual ~RecordVisitor() = default;
   // A usage record at `offset`. Return false to stop the scan early.
   virtual bool on_record(const RecordView& record, uint64_t offset) = 0;
+  // Start-up recovery offers a sealed segment's valid summary in place of its records: return
+  // true to take it (the segment is then not scanned), false (the default) for every record.
+  virtual bool on_summary(const SegmentSummary& /*summary*/) { return false; }
 };
 
 // Scans data[0, size). size must be a multiple of 8.
