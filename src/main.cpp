@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
     base::print_fatal("%s", listeners.error().c_str());
     return 1;
   }
+  BR_LOG_INFO("bound %s; accepting connections once the log is recovered", listeners.value().where.c_str());
   if (auto dir = storage::open_data_dir(config.data_dir); !dir) {
     base::print_fatal("%s", dir.error().c_str());
     return 1;

@@ -2,6 +2,9 @@
 #include "busyring/storage/fault_hook.h"
 
 #ifdef BR_FAULT_INJECTION
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +75,26 @@ int fault_filter_sync(int res) noexcept {
     if (f.kind == 2 && n >= f.first && n < f.first + f.count) return -EIO;
   return res;
 }
+
+void recovery_gate() noexcept {
+  const char* fifo = std::getenv("BUSYRING_RECOVERY_GATE");
+  if (fifo == nullptr) return;
+  BR_LOG_WARN("fault injection: recovery waits for %s to be written", fifo);
+  const int fd = open(fifo, O_RDONLY | O_CLOEXEC);  // blocks until a writer opens it
+  if (fd < 0) return;
+  char buf[64];
+  while (read(fd, buf, sizeof buf) > 0) {
+  }
+  close(fd);
+}
+
+}  // namespace busyring::storage
+
+#else
+
+namespace busyring::storage {
+
+void recovery_gate() noexcept {}
 
 }  // namespace busyring::storage
 #endif

@@ -10,6 +10,12 @@
 
 namespace busyring::storage {
 
+// Start-up: in busyring-faulty with BUSYRING_RECOVERY_GATE=FIFO, recovery first logs that it
+// waits, then waits until the FIFO is opened for writing and closed (tests hold recovery there
+// to see what a client meets during a long recovery). In every other build it returns at once.
+// Not inline: the faulty binary's definition replaces the library's at link time.
+void recovery_gate() noexcept;
+
 #ifdef BR_FAULT_INJECTION
 int fault_filter(int res, uint32_t len) noexcept;
 int fault_filter_sync(int res) noexcept;
