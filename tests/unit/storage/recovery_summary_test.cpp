@@ -4,6 +4,8 @@
 // deliberately disagrees with its segment), scans where the summary is missing or damaged and
 // writes it then, scans everything for a visitor that wants every record, and never resumes
 // appending in a summarised segment.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -208,4 +210,34 @@ TEST_CASE("appending never resumes in a summarised segment", "[storage][summary]
   CHECK(r.value().position.segment == 1);
   CHECK(r.value().position.offset == 0);
   CHECK(r.value().records == 10);
+}
+
+TEST_CASE("a summary that cannot be written is dropped, its .tmp removed, and start-up writes it", "[storage][summary]") {
+  TempDir tmp;
+  const std::string dir = tmp.sub("shard-00");
+  {
+    Rig rig(small_options(), dir);
+    rig.runner.inject(IORING_OP_WRITE, -EIO);  // the first summary's write (no record write is a plain WRITE)
+    const std::string body(1000, 'm');
+    for (uint64_t id = 1; id <= 5000; ++id) {
+      rig.append(id, body, id);
+      if (id % 20 == 0) rig.turn();
+    }
+    rig.drain();
+    CHECK(rig.w.summaries().dropped() == 1);
+    CHECK(rig.w.summaries().written() == 1);
+    CHECK(rig.w.healthy());
+  }
+  SegmentSummary s;
+  std::string why;
+  CHECK(read_summary(dir, 0, s, why) == SummaryRead::missing);
+  CHECK(access((summary_path(dir, 0) + ".tmp").c_str(), F_OK) != 0);
+  REQUIRE(read_summary(dir, 1, s, why) == SummaryRead::ok);
+  SummaryTaker taker;
+  auto r = recover_shard(dir, true, &taker);
+  REQUIRE(r.ok());
+  CHECK(taker.summaries == std::vector<uint32_t>{1});
+  CHECK(r.value().summaries_written == 1);
+  REQUIRE(read_summary(dir, 0, s, why) == SummaryRead::ok);
+  CHECK(s == scanned_summary(dir, 0));
 }
