@@ -80,6 +80,7 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
   if (rc == -ENOENT) return r;
   if (rc < 0) return base::Error{"cannot list " + dir + ": " + errno_text(rc)};
   r.segments = static_cast<uint32_t>(segments.size());
+  prefetch_summaries(dir, segments);
   bool torn_seen = false;
   std::string torn_path;
   std::vector<ScannedSegment> scanned;  // with repair: those sealed get a summary written

@@ -1,11 +1,23 @@
 // Recovery and segment summaries; see recovery_summaries.h.
 #include "recovery_summaries.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "busyring/base/log.h"
 
 namespace busyring::storage {
+
+void prefetch_summaries(const std::string& dir, const std::vector<uint32_t>& segments) {
+  for (const uint32_t index : segments) {
+    const int fd = open(summary_path(dir, index).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // none: the segment is scanned
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+    close(fd);
+  }
+}
 
 SummaryRead find_summary(const std::string& dir, uint32_t index, SegmentSummary& out) {
   std::string why;

@@ -12,6 +12,11 @@
 
 namespace busyring::storage {
 
+// Asks the kernel to start reading every segment's summary file at once (POSIX_FADV_WILLNEED),
+// so that recovery, which reads them one by one, mostly finds them in memory: on a cold cache
+// each one read alone waits a disk round trip.
+void prefetch_summaries(const std::string& dir, const std::vector<uint32_t>& segments);
+
 // Summary of segment `index` if it has a valid one; logs an invalid one (then scanned).
 SummaryRead find_summary(const std::string& dir, uint32_t index, SegmentSummary& out);
 

@@ -17,7 +17,7 @@ namespace busyring::storage {
 namespace {
 
 constexpr size_t kCrcOffset = 44;
-constexpr size_t kSpanBytes = 16;
+constexpr size_t kSpansBytesOffset = 48;
 
 void put_u32(uint8_t* p, uint32_t v) noexcept { std::memcpy(p, &v, 4); }
 void put_u64(uint8_t* p, uint64_t v) noexcept { std::memcpy(p, &v, 8); }
@@ -47,6 +47,41 @@ bool spans_well_formed(const std::vector<IdSpan>& spans) noexcept {
     if (i > 0 && spans[i].first <= spans[i - 1].end) return false;
   }
   return true;
+}
+
+void put_varint(std::vector<uint8_t>& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+// A LEB128 varint at p (before end); false if it runs past end or past 64 bits.
+bool get_varint(const uint8_t*& p, const uint8_t* end, uint64_t& v) noexcept {
+  v = 0;
+  for (unsigned shift = 0; shift < 64 && p < end; shift += 7) {
+    const uint8_t byte = *p++;
+    if (shift == 63 && byte > 1) return false;
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// The span list: spans_well_formed() holds after it, else false.
+bool decode_spans(const uint8_t* p, const uint8_t* end, std::vector<IdSpan>& spans) noexcept {
+  uint64_t previous_end = 0;
+  for (IdSpan& s : spans) {
+    uint64_t gap = 0, length = 0;
+    if (!get_varint(p, end, gap) || !get_varint(p, end, length)) return false;
+    if (gap == 0 || length == 0 || gap > UINT64_MAX - previous_end) return false;  // touching, or empty
+    s.first = previous_end + gap;
+    if (length > UINT64_MAX - s.first) return false;
+    s.end = s.first + length;
+    previous_end = s.end;
+  }
+  return p == end;
 }
 
 bool reject(std::string& why, std::string text) {
@@ -110,7 +145,14 @@ SegmentSummary SummaryBuilder::finish() const {
 }
 
 std::vector<uint8_t> encode_summary(const SegmentSummary& s) {
-  std::vector<uint8_t> out(kSummaryHeaderBytes + kSpanBytes * s.ids.size(), 0);
+  std::vector<uint8_t> out(kSummaryHeaderBytes, 0);
+  out.reserve(kSummaryHeaderBytes + 4 * s.ids.size());
+  uint64_t previous_end = 0;
+  for (const IdSpan& span : s.ids) {
+    put_varint(out, span.first - previous_end);
+    put_varint(out, span.end - span.first);
+    previous_end = span.end;
+  }
   uint8_t* p = out.data();
   put_u64(p, kSummaryMagic);
   put_u32(p + 8, kSummaryVersion);
@@ -119,10 +161,7 @@ std::vector<uint8_t> encode_summary(const SegmentSummary& s) {
   put_u64(p + 24, s.record_bytes);
   put_u64(p + 32, s.records_end);
   put_u32(p + 40, static_cast<uint32_t>(s.ids.size()));
-  for (size_t i = 0; i < s.ids.size(); ++i) {
-    put_u64(p + kSummaryHeaderBytes + kSpanBytes * i, s.ids[i].first);
-    put_u64(p + kSummaryHeaderBytes + kSpanBytes * i + 8, s.ids[i].end);
-  }
+  put_u32(p + kSpansBytesOffset, static_cast<uint32_t>(out.size() - kSummaryHeaderBytes));
   put_u32(p + kCrcOffset, summary_crc(p, out.size()));
   return out;
 }
@@ -132,8 +171,9 @@ bool decode_summary(const uint8_t* data, size_t bytes, uint32_t segment, Segment
   if (get_u64(data) != kSummaryMagic) return reject(why, "not a segment summary (bad magic)");
   if (get_u32(data + 8) != kSummaryVersion) return reject(why, "unknown version " + std::to_string(get_u32(data + 8)));
   const uint64_t spans = get_u32(data + 40);
-  if (spans > kMaxSummarySpans || bytes != kSummaryHeaderBytes + kSpanBytes * spans)
-    return reject(why, "its size does not match its span count");
+  if (spans > kMaxSummarySpans || bytes != kSummaryHeaderBytes + get_u32(data + kSpansBytesOffset) ||
+      get_u32(data + 52) != 0)
+    return reject(why, "its size does not match its header");
   if (get_u32(data + kCrcOffset) != summary_crc(data, bytes)) return reject(why, "checksum mismatch");
   if (get_u32(data + 12) != segment)
     return reject(why, "it belongs to segment " + std::to_string(get_u32(data + 12)));
@@ -142,10 +182,8 @@ bool decode_summary(const uint8_t* data, size_t bytes, uint32_t segment, Segment
   out.record_bytes = get_u64(data + 24);
   out.records_end = get_u64(data + 32);
   out.ids.resize(spans);
-  for (size_t i = 0; i < spans; ++i)
-    out.ids[i] = {get_u64(data + kSummaryHeaderBytes + kSpanBytes * i),
-                  get_u64(data + kSummaryHeaderBytes + kSpanBytes * i + 8)};
-  if (!spans_well_formed(out.ids)) return reject(why, "its id spans are not ascending and disjoint");
+  if (!decode_spans(data + kSummaryHeaderBytes, data + bytes, out.ids) || !spans_well_formed(out.ids))
+    return reject(why, "its id spans are not ascending and disjoint");
   if (span_ids(out.ids) > out.records || (out.records > 0) != !out.ids.empty())
     return reject(why, "its id spans do not match its record count");
   return true;
@@ -153,8 +191,7 @@ bool decode_summary(const uint8_t* data, size_t bytes, uint32_t segment, Segment
 
 SummaryRead read_summary(const std::string& shard_dir, uint32_t segment, SegmentSummary& out, std::string& why) {
   std::string text;
-  const int rc = base::read_file(summary_path(shard_dir, segment), text,
-                                 kSummaryHeaderBytes + kSpanBytes * kMaxSummarySpans);
+  const int rc = base::read_file(summary_path(shard_dir, segment), text, kMaxSummaryBytes);
   if (rc == -ENOENT) return SummaryRead::missing;
   if (rc < 0) {
     why = rc == -EFBIG ? "too large" : std::strerror(-rc);

@@ -11,9 +11,13 @@
 //   32   8   records_end    file offset one past the last usage record (0 if none)
 //   40   4   span_count     n
 //   44   4   crc32c         CRC32C of the whole file with this field zero
-//   48  16n  spans          [first, end) id ranges holding every id in the segment: ascending,
-//                           disjoint, not touching (ids are issued in blocks, so a segment's ids
-//                           are a few ranges, not one entry per record)
+//   48   4   spans_bytes    length of the span list
+//   52   4   reserved       0
+//   56   ..  spans          [first, end) id ranges holding every id in the segment: ascending,
+//                           disjoint, not touching (ids are issued in --id-block runs, so a
+//                           segment's ids are a few thousand ranges, not one per record), each
+//                           as two LEB128 varints: first - (the previous end, or 0), end - first
+//                           (2 to 4 bytes a span instead of 16: start-up reads every summary)
 //
 // Why a sidecar rather than a trailer in the segment's tail: a segment is fixed-size and
 // pre-zeroed, its records may run to its last sector, and a summary's size depends on its ids;
@@ -50,10 +54,11 @@ struct SegmentSummary {
 
 inline constexpr uint64_t kSummaryMagic = 0x31304d4d55535242ull;  // "BRSUMM01"
 inline constexpr uint32_t kSummaryVersion = 1;
-inline constexpr size_t kSummaryHeaderBytes = 48;
+inline constexpr size_t kSummaryHeaderBytes = 56;
 // More spans than this (ids scattered record by record, e.g. --id-block 1 on many shards): no
-// summary, the segment is scanned. Bounds a summary file to 1 MiB.
+// summary, the segment is scanned. Bounds a summary file to about 2 MiB.
 inline constexpr size_t kMaxSummarySpans = 65536;
+inline constexpr size_t kMaxSummaryBytes = kSummaryHeaderBytes + kMaxSummarySpans * 2 * 10;
 
 std::string summary_path(const std::string& shard_dir, uint32_t segment);
 
