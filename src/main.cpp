@@ -39,9 +39,12 @@ class IdScan {
     parts_.push_back(std::make_unique<Part>());
     return parts_.back().get();
   }
-  ids::IdRecovery merged() const {
-    ids::IdRecovery all;
-    for (const auto& part : parts_) all.merge(part->ids);
+  // Once, after the scan: the first part is taken over rather than copied (its bitmap is one
+  // bit per id of the whole log: tens of MB for a large one).
+  ids::IdRecovery merged() {
+    if (parts_.empty()) return ids::IdRecovery{};
+    ids::IdRecovery all = std::move(parts_.front()->ids);
+    for (size_t i = 1; i < parts_.size(); ++i) all.merge(parts_[i]->ids);
     return all;
   }
 

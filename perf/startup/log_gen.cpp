@@ -4,8 +4,12 @@
 // as the server does, ids dealt in blocks of --id-block round-robin over the shards as the
 // shared counter deals them. Real bytes, fsynced (no sparse files: a scan reads them). No
 // summaries: the first start of a server that knows them writes them (and is timed apart).
-//   log_gen DATA_DIR SHARDS SEALED_PER_SHARD SEGMENT_BYTES ID_BLOCK
+//   log_gen DATA_DIR SHARDS SEALED_PER_SHARD SEGMENT_BYTES ID_BLOCK [--summaries-only]
 //   log_gen --evict DATA_DIR     drop the log's pages from the page cache (cold start)
+// --summaries-only: each sealed segment is a sparse file of its size plus the summary the
+// server would have written for it (same ids, offsets and bytes). Only for timing a server
+// that reads summaries: it never reads a summarised segment, so this measures its cost per
+// sealed segment on many segments without writing them all; a scan would read zeros.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,6 +22,7 @@
 
 #include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
+#include "busyring/storage/segment_summary.h"
 
 using namespace busyring::storage;
 
@@ -55,6 +60,23 @@ size_t fill(std::vector<uint8_t>& image, size_t limit, ShardIds& ids) {
   }
 }
 
+// The summary of what fill() would put in a segment of `limit` bytes, without the bytes.
+SegmentSummary summarise(uint32_t segment, size_t limit, ShardIds& ids) {
+  const size_t rec = record_bytes(kBodyBytes);
+  const size_t write_bytes = (kRecordsPerWrite * rec + kWriteAlign - 1) / kWriteAlign * kWriteAlign;
+  SummaryBuilder b;
+  b.reset(segment);
+  for (size_t pos = 0; pos + write_bytes <= limit; pos += write_bytes)
+    for (int i = 0; i < kRecordsPerWrite; ++i) b.add(ids.next(), pos + i * rec, rec);
+  return b.finish();
+}
+
+void sparse_file(const std::string& path, size_t bytes) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) std::exit(1);
+  close(fd);
+}
+
 void write_file(const std::string& path, const std::vector<uint8_t>& image) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || pwrite(fd, image.data(), image.size(), 0) != static_cast<ssize_t>(image.size()) || fsync(fd) != 0) {
@@ -89,8 +111,10 @@ int main(int argc, char** argv) {
     evict(argv[2]);
     return 0;
   }
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: log_gen DATA_DIR SHARDS SEALED_PER_SHARD SEGMENT_BYTES ID_BLOCK | --evict DATA_DIR\n");
+  const bool summaries_only = argc == 7 && std::strcmp(argv[6], "--summaries-only") == 0;
+  if (argc != 6 && !summaries_only) {
+    std::fprintf(stderr, "usage: log_gen DATA_DIR SHARDS SEALED_PER_SHARD SEGMENT_BYTES ID_BLOCK [--summaries-only]"
+                         " | --evict DATA_DIR\n");
     return 2;
   }
   const std::string data_dir = argv[1];
@@ -103,6 +127,11 @@ int main(int argc, char** argv) {
     ShardIds ids{k, shards, block, 0};
     std::vector<uint8_t> image(segment);
     for (uint64_t s = 0; s <= sealed + 1; ++s) {
+      if (summaries_only && s < sealed) {
+        sparse_file(segment_path(dir, static_cast<uint32_t>(s)), segment);
+        if (write_summary_sync(dir, summarise(static_cast<uint32_t>(s), segment, ids)) != 0) return 1;
+        continue;
+      }
       std::memset(image.data(), 0, segment);
       if (s < sealed) fill(image, segment, ids);             // sealed: full
       else if (s == sealed) fill(image, segment / 2, ids);   // open: half full

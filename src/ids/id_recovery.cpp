@@ -28,9 +28,12 @@ void IdRecovery::add_range(uint64_t first, uint64_t end) {
     const uint64_t lo = w == first / 64 ? first % 64 : 0;
     const uint64_t hi = w == last_word ? (end - 1) % 64 : 63;  // inclusive
     const uint64_t mask = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+    // Counted without popcount where nothing overlaps (the usual case): built without -mpopcnt,
+    // each popcount is a libgcc call, and start-up adds millions of spans.
     const uint64_t both = bits_[w] & mask;
-    duplicates_ += static_cast<uint64_t>(__builtin_popcountll(both));
-    count_ += static_cast<uint64_t>(__builtin_popcountll(mask & ~both));
+    const uint64_t dup = both == 0 ? 0 : static_cast<uint64_t>(__builtin_popcountll(both));
+    duplicates_ += dup;
+    count_ += hi - lo + 1 - dup;
     bits_[w] |= mask;
   }
   max_id_ = std::max(max_id_, end - 1);
@@ -38,13 +41,16 @@ void IdRecovery::add_range(uint64_t first, uint64_t end) {
 
 void IdRecovery::merge(const IdRecovery& other) {
   if (other.bits_.size() > bits_.size()) bits_.resize(other.bits_.size(), 0);
+  // Ids in both are duplicates, every other id of `other` is new: popcount only where words
+  // overlap (rare), not over the whole bitmap.
+  uint64_t in_both = 0;
   for (size_t w = 0; w < other.bits_.size(); ++w) {
     const uint64_t both = bits_[w] & other.bits_[w];
-    duplicates_ += static_cast<uint64_t>(__builtin_popcountll(both));
-    count_ += static_cast<uint64_t>(__builtin_popcountll(other.bits_[w] & ~both));
+    if (both != 0) in_both += static_cast<uint64_t>(__builtin_popcountll(both));
     bits_[w] |= other.bits_[w];
   }
-  duplicates_ += other.duplicates_;
+  count_ += other.count_ - in_both;
+  duplicates_ += in_both + other.duplicates_;
   max_id_ = std::max(max_id_, other.max_id_);
 }
 
