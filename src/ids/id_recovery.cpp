@@ -8,7 +8,7 @@ namespace busyring::ids {
 void IdRecovery::add(uint64_t id) {
   if (id == 0) return;
   const uint64_t word = id / 64;
-  if (word >= bits_.size()) bits_.resize(std::max<uint64_t>(word + 1, bits_.size() * 2), 0);
+  if (word >= bits_.size()) bits_.grow(word + 1);
   const uint64_t mask = 1ull << (id % 64);
   if (bits_[word] & mask) {
     ++duplicates_;
@@ -23,7 +23,7 @@ void IdRecovery::add_range(uint64_t first, uint64_t end) {
   if (first == 0) first = 1;
   if (first >= end) return;
   const uint64_t last_word = (end - 1) / 64;
-  if (last_word >= bits_.size()) bits_.resize(std::max<uint64_t>(last_word + 1, bits_.size() * 2), 0);
+  if (last_word >= bits_.size()) bits_.grow(last_word + 1);
   for (uint64_t w = first / 64; w <= last_word; ++w) {
     const uint64_t lo = w == first / 64 ? first % 64 : 0;
     const uint64_t hi = w == last_word ? (end - 1) % 64 : 63;  // inclusive
@@ -40,7 +40,7 @@ void IdRecovery::add_range(uint64_t first, uint64_t end) {
 }
 
 void IdRecovery::merge(const IdRecovery& other) {
-  if (other.bits_.size() > bits_.size()) bits_.resize(other.bits_.size(), 0);
+  bits_.grow(other.bits_.size());
   // Ids in both are duplicates, every other id of `other` is new: popcount only where words
   // overlap (rare), not over the whole bitmap.
   uint64_t in_both = 0;

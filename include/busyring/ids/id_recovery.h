@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "busyring/ids/bit_words.h"
 #include "busyring/ids/id_range.h"
 
 namespace busyring::ids {
@@ -42,7 +43,7 @@ class IdRecovery {
  private:
   bool has(uint64_t id) const noexcept;
 
-  std::vector<uint64_t> bits_;  // bit i set: id i is on disk
+  BitWords bits_;  // bit i set: id i is on disk
   uint64_t max_id_ = 0;
   uint64_t count_ = 0;
   uint64_t duplicates_ = 0;
