@@ -3,8 +3,10 @@
 // the same holes.
 #include <catch2/catch.hpp>
 
+#include <utility>
 #include <vector>
 
+#include "busyring/ids/bit_words.h"
 #include "busyring/ids/id_recovery.h"
 
 using busyring::ids::IdRange;
@@ -36,4 +38,27 @@ TEST_CASE("add_range counts ids already present as duplicates", "[ids]") {
   CHECK(r.count() == 137);
   r.add_duplicates(2);
   CHECK(r.duplicates() == 5);
+}
+
+TEST_CASE("BitWords grow zeroed without losing words, and copy and move", "[ids]") {
+  busyring::ids::BitWords w;
+  CHECK(w.size() == 0);
+  w.grow(3);
+  REQUIRE(w.size() == 3);
+  CHECK((w[0] == 0 && w[1] == 0 && w[2] == 0));
+  w[2] = 0xabcd;
+  w.grow(1u << 20);  // past the first 2 MiB chunk: remapped
+  REQUIRE(w.size() == 1u << 20);
+  CHECK(w[2] == 0xabcd);
+  CHECK(w[(1u << 20) - 1] == 0);
+  w[(1u << 20) - 1] = 7;
+  w.grow(5);  // never shrinks
+  CHECK(w.size() == 1u << 20);
+  busyring::ids::BitWords copy = w;
+  copy[2] = 1;
+  CHECK(w[2] == 0xabcd);
+  CHECK(copy[(1u << 20) - 1] == 7);
+  busyring::ids::BitWords moved = std::move(copy);
+  CHECK(moved[2] == 1);
+  CHECK(copy.size() == 0);  // NOLINT: a moved-from store is empty
 }
