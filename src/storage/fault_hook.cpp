@@ -76,10 +76,10 @@ int fault_filter_sync(int res) noexcept {
   return res;
 }
 
-void recovery_gate() noexcept {
+void recovery_gate(const std::string& bound) noexcept {
   const char* fifo = std::getenv("BUSYRING_RECOVERY_GATE");
   if (fifo == nullptr) return;
-  BR_LOG_WARN("fault injection: recovery waits for %s to be written", fifo);
+  BR_LOG_WARN("fault injection: recovery waits for %s to be written (bound %s)", fifo, bound.c_str());
   const int fd = open(fifo, O_RDONLY | O_CLOEXEC);  // blocks until a writer opens it
   if (fd < 0) return;
   char buf[64];
@@ -94,7 +94,7 @@ void recovery_gate() noexcept {
 
 namespace busyring::storage {
 
-void recovery_gate() noexcept {}
+void recovery_gate(const std::string& /*bound*/) noexcept {}
 
 }  // namespace busyring::storage
 #endif

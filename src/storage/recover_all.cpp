@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "busyring/base/clock.h"
-#include "busyring/storage/fault_hook.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
@@ -48,7 +47,6 @@ base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t 
     jobs[i].shard = dirs[i];
     jobs[i].visitor = visitor_for ? visitor_for(dirs[i]) : nullptr;
   }
-  recovery_gate();  // busyring-faulty only (fault_hook.h)
   const uint64_t start_ns = base::monotonic_ns();
   run_jobs(data_dir, jobs);
   DataDirRecovery out;

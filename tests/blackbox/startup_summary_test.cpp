@@ -85,12 +85,13 @@ BothWays recover_both(const std::string& dir) {
   return {a.value(), b.value()};
 }
 
-uint16_t port_of_bound_line(const std::string& err) {
-  const size_t at = err.find("info bound ");
+// "... recovery waits for FIFO to be written (bound [::]:PORT)" -> PORT
+uint16_t port_of_gate_line(const std::string& err) {
+  const size_t at = err.find("(bound ");
   REQUIRE(at != std::string::npos);
-  const size_t semi = err.find(';', at);
-  const size_t colon = err.rfind(':', semi);
-  return static_cast<uint16_t>(std::stoul(err.substr(colon + 1, semi - colon - 1)));
+  const size_t close = err.find(')', at);
+  const size_t colon = err.rfind(':', close);
+  return static_cast<uint16_t>(std::stoul(err.substr(colon + 1, close - colon - 1)));
 }
 
 }  // namespace
@@ -211,7 +212,7 @@ TEST_CASE("no connection is accepted before recovery is done: refused, then serv
   ScopedEnv hold("BUSYRING_RECOVERY_GATE", gate);
   ServerProcess server({"--port", "0", "--data-dir", dir.sub("data"), "--threads", "2"});
   REQUIRE(server.wait_stderr("recovery waits for " + gate));
-  const uint16_t port = port_of_bound_line(server.stderr_text());
+  const uint16_t port = port_of_gate_line(server.stderr_text());
 
   // Recovery is held: the port is bound (nobody else may take it) but not listening.
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
