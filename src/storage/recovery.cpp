@@ -62,6 +62,11 @@ base::Result<uint64_t> void_torn_tail(const std::string& path, const MappedFile&
   return resume;
 }
 
+base::Error torn_followed(const std::string& torn_path, const std::string& path) {
+  return base::Error{"torn tail in " + torn_path + " is followed by records in " + path +
+                     "; refusing to start: run 'busyring-log salvage' (see README, Recovery)"};
+}
+
 // A sealed segment taken from its summary: counted, and appending resumes after it at least.
 void take_summary(ShardRecovery& r, const SegmentSummary& summary) {
   r.records += summary.records;
@@ -90,8 +95,7 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
     SegmentSummary summary;
     const SummaryRead found = find_summary(dir, index, summary);
     if (found == SummaryRead::ok && torn_seen && summary.records > 0)
-      return base::Error{"torn tail in " + torn_path + " is followed by records in " + path +
-                         "; refusing to start: run 'busyring-log salvage' (see README, Recovery)"};
+      return torn_followed(torn_path, path);
     if (found == SummaryRead::ok && (visitor == nullptr || visitor->on_summary(summary))) {
       take_summary(r, summary);
       continue;
