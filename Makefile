@@ -9,14 +9,18 @@ CC ?= gcc
 
 # Debian packages, by what needs them. The build and `make run` need BUILD_DEPS only; `make test`
 # adds TEST_DEPS: ab and curl (the seeds' commands), npm (loadtest, installed into build/npm),
-# a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis and HAProxy (the
-# cluster tests; libhiredis-dev is the server's own Redis client), e2fsprogs and dmsetup (the
-# full-disk and I/O-error tests' file systems).
-BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev catch2
-TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server haproxy e2fsprogs dmsetup
-BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server haproxy
+# a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis, etcd and HAProxy (the
+# cluster tests; libhiredis-dev is the server's own Redis client, libcurl4-openssl-dev its etcd
+# client; openssl makes the TLS tests' certificates), e2fsprogs (the full-disk
+# and I/O-error tests' file systems), fuse3 and libfuse3-dev (busyring-faultfs, the power-cut
+# tests' file system: fusermount3, and the library it is built against), chromium (the status
+# page drawn in a headless browser) and systemd (`systemd-analyze verify` and `security` of the
+# units), strace (the export unit's system calls, checked against its filter).
+BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2
+TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs fuse3 libfuse3-dev chromium systemd strace
+BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
 FUZZ_DEPS := clang libclang-rt-14-dev
-CLUSTER_DEPS := redis-server haproxy
+CLUSTER_DEPS := redis-server etcd-server etcd-client haproxy
 
 # ---- Stage 1: packages, then one recursive make that builds -----------------------------------
 # make reads which files exist when it first looks (llhttp's sources under /usr/share/llhttp) and
@@ -110,7 +114,7 @@ CXXFLAGS = -std=c++20 $(DEBUG_INFO) -fno-omit-frame-pointer -pthread $(CXXFLAGS_
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
-LDLIBS := -luring -lsimdjson -lhiredis
+LDLIBS := -luring -lsimdjson -lhiredis -lcurl
 
 LIB_SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
@@ -125,6 +129,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cpp)
 
 SERVER := $(BUILD)/busyring
 FAULTY := $(BUILD)/busyring-faulty
+FAULTFS := $(BUILD)/busyring-faultfs
 LOGTOOL := $(BUILD)/busyring-log
 LOADGEN := $(BUILD)/busyring-load
 UNIT := $(BUILD)/unit-tests
@@ -192,7 +197,25 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) -I$(LLHTTP_INC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libbusyring.a: $(LIB_OBJS) $(LLHTTP_OBJS)
+# The status page (GET /status) is contrib/status/status.html compiled in as a raw string
+# literal, so the server only serves bytes it carries (api/status_page.h).
+STATUS_PAGE_SRC := $(BUILD)/gen/status_page_html.cpp
+$(STATUS_PAGE_SRC): contrib/status/status.html
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN   $@")
+	$(Q)! grep -q ')BR_STATUS_PAGE"' $< || { echo "$<: holds the raw string delimiter"; exit 1; }
+	$(Q){ echo '// Generated from contrib/status/status.html by the Makefile.'; \
+	  echo '#include "busyring/api/status_page.h"'; \
+	  echo 'namespace busyring::api {'; \
+	  printf '%s' 'namespace { constexpr char kPage[] = R"BR_STATUS_PAGE('; cat $<; echo ')BR_STATUS_PAGE"; }'; \
+	  echo 'static_assert(sizeof kPage - 1 <= kMaxStatusPageBytes, "status.html is over kMaxStatusPageBytes");'; \
+	  echo 'std::string_view status_page_html() noexcept { return {kPage, sizeof kPage - 1}; }'; \
+	  echo '}'; } >$@
+$(STATUS_PAGE_SRC:.cpp=.o): $(STATUS_PAGE_SRC)
+	@$(if $(Q),echo "  CXX   $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/libbusyring.a: $(LIB_OBJS) $(LLHTTP_OBJS) $(STATUS_PAGE_SRC:.cpp=.o)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -200,9 +223,11 @@ $(SERVER): $(BUILD)/src/main.o $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h): the two
-# storage objects that carry the hook are rebuilt with it and linked ahead of the library.
-FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o
+# The test build with the storage fault hook (see include/busyring/storage/fault_hook.h) and the
+# shard stall (src/net/fault_stall.h): the objects that carry a hook are rebuilt
+# with it and linked ahead of the library.
+FAULT_OBJS := $(BUILD)/faults/src/storage/log_writer.o $(BUILD)/faults/src/storage/fault_hook.o \
+              $(BUILD)/faults/src/net/shard.o $(BUILD)/faults/src/net/fault_stall.o
 $(BUILD)/faults/%.o: %.cpp
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX   $< (faults)")
@@ -211,6 +236,14 @@ $(BUILD)/faults/%.o: %.cpp
 $(FAULTY): $(BUILD)/src/main.o $(FAULT_OBJS) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The power-cut fault model of the black-box tests (tests/faultfs/faultfs.h): a FUSE filesystem
+# that holds writes until fsync and drops a random subset of their pages at a cut (libfuse3-dev).
+FAULTFS_SRCS := $(wildcard tests/faultfs/*.cpp)
+$(FAULTFS_SRCS:%.cpp=$(BUILD)/%.o): CPPFLAGS += -isystem /usr/include/fuse3
+$(FAULTFS): $(FAULTFS_SRCS:%.cpp=$(BUILD)/%.o)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -lfuse3 -o $@
 
 $(LOGTOOL): $(LOG_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/libbusyring.a
 	@$(if $(Q),echo "  LD    $@")
@@ -240,18 +273,20 @@ $(BUILD)/fuzz-replay: $(FUZZ_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/tests/fuzz/replay
 # into build/fuzz/ and run one after another, FUZZ_SECONDS each (FUZZ_TARGETS: a subset); see
 # tests/fuzz/run_fuzz.sh. `make test` replays the committed corpora through a plain build.
 FUZZ_SECONDS ?= 60
-fuzz:
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
+fuzz: $(STATUS_PAGE_SRC)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLHTTP_SRC=$(LLHTTP_SRC) LLHTTP_INC=$(LLHTTP_INC) STATUS_PAGE_SRC=$(STATUS_PAGE_SRC) \
+	  tests/fuzz/run_fuzz.sh $(FUZZ_TARGETS)
 
 run: all
 	./$(SERVER) --port 3000 --data-dir ./data
 
 # `make cluster NODES=3`: Redis, NODES nodes (ids from Redis) and HAProxy on this machine, in the
-# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1).
+# foreground until Ctrl-C (perf/cluster; FRONT_PORT=3000, CLUSTER_DIR=dir to keep, KEEP=1;
+# ID_SOURCE=etcd: three etcd members instead of Redis).
 .PHONY: cluster
 cluster: all
 	@BUSYRING_BIN=$(SERVER) perf/cluster --nodes $(or $(NODES),3) --front-port $(or $(FRONT_PORT),3000) \
-	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep)
+	  $(if $(CLUSTER_DIR),--base-dir $(CLUSTER_DIR)) $(if $(KEEP),--keep) $(if $(ID_SOURCE),--id-source $(ID_SOURCE))
 
 # A kernel without IPv6, preloaded into the server by one black-box test (dual_stack_test.cpp).
 $(BUILD)/no-ipv6.so: tests/blackbox/no_ipv6_shim.c
@@ -259,7 +294,7 @@ $(BUILD)/no-ipv6.so: tests/blackbox/no_ipv6_shim.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) -O2 -shared -fPIC -Wall -Wextra -Werror $< -o $@ -ldl
 
-test: all $(FAULTY) $(UNIT) $(BLACKBOX) $(BUILD)/no-ipv6.so $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
+test: all $(FAULTY) $(FAULTFS) $(UNIT) $(BLACKBOX) $(BUILD)/no-ipv6.so $(if $(FUZZ_SRCS),$(BUILD)/fuzz-replay)
 	@BUILD=$(BUILD) tests/run_all.sh
 
 # The cluster row (HAProxy to 1-3 nodes, ids from Redis) follows the single-node suite.

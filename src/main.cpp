@@ -7,12 +7,14 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "busyring/base/log.h"
+#include "busyring/base/progress.h"
 #include "busyring/base/version.h"
 #include "busyring/config/flags.h"
 #include "busyring/ids/block_source.h"
@@ -71,11 +73,21 @@ struct Recovered {
   ids::IdRecovery ids;
 };
 
-// Recovery: every shard directory's log repaired and scanned, the ids on disk learnt.
+// Recovery: every shard directory's log repaired and scanned, the ids on disk learnt. A long
+// scan says how far it is every few seconds, in the log and in systemd's STATUS (which also
+// extends the start-up timeout while the scan advances).
 base::Result<Recovered> recover(const config::Config& config) {
   IdScan id_scan;
-  auto log = storage::recover_all(config.data_dir, config.threads,
+  std::atomic<uint64_t> scanned{0};
+  base::ProgressReporter progress("recovering the log", scanned, storage::data_dir_log_bytes(config.data_dir),
+                                  base::ProgressUnit::bytes);
+  // Damage the writes in flight at a crash could have left is voided (see storage/recovery.h).
+  storage::RecoveryOptions options =
+      storage::server_recovery_options(config.log_writes, config.max_body, config.ack == config::Ack::durable);
+  options.scanned_bytes = &scanned;
+  auto log = storage::recover_all(config.data_dir, config.threads, options,
                                   [&id_scan](uint32_t shard) { return id_scan.visitor_for(shard); });
+  progress.stop();
   if (!log) return base::Error{log.error()};
   Recovered r{std::move(log.value()), id_scan.merged()};
   if (r.ids.duplicates() > 0)
@@ -105,10 +117,19 @@ void log_recovery(const Recovered& r, const ids::IdStart& id_start) {
 }
 
 ids::IdSourceOptions id_source_options(const config::Config& c) {
+  const config::IdSource& s = c.id_source;
   ids::IdSourceOptions o;
   o.data_dir = c.data_dir;
-  o.redis = c.id_source.redis;
-  o.endpoint = ids::RedisEndpoint{c.id_source.host, c.id_source.port, c.id_source.key, c.id_source_password_file};
+  o.kind = s.kind == config::IdSourceKind::etcd    ? ids::IdSourceKind::etcd
+           : s.kind == config::IdSourceKind::redis ? ids::IdSourceKind::redis
+                                                   : ids::IdSourceKind::local;
+  o.redis = ids::RedisEndpoint{s.host, s.port, s.key, c.id_source_password_file};
+  for (const config::IdSourceMember& m : s.members) o.etcd.members.push_back({m.host, m.port});
+  o.etcd.prefix = s.key;
+  o.etcd.password_file = c.id_source_password_file;
+  o.etcd.ca_file = c.id_source_ca_file;
+  o.etcd.cert_file = c.id_source_cert_file;
+  o.etcd.key_file = c.id_source_key_file;
   o.reserve_ids = c.id_reserve;
   return o;
 }
@@ -146,9 +167,13 @@ std::vector<int> shard_cpus(const config::Config& c) {
 // The line that says what started: version, kernel, shards, data dir, ack, ids.
 std::string banner(const config::Config& config, const Recovered& recovered, const ids::IdStart& id_start) {
   char ids_text[256];
-  if (config.id_source.redis)
+  if (config.id_source.kind == config::IdSourceKind::redis)
     std::snprintf(ids_text, sizeof ids_text, "ids from redis %s:%u key %s (%llu held ids first)",
                   config.id_source.host.c_str(), config.id_source.port, config.id_source.key.c_str(),
+                  static_cast<unsigned long long>(id_count(id_start.holes)));
+  else if (config.id_source.kind == config::IdSourceKind::etcd)
+    std::snprintf(ids_text, sizeof ids_text, "ids from etcd (%zu members named) prefix %s (%llu held ids first)",
+                  config.id_source.members.size(), config.id_source.key.c_str(),
                   static_cast<unsigned long long>(id_count(id_start.holes)));
   else
     std::snprintf(ids_text, sizeof ids_text, "next id %llu",
@@ -172,6 +197,7 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
   net::ServerPlan plan;
   for (uint32_t k = 0; k < config.threads; ++k) {
     metrics.push_back(std::make_unique<metrics::ShardMetrics>());
+    if (k == 0) metrics.back()->recovery_torn_tails.store(recovered.log.torn_tails, std::memory_order_relaxed);
     net::ShardSetup s;
     s.index = k;
     s.cpu = cpus[k];
@@ -180,6 +206,8 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
     s.resumed = recovered.log.resumed[k];
     s.holes = std::move(dealt[k]);
     s.metrics = metrics.back().get();
+    BR_LOG_DEBUG("shard %u: CPU %d, appending at segment %u offset %llu, %zu hole ranges to reissue", k, s.cpu,
+                 s.position.segment, static_cast<unsigned long long>(s.position.offset), s.holes.size());
     plan.shards.push_back(std::move(s));
   }
   plan.port = listeners.port;
@@ -204,6 +232,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const config::Config config = parsed.value().config;
+  base::configure_log(config.log_format, config.log_level);
   net::block_stop_signals();  // before any thread starts: see net/server.h
 
   raise_nofile(config);

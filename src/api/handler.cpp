@@ -93,6 +93,7 @@ HeadVerdict Handler::on_head(const http::RequestHead& head) const noexcept {
       break;
     case metrics::Route::healthz:
     case metrics::Route::metrics:
+    case metrics::Route::status:
       if (head.method != http::Method::get && head.method != http::Method::head)
         v.reject = ErrorId::method_not_allowed_get;
       break;
@@ -141,11 +142,14 @@ Decision Handler::retry(Request& request, std::string_view body, uint64_t arriva
 Decision Handler::decide(Request& request, std::string_view body, uint64_t arrival_ns) noexcept {
   const RequestContext& context = request.context;
   if (request.verdict.reject) return answer(context, *request.verdict.reject);
-  if (context.route == metrics::Route::healthz || context.route == metrics::Route::metrics) {
+  if (context.route == metrics::Route::healthz || context.route == metrics::Route::metrics ||
+      context.route == metrics::Route::status) {
     Decision d;
     d.pending = framed(context);
     d.pending.state = http::PendingState::ready;
-    d.pending.kind = context.route == metrics::Route::healthz ? http::PendingKind::health : http::PendingKind::metrics;
+    d.pending.kind = context.route == metrics::Route::healthz   ? http::PendingKind::health
+                     : context.route == metrics::Route::metrics ? http::PendingKind::metrics
+                                                                : http::PendingKind::status_page;
     d.pending.status = 200;
     return d;
   }

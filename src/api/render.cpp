@@ -6,8 +6,9 @@
 #include <cstring>
 
 #include "busyring/api/errors.h"
+#include "busyring/api/status_page.h"
 #include "busyring/base/assert.h"
-#include "busyring/metrics/prometheus.h"
+#include "busyring/metrics/exposition.h"
 
 namespace busyring::api {
 namespace {
@@ -91,13 +92,18 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       BR_ASSERT(ctx.scratch != nullptr);
       const ids::SourceStats ids = id_source_stats(ctx);
       metrics::IdSourceGauges gauges{ids.up, ids.refused, ids.reserve_ids, ids.calls, ids.errors};
-      const size_t n = metrics::render_prometheus(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
-                                                  error_reason_names(), static_cast<size_t>(ErrorId::count),
-                                                  ids.shared ? &gauges : nullptr);
+      const size_t n = metrics::render_metrics_page(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
+                                                    error_reason_names(), static_cast<size_t>(ErrorId::count),
+                                                    ids.shared ? &gauges : nullptr);
       r.type = http::BodyType::text;
       r.body = {ctx.scratch, n};
       break;
     }
+    case http::PendingKind::status_page:
+      r.type = http::BodyType::html;
+      r.body = status_page_html();
+      r.extra_headers = kStatusPageHeaders;
+      break;
   }
   return http::write_response(out, cap, r, *ctx.date);
 }

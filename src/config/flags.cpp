@@ -6,6 +6,7 @@
 
 #include "busyring/base/flags.h"
 #include "busyring/base/ip_address.h"
+#include "busyring/base/log.h"
 
 namespace busyring::config {
 namespace {
@@ -32,11 +33,46 @@ Flag bind_flag(Config& c) {
 
 Flag id_source_flag(Config& c) {
   return Flag{"--id-source", "SRC",
-              "local: this node's own counter; or redis://HOST[:PORT][/KEY] (KEY default busyring:ids): "
-              "id ranges reserved from a Redis counter shared by several nodes (INCRBY), each written "
-              "to DATA_DIR/id-ranges before any of its ids is issued",
+              "local: this node's own counter; or id ranges reserved from a counter shared by several "
+              "nodes, each written to DATA_DIR/id-ranges before any of its ids is issued: "
+              "redis://HOST[:PORT][/KEY] (KEY default busyring:ids; one Redis, INCRBY), or "
+              "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX] (PORT 2379, PREFIX default /busyring/ids; "
+              "any members of an etcd cluster, a transaction per range: no single point of failure)",
               "local", [&c](std::string_view v) -> std::string {
-                return parse_id_source(std::string(v), c.id_source) ? "" : "local or redis://HOST[:PORT][/KEY]";
+                return parse_id_source(std::string(v), c.id_source)
+                           ? ""
+                           : "local, redis://HOST[:PORT][/KEY] or etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]";
+              }};
+}
+
+// Credential files only where a source reads them (the files themselves are read at start-up).
+std::string check_id_source_files(const Config& c) {
+  const bool tls = !c.id_source_ca_file.empty() || !c.id_source_cert_file.empty() || !c.id_source_key_file.empty();
+  if (tls && c.id_source.kind != IdSourceKind::etcd)
+    return std::string("--id-source-ca-file, -cert-file and -key-file: only for --id-source etcd://... (") +
+           (c.id_source.kind == IdSourceKind::redis
+                ? "the Redis source has no TLS; run Redis on a private network or loopback, TLS at the edge"
+                : "the local counter needs no credentials") +
+           ")";
+  if (!c.id_source_password_file.empty() && !c.id_source.shared())
+    return "--id-source-password-file: only for --id-source redis://HOST:PORT/KEY or etcd://HOST:PORT/PREFIX";
+  return "";
+}
+
+// --log-format and --log-level take the words base/log.h parses, so the two cannot disagree.
+Flag log_format_flag(Config& c) {
+  return Flag{"--log-format", "FMT",
+              "text, or json: one object per line (ts, level, msg, fields) for a log shipper. Under "
+              "systemd (stderr is the journal) each line starts with its syslog priority, either way",
+              "text", [&c](std::string_view v) -> std::string {
+                return base::parse_log_format(v, c.log_format) ? "" : "text or json";
+              }};
+}
+
+Flag log_level_flag(Config& c) {
+  return Flag{"--log-level", "LEVEL", "the least level logged: debug, info, warn or error",
+              base::level_name(c.log_level), [&c](std::string_view v) -> std::string {
+                return base::parse_level(v, c.log_level) ? "" : "debug, info, warn or error";
               }};
 }
 
@@ -87,18 +123,30 @@ base::FlagTable flag_table(Config& c) {
                  "unused at any moment, keeping ids dense",
                  c.id_block, 1, 1'000'000),
       id_source_flag(c),
+      // The shared counter's credentials: paths, so that `ps` shows no secret.
       base::text_flag("--id-source-password-file", "FILE",
-                      "with redis: AUTH with the credentials in FILE, one line \"PASSWORD\" or \"USER "
-                      "PASSWORD\" (a Redis ACL user), on every (re)connect; a path, so that ps shows no secret",
+                      "credentials in FILE, never on the command line. redis: one line \"PASSWORD\" or "
+                      "\"USER PASSWORD\" (a Redis ACL user), AUTH on every (re)connect; etcd: one line "
+                      "\"USER PASSWORD\" or \"USER:PASSWORD\" (an etcd user; the password is the rest of "
+                      "the line), signed in again whenever a member asks",
                       c.id_source_password_file),
+      base::text_flag("--id-source-ca-file", "FILE",
+                      "etcd over TLS (https): the CA (PEM) that signed the members' certificates",
+                      c.id_source_ca_file),
+      base::text_flag("--id-source-cert-file", "FILE",
+                      "etcd over TLS: a client certificate (PEM), with --id-source-key-file", c.id_source_cert_file),
+      base::text_flag("--id-source-key-file", "FILE", "etcd over TLS: the client certificate's private key (PEM)",
+                      c.id_source_key_file),
       count_flag("--id-reserve", "N",
-                 "with redis: the most ids held in reserve; one INCRBY of N/2 whenever the reserve "
-                 "falls under N/2",
+                 "with redis or etcd: the most ids held in reserve; one reservation of N/2 whenever the "
+                 "reserve falls under N/2",
                  c.id_reserve, 2, 1u << 30),
       size_flag("--segment-size", "log segment file size", c.segment_size, 1ull << 20, 1ull << 40, 1ull << 20),
       duration_flag("--log-interval", "log rate, p99 latency and records per flush this often; 0 is off",
                     c.log_interval_ms, ms, 0, kMaxTimeoutNs)
           .defaults_to("off"),
+      log_format_flag(c),
+      log_level_flag(c),
       count_flag("--log-writes", "N",
                  "log writes in flight per shard: 1 is classic group commit; more overlap cache "
                  "flushes, each waiting for --log-min-batch",
@@ -145,8 +193,7 @@ base::Result<Parsed> parse_flags(int argc, const char* const* argv) {
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     c.threads = n > 0 ? static_cast<uint32_t>(n) : 1;
   }
-  if (!c.id_source_password_file.empty() && !c.id_source.redis)
-    return base::Error{"--id-source-password-file: only for --id-source redis://HOST:PORT/KEY"};
+  if (const std::string wrong = check_id_source_files(c); !wrong.empty()) return base::Error{wrong};
   if (!c.cpus.empty() && c.cpus.size() < c.threads)
     return base::Error{"--cpu-affinity: lists " + std::to_string(c.cpus.size()) + " CPUs for " +
                        std::to_string(c.threads) + " threads; list one per thread"};

@@ -1,5 +1,5 @@
 // The values that are more than a number, a size or a duration: --ack's names, --cpu-affinity's
-// CPU list and --id-source's URL.
+// CPU list and --id-source's URLs.
 #include <sched.h>
 
 #include <string_view>
@@ -40,10 +40,68 @@ bool parse_cpu_list(const std::string& text, std::vector<int>& out) noexcept {
   return !out.empty();
 }
 
-// "local", or redis://HOST[:PORT][/KEY] (KEY: printable, no spaces; Redis keys may hold ':').
+namespace {
+
+// HOST[:PORT] -> host, port (the port left as it is when absent); false on junk.
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) noexcept {
+  const size_t colon = text.rfind(':');
+  if (colon != std::string_view::npos) {
+    uint64_t v = 0;
+    if (!base::parse_u64(text.substr(colon + 1), v) || v == 0 || v > 65535) return false;
+    port = static_cast<uint16_t>(v);
+    text = text.substr(0, colon);
+  }
+  if (text.empty()) return false;
+  for (const char ch : text)
+    if (ch <= ' ' || ch == 0x7f || ch == ',' || ch == '/') return false;
+  host = text;
+  return true;
+}
+
+bool printable_key(const std::string& key) noexcept {
+  for (const char ch : key)
+    if (ch <= ' ' || ch == 0x7f) return false;
+  return true;
+}
+
+// etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX] (PORT 2379; PREFIX /busyring/ids, kept with
+// its leading slash, a trailing one dropped: keys are PREFIX/counter and PREFIX/node/<id>).
+bool parse_etcd_source(const std::string& rest, IdSource& s) noexcept {
+  const size_t slash = rest.find('/');
+  const std::string_view hosts = std::string_view(rest).substr(0, slash);
+  s.key = "/busyring/ids";
+  if (slash != std::string::npos) {
+    std::string prefix = rest.substr(slash);
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    if (prefix != "/") s.key = prefix;
+    if (!printable_key(s.key)) return false;
+  }
+  size_t pos = 0;
+  while (pos <= hosts.size()) {
+    size_t comma = hosts.find(',', pos);
+    if (comma == std::string_view::npos) comma = hosts.size();
+    IdSourceMember m;
+    if (!parse_host_port(hosts.substr(pos, comma - pos), m.host, m.port)) return false;
+    s.members.push_back(m);
+    pos = comma + 1;
+  }
+  s.kind = IdSourceKind::etcd;
+  return s.members.size() <= 16;
+}
+
+}  // namespace
+
+// "local", redis://HOST[:PORT][/KEY] (KEY: printable, no spaces; Redis keys may hold ':') or
+// etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX].
 bool parse_id_source(const std::string& text, IdSource& out) noexcept {
   IdSource s;
   if (text == "local") {
+    out = s;
+    return true;
+  }
+  constexpr std::string_view kEtcd = "etcd://";
+  if (text.rfind(kEtcd, 0) == 0) {
+    if (!parse_etcd_source(text.substr(kEtcd.size()), s)) return false;
     out = s;
     return true;
   }
@@ -55,19 +113,10 @@ bool parse_id_source(const std::string& text, IdSource& out) noexcept {
     const std::string key = rest.substr(slash + 1);
     if (!key.empty()) s.key = key;
     rest.resize(slash);
-    for (const char ch : s.key)
-      if (ch <= ' ' || ch == 0x7f) return false;
+    if (!printable_key(s.key)) return false;
   }
-  const size_t colon = rest.rfind(':');
-  if (colon != std::string::npos) {
-    uint64_t port = 0;
-    if (!base::parse_u64(rest.substr(colon + 1), port) || port == 0 || port > 65535) return false;
-    s.port = static_cast<uint16_t>(port);
-    rest.resize(colon);
-  }
-  if (rest.empty()) return false;
-  s.host = rest;
-  s.redis = true;
+  if (!parse_host_port(rest, s.host, s.port)) return false;
+  s.kind = IdSourceKind::redis;
   out = s;
   return true;
 }

@@ -87,8 +87,9 @@ size_t write_response(char* out, size_t cap, const Response& r, const DateLine& 
   c.put(reason_phrase(r.status));
   c.put("\r\nServer: busyring\r\n");
   c.put(date.line());
-  c.put(r.type == BodyType::json ? "Content-Type: application/json\r\n"
-                                 : "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
+  c.put(r.type == BodyType::json   ? "Content-Type: application/json\r\n"
+        : r.type == BodyType::html ? "Content-Type: text/html; charset=utf-8\r\n"
+                                   : "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
   c.put(r.extra_headers);
   c.put("Content-Length: ");
   c.put_u64(r.body.size());

@@ -3,36 +3,10 @@
 // families are exposed.
 #include "busyring/metrics/prometheus.h"
 
-#include <cstdarg>
-#include <cstdio>
+#include "text_writer.h"
 
 namespace busyring::metrics {
 namespace {
-
-class Out {
- public:
-  Out(char* buf, size_t cap) : buf_(buf), cap_(cap) {}
-  void line(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
-    if (full_) return;
-    va_list ap;
-    va_start(ap, fmt);
-    const int n = std::vsnprintf(buf_ + len_, cap_ - len_, fmt, ap);
-    va_end(ap);
-    if (n < 0 || static_cast<size_t>(n) >= cap_ - len_) {
-      full_ = true;
-      buf_[len_] = '\0';
-      return;
-    }
-    len_ += static_cast<size_t>(n);
-  }
-  size_t len() const { return len_; }
-
- private:
-  char* buf_;
-  size_t cap_;
-  size_t len_ = 0;
-  bool full_ = false;
-};
 
 struct Shards {
   const ShardMetrics* const* blocks;
@@ -47,7 +21,7 @@ struct Shards {
 unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
 
 // A family of one sample: # HELP, # TYPE and the value.
-void single(Out& out, const char* name, const char* type, const char* help, uint64_t value) {
+void single(TextWriter& out, const char* name, const char* type, const char* help, uint64_t value) {
   out.line("# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, ull(value));
 }
 
@@ -73,6 +47,9 @@ constexpr Scalar kNodeScalars[] = {
      &ShardMetrics::id_blocks_taken},
     {"busyring_holes_reissued_total", "counter", "Ids below the recovered maximum issued again (holes).",
      &ShardMetrics::holes_reissued},
+    {"busyring_recovery_torn_tails_total", "counter",
+     "Log segments whose torn, unacknowledged tail (writes in flight at a crash) recovery voided at start.",
+     &ShardMetrics::recovery_torn_tails},
     {"busyring_workspaces_in_use", "gauge", "Connection workspaces attached to busy connections (idle ones hold none).",
      &ShardMetrics::workspaces_in_use},
     {"busyring_connections_open", "gauge", "Open client connections.", &ShardMetrics::connections_open},
@@ -89,20 +66,21 @@ constexpr Scalar kNodeScalars[] = {
 };
 
 template <size_t N>
-void scalars(Out& out, const Shards& shards, const Scalar (&table)[N]) {
+void scalars(TextWriter& out, const Shards& shards, const Scalar (&table)[N]) {
   for (const Scalar& s : table) single(out, s.name, s.type, s.help, shards.sum(s.field));
 }
 
-// Requests by route and status; a pair never answered is left out.
-void requests(Out& out, const Shards& shards) {
-  out.line("# HELP busyring_requests_total HTTP requests answered, by route and status.\n"
+// Requests by route and status code: every pair a route can answer with (known_status), at 0
+// until it happens; a pair outside those only once it was answered.
+void requests(TextWriter& out, const Shards& shards) {
+  out.line("# HELP busyring_requests_total HTTP requests answered, by route and status code.\n"
            "# TYPE busyring_requests_total counter\n");
   for (size_t r = 0; r < kRoutes; ++r) {
     for (size_t s = 0; s < kStatusCount; ++s) {
       uint64_t total = 0;
       for (size_t i = 0; i < shards.count; ++i) total += read(shards.blocks[i]->requests[r][s]);
-      if (total == 0) continue;
-      out.line("busyring_requests_total{route=\"%s\",status=\"%u\"} %llu\n", route_name(static_cast<Route>(r)),
+      if (total == 0 && !known_status(static_cast<Route>(r), kStatuses[s])) continue;
+      out.line("busyring_requests_total{route=\"%s\",code=\"%u\"} %llu\n", route_name(static_cast<Route>(r)),
                kStatuses[s], ull(total));
     }
   }
@@ -111,7 +89,7 @@ void requests(Out& out, const Shards& shards) {
 // A histogram's cumulative buckets, `le` in seconds (bounds in microseconds) or as counts,
 // ending in +Inf. Returns the +Inf bucket: every observation.
 template <size_t Buckets>
-uint64_t buckets(Out& out, const Shards& shards, const char* name, const Counter (ShardMetrics::*field)[Buckets],
+uint64_t buckets(TextWriter& out, const Shards& shards, const char* name, const Counter (ShardMetrics::*field)[Buckets],
                  const uint64_t (&bounds)[Buckets - 1], bool bounds_in_us) {
   uint64_t cumulative = 0;
   for (size_t b = 0; b < Buckets; ++b) {
@@ -126,7 +104,7 @@ uint64_t buckets(Out& out, const Shards& shards, const char* name, const Counter
   return cumulative;
 }
 
-void request_duration(Out& out, const Shards& shards) {
+void request_duration(TextWriter& out, const Shards& shards) {
   const char* name = "busyring_request_duration_seconds";
   out.line("# HELP %s POST /api/usages latency, first byte to response queued.\n# TYPE %s histogram\n", name, name);
   (void)buckets(out, shards, name, &ShardMetrics::latency_buckets, kLatencyBoundsUs, true);
@@ -134,14 +112,14 @@ void request_duration(Out& out, const Shards& shards) {
   out.line("%s_count %llu\n", name, ull(shards.sum(&ShardMetrics::latency_count)));
 }
 
-void flush_records(Out& out, const Shards& shards) {
+void flush_records(TextWriter& out, const Shards& shards) {
   const char* name = "busyring_flush_records";
   out.line("# HELP %s Records per log write.\n# TYPE %s histogram\n", name, name);
   const uint64_t count = buckets(out, shards, name, &ShardMetrics::flush_buckets, kFlushBounds, false);
   out.line("%s_sum %llu\n%s_count %llu\n", name, ull(shards.sum(&ShardMetrics::records_written)), name, ull(count));
 }
 
-void log_write_duration(Out& out, const Shards& shards) {
+void log_write_duration(TextWriter& out, const Shards& shards) {
   const char* name = "busyring_log_write_duration_seconds";
   out.line("# HELP %s Log write latency, submission to completion (with its fdatasync under --ack=durable).\n"
            "# TYPE %s histogram\n",
@@ -152,7 +130,7 @@ void log_write_duration(Out& out, const Shards& shards) {
 }
 
 // Every reason, zeros included (a scraper sees the whole set from the first scrape).
-void rejections(Out& out, const Shards& shards, const char* const* reason_names, size_t reason_count) {
+void rejections(TextWriter& out, const Shards& shards, const char* const* reason_names, size_t reason_count) {
   if (reason_names == nullptr || reason_count == 0) return;
   out.line("# HELP busyring_rejections_total Requests refused, by reason.\n"
            "# TYPE busyring_rejections_total counter\n");
@@ -163,7 +141,7 @@ void rejections(Out& out, const Shards& shards, const char* const* reason_names,
   }
 }
 
-void id_source_gauges(Out& out, const IdSourceGauges* g) {
+void id_source_gauges(TextWriter& out, const IdSourceGauges* g) {
   if (g == nullptr) return;
   single(out, "busyring_id_source_up", "gauge", "1 when the last call to the shared id counter (Redis) succeeded.",
          g->up);
@@ -182,7 +160,7 @@ size_t render_prometheus(const ShardMetrics* const* shard_blocks, size_t n, char
                          const char* const* reason_names, size_t reason_count,
                          const IdSourceGauges* id_source) noexcept {
   if (cap == 0) return 0;
-  Out out(buf, cap);
+  TextWriter out(buf, cap);
   const Shards shards{shard_blocks, n};
   requests(out, shards);
   request_duration(out, shards);

@@ -5,10 +5,14 @@
 #include <csignal>
 #include <latch>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "busyring/base/clock.h"
 #include "busyring/base/log.h"
+#include "busyring/base/sd_notify.h"
+#include "busyring/metrics/totals.h"
+#include "service_watch.h"
 #include "shard.h"
 
 namespace busyring::net {
@@ -18,56 +22,34 @@ namespace {
 // --log-interval: one line per interval from the shards' counters (relaxed reads, summed).
 class IntervalLog {
  public:
-  IntervalLog(const metrics::ShardMetrics* const* shards, size_t n) : shards_(shards), n_(n) { take(prev_); }
+  IntervalLog(const metrics::ShardMetrics* const* shards, size_t n)
+      : shards_(shards), n_(n), prev_(metrics::take_totals(shards, n, base::monotonic_ns())) {}
   void log_line() {
-    Snapshot now;
-    take(now);
-    const double secs = static_cast<double>(now.at_ns - prev_.at_ns) / 1e9;
-    const uint64_t requests = now.requests - prev_.requests;
-    const uint64_t records = now.records - prev_.records;
-    const uint64_t flushes = now.flushes - prev_.flushes;
-    // p99 from the latency histogram's bucket deltas: the bound of the bucket holding it.
-    uint64_t count = 0;
-    for (size_t b = 0; b < metrics::kLatencyBuckets; ++b) count += now.buckets[b] - prev_.buckets[b];
-    uint64_t seen = 0;
-    double p99_ms = 0;
-    for (size_t b = 0; b < metrics::kLatencyBuckets && count > 0; ++b) {
-      seen += now.buckets[b] - prev_.buckets[b];
-      if (seen * 100 >= count * 99) {
-        p99_ms = b + 1 < metrics::kLatencyBuckets ? static_cast<double>(metrics::kLatencyBoundsUs[b]) / 1000.0 : -1;
-        break;
-      }
-    }
-    BR_LOG_INFO("%.0f req/s, %.0f records/s, p99 <= %s%.2f ms, %.1f records per flush, %llu connections",
-                static_cast<double>(requests) / secs, static_cast<double>(records) / secs,
-                p99_ms < 0 ? ">" : "", p99_ms < 0 ? 1000.0 : p99_ms,
-                flushes > 0 ? static_cast<double>(records) / static_cast<double>(flushes) : 0.0,
-                static_cast<unsigned long long>(now.connections));
+    const metrics::Totals now = metrics::take_totals(shards_, n_, base::monotonic_ns());
+    const metrics::Rates r = metrics::rates_between(prev_, now);
+    const auto whole = [](double v) { return static_cast<uint64_t>(v + 0.5); };
+    base::log_with(base::Level::info,
+                   {{"requests_per_second", whole(r.requests_per_s)},
+                    {"records_per_second", whole(r.records_per_s)},
+                    {"connections", now.connections}},
+                   "%.0f req/s, %.0f records/s, p99 <= %s%.2f ms, %.1f records per flush, %llu connections",
+                   r.requests_per_s, r.records_per_s, r.p99_ms < 0 ? ">" : "", r.p99_ms < 0 ? 1000.0 : r.p99_ms,
+                   r.records_per_flush, static_cast<unsigned long long>(now.connections));
     prev_ = now;
   }
 
  private:
-  struct Snapshot {
-    uint64_t at_ns = 0, requests = 0, records = 0, flushes = 0, connections = 0;
-    uint64_t buckets[metrics::kLatencyBuckets] = {};
-  };
-  void take(Snapshot& s) {
-    s = Snapshot{};
-    s.at_ns = base::monotonic_ns();
-    for (size_t i = 0; i < n_; ++i) {
-      const metrics::ShardMetrics& m = *shards_[i];
-      for (const auto& route : m.requests)
-        for (const auto& c : route) s.requests += metrics::read(c);
-      s.records += metrics::read(m.records_written);
-      s.flushes += metrics::read(m.flushes);
-      s.connections += metrics::read(m.connections_open);
-      for (size_t b = 0; b < metrics::kLatencyBuckets; ++b) s.buckets[b] += metrics::read(m.latency_buckets[b]);
-    }
-  }
   const metrics::ShardMetrics* const* shards_;
   size_t n_;
-  Snapshot prev_;
+  metrics::Totals prev_;
 };
+
+// The address of "[::]:3000" or "0.0.0.0:3000" ("::", "0.0.0.0"): what the sockets are bound
+// to, which is not --bind where a kernel without IPv6 made "::" fall back to 0.0.0.0.
+std::string bound_address(const std::string& where) {
+  const std::string host = where.substr(0, where.rfind(':'));
+  return host.size() >= 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+}
 
 sigset_t waited_signals() noexcept {
   sigset_t set;
@@ -121,6 +103,10 @@ void block_stop_signals() noexcept {
 
 int run_server(const config::Config& config, ids::BlockSource& source, ServerPlan plan,
                const metrics::ShardMetrics* const* all_metrics) {
+  if (const std::string problem = watchdog_problem(base::watchdog_usec()); !problem.empty()) {
+    base::print_fatal("%s", problem.c_str());
+    return 1;
+  }
   SharedState shared;
   shared.config = &config;
   shared.block_source = &source;
@@ -155,10 +141,15 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   }
   go.count_down();
   BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
-  BR_LOG_INFO("listening on %s", plan.listen_where.c_str());
+  const std::string bound = bound_address(plan.listen_where);
+  base::log_with(base::Level::info, {{"bind", bound}, {"port", uint64_t{plan.port}}}, "listening on %s",
+                 plan.listen_where.c_str());
+  ServiceWatch watch(all_metrics, n, base::watchdog_usec());
+  watch.start(plan.listen_where);
 
   const int sig = wait_for_stop(config, plan, all_metrics, n);
   BR_LOG_INFO("%s: stopping (answering and flushing what was received)", signal_name(sig));
+  watch.stop("stopping: answering and flushing what was received");
   shared.stop.store(true);
   for (auto& s : shards) s->wake();
   for (auto& t : threads) t.join();

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "busyring/api/status_page.h"
 #include "busyring/base/align.h"
 #include "busyring/base/assert.h"
 #include "busyring/base/clock.h"
@@ -17,17 +18,20 @@
 #include "busyring/net/ring.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/segment.h"
+#include "fault_stall.h"
+#include "service_watch.h"
 
 namespace busyring::net {
 namespace {
 
 constexpr uint16_t kRecvGroup = 0;
-constexpr uint64_t kWaitNs = 100'000'000;       // loop tick: drives timeouts and the stop check
+constexpr uint64_t kWaitNs = kShardIdleTurnNs;  // loop tick: timeouts, the stop check, the heartbeat
 constexpr uint64_t kWriteBehindNs = 1'000'000;  // --ack=memory: records reach a write within 1 ms
 constexpr uint64_t kHeldPollNs = 1'000'000;     // held requests are retried at least this often
 constexpr uint64_t kStopGraceNs = 10'000'000'000;
 constexpr uint64_t kLingerNs = 2'000'000'000;   // after our half-close, for the peer's EOF
 constexpr size_t kMetricsScratch = kOutBytes - 1024;  // a metrics response fits one send
+static_assert(api::kMaxStatusPageBytes + 1024 <= kOutBytes, "the status page fits one send");
 
 TimerDurations durations(const config::Config& c) {
   return TimerDurations{c.idle_timeout_ms * 1'000'000ull, c.request_timeout_ms * 1'000'000ull, kLingerNs};
@@ -168,6 +172,8 @@ bool Shard::run() noexcept {
   wall_ns_ = base::wall_ns();
   date_.update(wall_ns_);
   while (true) {
+    metrics::bump(setup_.metrics->loop_turns);  // the heartbeat the watchdog thread checks
+    fault_stall_point(setup_.index);             // busyring-faulty only (fault_stall.h)
     before_sleep();
     if (stopping_ && drained()) break;
     if (stopping_ && now_ns_ > stop_deadline_ns_) {

@@ -27,7 +27,10 @@
 namespace busyring::net {
 
 inline constexpr uint32_t kPipelineDepth = 256;  // requests queued per connection
-inline constexpr uint32_t kOutBytes = 16 * 1024;  // response bytes gathered per send
+// Response bytes gathered per send; also the largest single response (/metrics with its
+// per-shard series, the status page). Address space like the rest of the workspace: a plain
+// answer touches its first page only.
+inline constexpr uint32_t kOutBytes = 64 * 1024;
 // The shard's receive buffer ring: kRecvBuffers buffers of kRecvBufferBytes.
 inline constexpr uint32_t kRecvBuffers = 1024;
 inline constexpr uint32_t kRecvBufferBytes = 8192;

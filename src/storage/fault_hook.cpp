@@ -17,10 +17,12 @@ namespace busyring::storage {
 namespace {
 
 struct Fault {
-  int kind;  // -errno, or 1 for a short write
+  int kind;  // -errno, 1 for a short write, 2 for a failed fdatasync, 3 + PlantedBug for a bug
   uint64_t first;
   uint64_t count;
 };
+
+constexpr int kPlanted = 3;
 
 std::vector<Fault> parse_faults() {
   std::vector<Fault> out;
@@ -34,6 +36,11 @@ std::vector<Fault> parse_faults() {
     const std::string item = spec.substr(pos, comma - pos);
     pos = comma + 1;
     const size_t at = item.find('@');
+    if (item == "unlinked-flush" || item == "no-flush") {
+      const auto bug = item == "no-flush" ? PlantedBug::no_flush : PlantedBug::unlinked_flush;
+      out.push_back(Fault{kPlanted + static_cast<int>(bug), 0, 0});
+      continue;
+    }
     if (at == std::string::npos) continue;
     const std::string kind = item.substr(0, at);
     Fault f{0, std::strtoull(item.c_str() + at + 1, nullptr, 10), 1};
@@ -61,7 +68,7 @@ int fault_filter(int res, uint32_t len) noexcept {
   thread_local uint64_t writes = 0;
   const uint64_t n = ++writes;
   for (const Fault& f : faults()) {
-    if (f.kind == 2 || n < f.first || n >= f.first + f.count) continue;
+    if (f.kind >= 2 || n < f.first || n >= f.first + f.count) continue;
     if (f.kind == 1) return res > 0 ? static_cast<int>(len / 2) : res;
     return f.kind;
   }
@@ -74,6 +81,12 @@ int fault_filter_sync(int res) noexcept {
   for (const Fault& f : faults())
     if (f.kind == 2 && n >= f.first && n < f.first + f.count) return -EIO;
   return res;
+}
+
+bool fault_planted(PlantedBug bug) noexcept {
+  for (const Fault& f : faults())
+    if (f.kind == kPlanted + static_cast<int>(bug)) return true;
+  return false;
 }
 
 void recovery_gate(const std::string& bound) noexcept {

@@ -47,6 +47,7 @@ LogWriter::~LogWriter() {
 
 base::Status LogWriter::open(const WriterOptions& options, AppendPosition start, const SummaryBuilder& resumed) {
   options_ = options;
+  if (fault_planted(PlantedBug::no_flush)) options_.dsync = false;  // busyring-faulty only
   BR_ASSERT(options_.buffer_count >= 2);
   BR_ASSERT(options_.max_in_flight >= 1 && options_.max_in_flight < options_.buffer_count);
   BR_ASSERT(options_.max_in_flight <= VoidQueue::kCapacity);
@@ -268,7 +269,7 @@ void LogWriter::submit_write(SqeSink& sink) noexcept {
   if (options_.dsync) {
     // The link makes the fdatasync start after the write, and fail (-ECANCELED) if it fails.
     io_uring_sqe* f = sink.sqe(LogOp::sync, batch);
-    w->flags |= IOSQE_IO_LINK;
+    if (!fault_planted(PlantedBug::unlinked_flush)) w->flags |= IOSQE_IO_LINK;
     if (options_.skip_write_cqe) w->flags |= IOSQE_CQE_SKIP_SUCCESS;
     io_uring_prep_fsync(f, b.fd, IORING_FSYNC_DATASYNC);
   }

@@ -22,11 +22,11 @@ struct Job {
 };
 
 // Runs every job, on this thread and up to one more per online core.
-void run_jobs(const std::string& data_dir, std::vector<Job>& jobs) {
+void run_jobs(const std::string& data_dir, const RecoveryOptions& options, std::vector<Job>& jobs) {
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next.fetch_add(1); i < jobs.size(); i = next.fetch_add(1))
-      jobs[i].result = recover_shard(shard_dir(data_dir, jobs[i].shard), true, jobs[i].visitor);
+      jobs[i].result = recover_shard(shard_dir(data_dir, jobs[i].shard), options, jobs[i].visitor);
   };
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   std::vector<std::thread> pool;
@@ -38,7 +38,7 @@ void run_jobs(const std::string& data_dir, std::vector<Job>& jobs) {
 }  // namespace
 
 base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t shards,
-                                          const VisitorFor& visitor_for) {
+                                          const RecoveryOptions& options, const VisitorFor& visitor_for) {
   std::vector<uint32_t> dirs;
   if (const int rc = list_shards(data_dir, dirs); rc < 0)
     return base::Error{"cannot list " + data_dir + ": " + std::strerror(-rc)};
@@ -48,7 +48,7 @@ base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t 
     jobs[i].visitor = visitor_for ? visitor_for(dirs[i]) : nullptr;
   }
   const uint64_t start_ns = base::monotonic_ns();
-  run_jobs(data_dir, jobs);
+  run_jobs(data_dir, options, jobs);
   DataDirRecovery out;
   out.scan_ns = base::monotonic_ns() - start_ns;
   out.positions.resize(shards);
@@ -63,11 +63,20 @@ base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t 
     }
     out.records += sr.records;
     out.bytes_scanned += sr.bytes_scanned;
+    out.torn_tails += sr.torn_tails;
     out.segments += sr.segments;
     out.summarised += sr.summarised;
     out.summaries_written += sr.summaries_written;
   }
   return out;
+}
+
+uint64_t data_dir_log_bytes(const std::string& data_dir) {
+  std::vector<uint32_t> dirs;
+  if (list_shards(data_dir, dirs) < 0) return 0;
+  uint64_t total = 0;
+  for (const uint32_t d : dirs) total += shard_log_bytes(shard_dir(data_dir, d));
+  return total;
 }
 
 }  // namespace busyring::storage

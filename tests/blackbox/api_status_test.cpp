@@ -279,8 +279,8 @@ TEST_CASE("GET /metrics is Prometheus text with request and record counters", "[
   CHECK(r.header("Content-Type").value_or("").rfind("text/plain", 0) == 0);
   CHECK(r.body.find("# TYPE busyring_requests_total counter\n") != std::string::npos);
   CHECK(r.body.find("# TYPE busyring_records_written_total counter\n") != std::string::npos);
-  CHECK(r.body.find("busyring_requests_total{route=\"/api/usages\",status=\"201\"} 1\n") != std::string::npos);
-  CHECK(r.body.find("status=\"404\"} 1\n") != std::string::npos);
+  CHECK(r.body.find("busyring_requests_total{route=\"/api/usages\",code=\"201\"} 1\n") != std::string::npos);
+  CHECK(r.body.find("code=\"404\"} 1\n") != std::string::npos);
   CHECK(r.body.find("\nbusyring_records_written_total 1\n") != std::string::npos);
   // Every line is a comment or "name[{labels}] value".
   size_t pos = 0;
@@ -289,7 +289,8 @@ TEST_CASE("GET /metrics is Prometheus text with request and record counters", "[
     REQUIRE(end != std::string::npos);
     const std::string line = r.body.substr(pos, end - pos);
     INFO("line: " << line);
-    CHECK((line.rfind("# ", 0) == 0 || (line.rfind("busyring_", 0) == 0 && line.find(' ') != std::string::npos)));
+    CHECK((line.rfind("# ", 0) == 0 || ((line.rfind("busyring_", 0) == 0 || line.rfind("process_", 0) == 0) &&
+                                         line.find(' ') != std::string::npos)));
     pos = end + 1;
   }
 }
@@ -322,6 +323,6 @@ TEST_CASE("every status the server answers with is counted in busyring_requests_
   for (const auto& [request, status] : requests) {
     INFO("status " << status << " in\n" << m.body);
     CHECK(m.body.find("busyring_requests_total{") != std::string::npos);
-    CHECK(m.body.find(",status=\"" + std::to_string(status) + "\"} 1\n") != std::string::npos);
+    CHECK(m.body.find(",code=\"" + std::to_string(status) + "\"} 1\n") != std::string::npos);
   }
 }

@@ -33,19 +33,6 @@ constexpr const char* kRedisConf = "contrib/redis/busyring.conf";
 constexpr const char* kHaproxyCfg = "contrib/haproxy/busyring.cfg";
 constexpr int kStartMs = 20'000;  // a start on a loaded 2-core box
 
-// argv[0] for Program, which does no PATH search.
-std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = std::string(path != nullptr ? path : "") + ":/usr/sbin:/usr/bin:/sbin:/bin";
-  std::stringstream ss(dirs);
-  for (std::string dir; std::getline(ss, dir, ':');) {
-    if (dir.empty()) continue;
-    const std::string full = dir + "/" + name;
-    if (access(full.c_str(), X_OK) == 0) return full;
-  }
-  return "";
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -64,12 +51,23 @@ void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms
 
 }  // namespace
 
-std::string program_path(const std::string& name) { return find_program(name); }
+// argv[0] for Program, which does no PATH search.
+std::string program_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = std::string(path != nullptr ? path : "") + ":/usr/sbin:/usr/bin:/sbin:/bin";
+  std::stringstream ss(dirs);
+  for (std::string dir; std::getline(ss, dir, ':');) {
+    if (dir.empty()) continue;
+    const std::string full = dir + "/" + name;
+    if (access(full.c_str(), X_OK) == 0) return full;
+  }
+  return "";
+}
 
 std::string unavailable() {
   const char* const tools[][2] = {{"redis-server", "redis-server"}, {"redis-cli", "redis-tools"}, {"haproxy", "haproxy"}};
   for (const auto& [tool, package] : tools) {
-    if (find_program(tool).empty())
+    if (program_path(tool).empty())
       return std::string(tool) + " is missing (Debian package " + package + "; `make deps` installs it)";
   }
   for (const char* file : {kRedisConf, kHaproxyCfg}) {
@@ -142,7 +140,7 @@ Redis::~Redis() = default;  // Program's destructor SIGKILLs and reaps
 bool Redis::start() {
   if (process_) past_output_ += process_->output();
   process_ = std::make_unique<Program>(std::vector<std::string>{
-      find_program("redis-server"), config_file_, "--port", std::to_string(port_), "--dir", dir_});
+      program_path("redis-server"), config_file_, "--port", std::to_string(port_), "--dir", dir_});
   if (!process_->wait_output("Ready to accept connections", kStartMs)) return false;
   const auto info = command({"INFO", "server"});
   if (!info) return false;
@@ -170,7 +168,7 @@ void Redis::resume() {
 }
 
 std::optional<std::string> Redis::command(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {find_program("redis-cli"), "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  std::vector<std::string> argv = {program_path("redis-cli"), "-h", "127.0.0.1", "-p", std::to_string(port_)};
   argv.insert(argv.end(), args.begin(), args.end());
   const CommandRun run = run_command(argv, {"REDISCLI_AUTH=" + admin_password_}, "", 5'000);
   if (!run.ok()) return std::nullopt;
@@ -196,8 +194,12 @@ std::string Redis::output() const { return past_output_ + (process_ ? process_->
 
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   REQUIRE(options_.nodes >= 1);
-  REQUIRE(mkdir(dir_.sub("redis").c_str(), 0755) == 0);
-  redis_ = std::make_unique<Redis>(dir_.sub("redis"));
+  if (options_.store == IdStore::etcd) {
+    etcd_ = std::make_unique<EtcdCluster>(dir_.path());
+  } else {
+    REQUIRE(mkdir(dir_.sub("redis").c_str(), 0755) == 0);
+    redis_ = std::make_unique<Redis>(dir_.sub("redis"));
+  }
   nodes_.resize(static_cast<size_t>(options_.nodes));
   node_ports_.resize(static_cast<size_t>(options_.nodes));
   past_node_logs_.resize(static_cast<size_t>(options_.nodes));
@@ -226,7 +228,22 @@ Cluster::~Cluster() {
   haproxy_.reset();
   nodes_.clear();
   redis_.reset();
+  etcd_.reset();
 }
+
+Redis& Cluster::redis() {
+  REQUIRE(redis_ != nullptr);
+  return *redis_;
+}
+
+EtcdCluster& Cluster::etcd() {
+  REQUIRE(etcd_ != nullptr);
+  return *etcd_;
+}
+
+uint64_t Cluster::counter() const { return redis_ ? redis_->counter() : etcd_->counter(); }
+
+void Cluster::set_node_id_source(int k, std::string url) { id_source_overrides_[k] = std::move(url); }
 
 std::string Cluster::node_dir(int k) const { return dir_.sub("node-" + std::to_string(k)); }
 
@@ -237,11 +254,20 @@ std::vector<std::string> Cluster::node_dirs() const {
 }
 
 std::vector<std::string> Cluster::node_args(int k) const {
+  const auto chosen = id_source_overrides_.find(k);
+  const std::string id_source_url =
+      chosen != id_source_overrides_.end() ? chosen->second : redis_ ? redis_->url() : etcd_->url();
   // --cpu-affinity none: `auto` would pin every one-shard node to the same first CPU.
-  return {"--port", std::to_string(node_port(k)), "--bind", "127.0.0.1", "--data-dir", node_dir(k),
-          "--threads", std::to_string(options_.threads), "--cpu-affinity", "none", "--segment-size", "1M",
-          "--id-source", redis_->url(), "--id-source-password-file", redis_->credentials_file(),
-          "--id-reserve", std::to_string(options_.id_reserve)};
+  std::vector<std::string> args = {"--port", std::to_string(node_port(k)), "--bind", "127.0.0.1", "--data-dir",
+                                   node_dir(k), "--threads", std::to_string(options_.threads), "--cpu-affinity",
+                                   "none", "--segment-size", "1M", "--id-source", id_source_url,
+                                   "--id-reserve", std::to_string(options_.id_reserve)};
+  if (redis_) {
+    // The ACL user of the test's Redis (the etcd clusters of these tests run without users).
+    args.push_back("--id-source-password-file");
+    args.push_back(redis_->credentials_file());
+  }
+  return args;
 }
 
 void Cluster::start_node(int k) {
@@ -308,7 +334,7 @@ bool Cluster::try_start_haproxy() {
   ScopedEnv threads("BUSYRING_HAPROXY_THREADS", "1");
   ScopedEnv socket_path("BUSYRING_HAPROXY_SOCKET", haproxy_socket_);
   unlink(haproxy_socket_.c_str());
-  haproxy_ = std::make_unique<Program>(std::vector<std::string>{find_program("haproxy"), "-db", "-f", path});
+  haproxy_ = std::make_unique<Program>(std::vector<std::string>{program_path("haproxy"), "-db", "-f", path});
   // Up once its runtime socket answers (the front is bound before the socket is); a front
   // port lost to a race ends it at once.
   const auto alive = [&] { return haproxy_->wait_exit(0).timed_out; };
@@ -396,7 +422,7 @@ bool Cluster::wait_all_up(int timeout_ms) const {
 }
 
 std::string Cluster::logs() const {
-  std::string out = "--- redis-server:\n" + tail(redis_ ? redis_->output() : "", 2000);
+  std::string out = redis_ ? "--- redis-server:\n" + tail(redis_->output(), 2000) : etcd_->output();
   out += "\n--- haproxy:\n" + tail(haproxy_ ? haproxy_->output() : "", 2000);
   for (size_t i = 0; i < nodes_.size(); ++i) {
     out += "\n--- node " + std::to_string(i + 1) + ":\n";
@@ -616,7 +642,7 @@ Stats check_records(Cluster& cluster, const IdBodies& acked) {
                               << std::get<1>(ranges[i]) << ") of node " << std::get<2>(ranges[i]));
   }
   CHECK(overlaps == 0);
-  CHECK(cluster.redis().counter() + 1 >= top);
+  CHECK(cluster.counter() + 1 >= top);
 
   const Stats stats = log_stats(dirs);
   INFO(stats.json);
@@ -631,6 +657,92 @@ int healthz(uint16_t port, std::string* body) {
   if (!reply) return 0;
   if (body != nullptr) *body = reply->body;
   return reply->status;
+}
+
+// ---- checks shared by the tests of an id store in trouble ----
+
+void check_answers(const FrontLoad& load, const Cluster& cluster) {
+  uint64_t without_retry_after = 0, errors = 0, other_codes = 0;
+  for (const auto& log : load.logs()) {
+    without_retry_after += log.unavailable_without_retry_after;
+    errors += log.errors.size();
+    for (const auto& e : log.errors) UNSCOPED_INFO("status " << e.status << ": " << e.detail);
+    for (const auto& [code, n] : log.unavailable_codes) {
+      if (code == "id_source_unavailable" || code == "no_node_available") continue;
+      other_codes += n;
+      UNSCOPED_INFO(n << " x 503 " << code);
+    }
+  }
+  INFO((without_retry_after + errors + other_codes > 0 ? cluster.logs() : ""));
+  CHECK(without_retry_after == 0);
+  CHECK(errors == 0);
+  CHECK(other_codes == 0);
+}
+
+bool wait_all_healthz(const Cluster& cluster, int status, int timeout_ms) {
+  return wait_until(
+      [&] {
+        for (int k = 1; k <= cluster.nodes(); ++k)
+          if (healthz(cluster.node_port(k)) != status) return false;
+        return true;
+      },
+      timeout_ms);
+}
+
+std::string check_refuses_for_want_of_ids(Cluster& cluster, int k, IdBodies& direct, uint64_t id_block) {
+  Client c(cluster.node_port(k));
+  REQUIRE(c.connected());
+  for (uint64_t i = 0; i <= id_block; ++i) {
+    const std::string body = usage_body("direct-" + std::to_string(k) + "-" + std::to_string(direct.size()));
+    const Response r = roundtrip(c, post_request(body));
+    INFO("node " << k << ", direct post " << i << ": " << r.status << " " << r.body);
+    if (r.status == 201) {
+      REQUIRE(direct.emplace(id_of(r), body).second);
+      continue;
+    }
+    check_error(r, 503, "id_source_unavailable");
+    CHECK(r.header("Retry-After") == std::optional<std::string>("1"));
+    std::string health;
+    CHECK(healthz(cluster.node_port(k), &health) == 503);
+    INFO("healthz: " << health);
+    CHECK(!health.empty());
+    return health;
+  }
+  FAIL("node " << k << " still issued ids after " << id_block + 1 << " direct posts");
+  return "";
+}
+
+IdBodies all_acked(const FrontLoad& load, const IdBodies& direct) {
+  IdBodies all = load.acked_ids();
+  for (const auto& [id, body] : direct) {
+    INFO("id " << id << " was acknowledged through the front and straight from a node");
+    REQUIRE(all.emplace(id, body).second);
+  }
+  return all;
+}
+
+std::vector<pid_t> node_pids(Cluster& cluster) {
+  std::vector<pid_t> out;
+  for (int k = 1; k <= cluster.nodes(); ++k) out.push_back(cluster.node(k).pid());
+  return out;
+}
+
+uint64_t total_503(const FrontLoad& load, const std::string& code) {
+  uint64_t n = 0;
+  for (const auto& log : load.logs()) {
+    const auto it = log.unavailable_codes.find(code);
+    if (it != log.unavailable_codes.end()) n += it->second;
+  }
+  return n;
+}
+
+uint64_t id_source_calls(uint16_t port) {
+  std::string error;
+  const auto reply = http_get(port, "/metrics", 5'000, &error);
+  if (!reply) return 0;
+  const std::string key = "\nbusyring_id_source_calls_total ";
+  const size_t at = reply->body.find(key);
+  return at == std::string::npos ? 0 : std::strtoull(reply->body.c_str() + at + key.size(), nullptr, 10);
 }
 
 }  // namespace blackbox::cluster

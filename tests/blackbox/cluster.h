@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "etcd_cluster.h"
 #include "harness.h"
 #include "load_driver.h"
 #include "program.h"
@@ -90,11 +91,15 @@ class Redis {
   std::string past_output_;  // of the processes before a restart
 };
 
+// Where the nodes' ids come from.
+enum class IdStore { redis, etcd };
+
 struct ClusterOptions {
   int nodes = 3;
   int id_reserve = 256;
   int threads = 1;
   std::string check_inter = "100ms";  // HAProxy's health check interval
+  IdStore store = IdStore::redis;     // etcd: a three-member etcd cluster (etcd_cluster.h)
 };
 
 // Per server, from HAProxy's `show stat`.
@@ -113,7 +118,11 @@ class Cluster {
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
-  Redis& redis() { return *redis_; }
+  Redis& redis();       // REQUIREs a cluster of IdStore::redis
+  EtcdCluster& etcd();  // REQUIREs a cluster of IdStore::etcd
+  uint64_t counter() const;  // the store's counter: the last id it handed out
+  // Node k's --id-source from its next start on (a proxy in front of the store, say).
+  void set_node_id_source(int k, std::string url);
   int nodes() const { return options_.nodes; }
   uint16_t front_port() const { return front_port_; }
   // Nodes are numbered 1..nodes().
@@ -143,6 +152,8 @@ class Cluster {
   ClusterOptions options_;
   TempDir dir_;
   std::unique_ptr<Redis> redis_;
+  std::unique_ptr<EtcdCluster> etcd_;
+  std::map<int, std::string> id_source_overrides_;
   std::vector<uint16_t> node_ports_;
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
   std::vector<std::string> past_node_logs_;  // stderr of the processes a restart replaced
@@ -239,11 +250,32 @@ std::vector<uint64_t> unused_reserved_ids(const std::string& node_dir);
 
 // With every node stopped: every acknowledged id is in the merged export exactly once, with the
 // body that was sent; no id is on two records; each node's records lie inside its own ranges,
-// and no two nodes' ranges overlap; Redis's counter is at least every range's last id.
+// and no two nodes' ranges overlap; the store's counter is at least every range's last id.
 // Returns `busyring-log stats` over all the nodes' dirs.
 Stats check_records(Cluster& cluster, const IdBodies& acked);
 
 // GET /healthz from a node: the status (0 when it did not answer), body in *body.
 int healthz(uint16_t port, std::string* body = nullptr);
+
+// ---- checks shared by the tests of an id store in trouble (Redis, etcd) ----
+
+// Every answer of `load` a 201 or a 503 with Retry-After (id_source_unavailable from a node, or
+// no_node_available from HAProxy when none is up); no connection error.
+void check_answers(const FrontLoad& load, const Cluster& cluster);
+// Waits until every node's /healthz answers `status`.
+bool wait_all_healthz(const Cluster& cluster, int status, int timeout_ms);
+// Posts straight to node k until it refuses for want of ids: 503, Retry-After: 1,
+// id_source_unavailable, and /healthz 503 with a reason (returned). Its shard may first spend
+// the ids of the block it has in hand (at most `id_block`; /healthz looks only at the node's
+// reserve): those 201s go into `direct`.
+std::string check_refuses_for_want_of_ids(Cluster& cluster, int k, IdBodies& direct, uint64_t id_block);
+// Every id acknowledged through the front and straight to the nodes (REQUIREs no id twice).
+IdBodies all_acked(const FrontLoad& load, const IdBodies& direct);
+std::vector<pid_t> node_pids(Cluster& cluster);
+// 503s of `load` with the error code `code`.
+uint64_t total_503(const FrontLoad& load, const std::string& code);
+// busyring_id_source_calls_total of a node's /metrics: the reservations it asked of the store
+// (0 if unreadable).
+uint64_t id_source_calls(uint16_t port);
 
 }  // namespace blackbox::cluster

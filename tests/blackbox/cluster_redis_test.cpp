@@ -26,78 +26,6 @@ constexpr int kConnections = 8;
 constexpr uint64_t kIdBlock = 32;  // the server's default --id-block
 constexpr uint64_t kHeldPerNode = kReserve + 1 * kIdBlock;
 
-// Every answer a 201 or a 503 with Retry-After (from a node, or HAProxy's when none is up).
-void check_answers(const FrontLoad& load, const Cluster& cluster) {
-  uint64_t without_retry_after = 0, errors = 0, other_codes = 0;
-  for (const auto& log : load.logs()) {
-    without_retry_after += log.unavailable_without_retry_after;
-    errors += log.errors.size();
-    for (const auto& e : log.errors) UNSCOPED_INFO("status " << e.status << ": " << e.detail);
-    for (const auto& [code, n] : log.unavailable_codes) {
-      if (code == "id_source_unavailable" || code == "no_node_available") continue;
-      other_codes += n;
-      UNSCOPED_INFO(n << " x 503 " << code);
-    }
-  }
-  INFO((without_retry_after + errors + other_codes > 0 ? cluster.logs() : ""));
-  CHECK(without_retry_after == 0);
-  CHECK(errors == 0);
-  CHECK(other_codes == 0);
-}
-
-// Waits until every node's /healthz answers `status`.
-bool wait_all_healthz(const Cluster& cluster, int status, int timeout_ms) {
-  return wait_until(
-      [&] {
-        for (int k = 1; k <= cluster.nodes(); ++k)
-          if (healthz(cluster.node_port(k)) != status) return false;
-        return true;
-      },
-      timeout_ms);
-}
-
-// Posts straight to node k until it refuses for want of ids: 503, Retry-After: 1,
-// id_source_unavailable, and /healthz 503 with a reason. Its shard may first spend the ids of
-// the block it has in hand (at most --id-block; /healthz looks only at the node's reserve): those
-// 201s go into `direct`.
-void check_refuses_for_want_of_ids(Cluster& cluster, int k, IdBodies& direct) {
-  Client c(cluster.node_port(k));
-  REQUIRE(c.connected());
-  for (uint64_t i = 0; i <= kIdBlock; ++i) {
-    const std::string body = usage_body("direct-" + std::to_string(k) + "-" + std::to_string(direct.size()));
-    const Response r = roundtrip(c, post_request(body));
-    INFO("node " << k << ", direct post " << i << ": " << r.status << " " << r.body);
-    if (r.status == 201) {
-      REQUIRE(direct.emplace(id_of(r), body).second);
-      continue;
-    }
-    check_error(r, 503, "id_source_unavailable");
-    CHECK(r.header("Retry-After") == std::optional<std::string>("1"));
-    std::string health;
-    CHECK(healthz(cluster.node_port(k), &health) == 503);
-    INFO("healthz: " << health);
-    CHECK(!health.empty());
-    return;
-  }
-  FAIL("node " << k << " still issued ids after " << kIdBlock + 1 << " direct posts");
-}
-
-// Every id acknowledged through the front and straight to the nodes.
-IdBodies all_acked(const FrontLoad& load, const IdBodies& direct) {
-  IdBodies all = load.acked_ids();
-  for (const auto& [id, body] : direct) {
-    INFO("id " << id << " was acknowledged through the front and straight from a node");
-    REQUIRE(all.emplace(id, body).second);
-  }
-  return all;
-}
-
-std::vector<pid_t> node_pids(Cluster& cluster) {
-  std::vector<pid_t> out;
-  for (int k = 1; k <= cluster.nodes(); ++k) out.push_back(cluster.node(k).pid());
-  return out;
-}
-
 // Ids Redis's counter went past that no node's id-ranges records: a reply that never arrived
 // (a timeout, Redis killed between its fsync and its answer) leaves its range to no one.
 uint64_t ids_held_by_no_node(Cluster& cluster) {
@@ -106,15 +34,6 @@ uint64_t ids_held_by_no_node(Cluster& cluster) {
     for (const auto& [first, end] : id_ranges(cluster.node_dir(k))) held += end - first;
   const uint64_t counter = cluster.redis().counter();
   return counter > held ? counter - held : 0;
-}
-
-uint64_t total_503(const FrontLoad& load, const std::string& code) {
-  uint64_t n = 0;
-  for (const auto& log : load.logs()) {
-    const auto it = log.unavailable_codes.find(code);
-    if (it != log.unavailable_codes.end()) n += it->second;
-  }
-  return n;
 }
 
 size_t count_lines(const std::string& text, std::string_view needle) {
@@ -142,7 +61,7 @@ TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, un
   const int64_t dry_ms = now_ms();
   BR_REQUIRE_LOGGED(cluster, load.wait_unavailable(20, 30'000));
   IdBodies direct;
-  for (int k = 1; k <= kNodes; ++k) check_refuses_for_want_of_ids(cluster, k, direct);
+  for (int k = 1; k <= kNodes; ++k) check_refuses_for_want_of_ids(cluster, k, direct, kIdBlock);
   // HAProxy takes every node out and answers for them, the way a node does.
   for (int k = 1; k <= kNodes; ++k) BR_REQUIRE_LOGGED(cluster, cluster.wait_server_status(k, "DOWN", 30'000));
   {
@@ -225,7 +144,7 @@ TEST_CASE("cluster: a Redis whose counter was reset is refused until the counter
       },
       60'000));
   IdBodies direct;
-  for (int k = 1; k <= kNodes; ++k) check_refuses_for_want_of_ids(cluster, k, direct);
+  for (int k = 1; k <= kNodes; ++k) check_refuses_for_want_of_ids(cluster, k, direct, kIdBlock);
   // Still refused a while later (polling GET, not giving up), and said once per node.
   BR_REQUIRE_LOGGED(cluster, load.wait_unavailable(load.unavailable() + 50, 30'000));
   for (int k = 1; k <= kNodes; ++k) {

@@ -43,7 +43,7 @@ std::optional<double> metric_value(const std::string& text, std::string_view nam
 
 double requests_with_status(const std::string& text, int status) {
   const std::string prefix = "busyring_requests_total{";
-  const std::string label = "status=\"" + std::to_string(status) + "\"}";
+  const std::string label = "code=\"" + std::to_string(status) + "\"}";
   double sum = 0;
   size_t pos = 0;
   while (pos < text.size()) {

@@ -21,7 +21,7 @@ std::string metrics_on(Client& c);
 std::string metrics_text(uint16_t port);
 // The value of the unlabelled sample `name` ("name value\n"), or nullopt.
 std::optional<double> metric_value(const std::string& text, std::string_view name);
-// The sum of busyring_requests_total over every route with status `status`.
+// The sum of busyring_requests_total over every route with status code `status` (the code label).
 double requests_with_status(const std::string& text, int status);
 
 // VmRSS of pid in KiB (0 if unreadable). The kernel keeps it in per-CPU counters, so it may be

@@ -38,6 +38,7 @@ class Program {
   // Sends sig and waits; SIGKILLs at the deadline (then timed_out is set).
   ExitStatus stop(int sig, int timeout_ms);
   bool running() const { return child_->running(); }
+  pid_t pid() const { return child_->pid(); }  // for SIGSTOP/SIGCONT
   std::string output() const;
 
  private:

@@ -8,34 +8,23 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <simdjson.h>
 
 #include "harness.h"
 #include "program.h"
+#include "prometheus_server.h"
 
 using namespace blackbox;
 
 namespace {
 
-constexpr const char* kPromtool = "/usr/bin/promtool";
-constexpr const char* kPrometheus = "/usr/bin/prometheus";
-
 void require_program(const char* bin) {
   if (access(bin, X_OK) != 0) FAIL(bin << " is missing (Debian package prometheus; `make deps` installs it)");
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-  f.close();
-  REQUIRE(f.good());
 }
 
 std::string metrics_body(uint16_t port) {
@@ -47,72 +36,17 @@ std::string metrics_body(uint16_t port) {
   return r.body;
 }
 
-// A Prometheus server in dir, scraping busyring on target_port every second. The listen port
-// is picked free and may be lost to a race before Prometheus binds it: then it is tried again.
-class PrometheusServer {
- public:
-  PrometheusServer(const TempDir& dir, uint16_t target_port) {
-    const std::string config = dir.sub("prometheus.yml");
-    write_file(config,
-               "global:\n"
-               "  scrape_interval: 1s\n"
-               "  scrape_timeout: 1s\n"
-               "  evaluation_interval: 1s\n"
-               "scrape_configs:\n"
-               "  - job_name: busyring\n"
-               "    metrics_path: /metrics\n"
-               "    static_configs:\n"
-               "      - targets: ['127.0.0.1:" + std::to_string(target_port) + "']\n");
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_loopback_port();
-      process_ = std::make_unique<Program>(std::vector<std::string>{
-          kPrometheus, "--config.file=" + config, "--storage.tsdb.path=" + dir.sub("tsdb"),
-          "--web.listen-address=127.0.0.1:" + std::to_string(port_)});
-      if (process_->wait_output("Server is ready to receive web requests.", 30'000)) return;
-      const ExitStatus s = process_->stop(SIGKILL, 10'000);
-      const std::string out = process_->output();
-      INFO("prometheus (" << describe(s) << "):\n" << tail(out));
-      REQUIRE(out.find("address already in use") != std::string::npos);  // else: not a port race
-    }
-    FAIL("prometheus lost its listen port to a race three times");
-  }
-
-  uint16_t port() const { return port_; }
-  Program& process() { return *process_; }
-
- private:
-  uint16_t port_ = 0;
-  std::unique_ptr<Program> process_;
-};
-
 // The value of busyring_records_written_total as Prometheus last scraped it: -1 while it has no
 // sample yet. *raw gets the API's answer, for failure messages.
 double queried_records_written(uint16_t prometheus_port, std::string* raw) {
-  std::string error;
-  const auto reply = http_get(prometheus_port, "/api/v1/query?query=busyring_records_written_total",
-                              5'000, &error);
-  INFO("query: " << error);
-  REQUIRE(reply.has_value());
-  *raw = reply->body;
-  INFO("query answer " << reply->status << ": " << reply->body);
-  REQUIRE(reply->status == 200);
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  REQUIRE(parser.parse(reply->body).get(doc) == simdjson::SUCCESS);
-  std::string_view status;
-  REQUIRE(doc["status"].get(status) == simdjson::SUCCESS);
-  REQUIRE(status == "success");
-  simdjson::dom::array result;
-  REQUIRE(doc["data"]["result"].get(result) == simdjson::SUCCESS);
-  if (result.size() == 0) return -1;
+  const std::vector<Sample> result = prometheus_query(prometheus_port, "busyring_records_written_total", raw);
+  INFO("query answer: " << *raw);
+  if (result.empty()) return -1;
   REQUIRE(result.size() == 1);  // one target, one series
-  std::string_view job;
-  REQUIRE(result.at(0)["metric"]["job"].get(job) == simdjson::SUCCESS);
-  CHECK(job == "busyring");
-  // "value": [<unix time>, "<sample as a string>"]
-  std::string_view value;
-  REQUIRE(result.at(0)["value"].at(1).get(value) == simdjson::SUCCESS);
-  return std::strtod(std::string(value).c_str(), nullptr);
+  bool job = false;
+  for (const auto& [name, value] : result[0].labels) job = job || (name == "job" && value == "busyring");
+  CHECK(job);
+  return result[0].value;
 }
 
 }  // namespace
@@ -132,7 +66,7 @@ TEST_CASE("promtool check metrics accepts /metrics after a mix of answers", "[bl
   const std::string body = metrics_body(s.port());
   for (const char* status : {"201", "422", "404"}) {
     INFO("status " << status << " in\n" << body);
-    CHECK(body.find(std::string(",status=\"") + status + "\"} 1\n") != std::string::npos);
+    CHECK(body.find(std::string(",code=\"") + status + "\"} 1\n") != std::string::npos);
   }
 
   TempDir dir;

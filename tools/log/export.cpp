@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "export_output.h"
 #include "log_reader.h"
+#include "progress.h"
 
 namespace busyring::logtool {
 namespace {
@@ -49,9 +50,12 @@ int run_export(const Options& options, std::FILE* out, std::FILE* err) {
   std::vector<IndexEntry> entries;
   std::vector<FileRef> files;
   BodyParser bodies;
+  ProgressLine progress(out, err, "export: reading", log_bytes(options.dirs), base::ProgressUnit::bytes);
   for (size_t i = 0; i < options.dirs.size(); ++i) {
     Indexer indexer(entries, files, options.from_id);
-    auto totals = walk_log(options.dirs[i], static_cast<uint32_t>(i), indexer, &bodies);
+    ProgressVisitor watched(indexer, progress);
+    auto totals = walk_log(options.dirs[i], static_cast<uint32_t>(i), watched, &bodies);
+    progress.interrupt();
     if (!totals) {
       print_error(err, Command::export_records, totals.error());
       return 1;
@@ -67,7 +71,8 @@ int run_export(const Options& options, std::FILE* out, std::FILE* err) {
       return 1;
     }
   }
-  return write_records(entries, files, options.format, bodies, out, err);
+  progress.restart("export: writing", entries.size(), base::ProgressUnit::records);
+  return write_records(entries, files, options.format, bodies, out, err, &progress);
 }
 
 }  // namespace busyring::logtool

@@ -21,7 +21,9 @@ bool flush(std::string& buf, std::FILE* out) {
 }  // namespace
 
 int write_records(std::vector<IndexEntry>& entries, const std::vector<FileRef>& files, Format format,
-                  BodyParser& bodies, std::FILE* out, std::FILE* err) {
+                  BodyParser& bodies, std::FILE* out, std::FILE* err, ProgressLine* progress) {
+  ProgressLine silent(out, err, "", 0, base::ProgressUnit::records, false);
+  ProgressLine& shown = progress != nullptr ? *progress : silent;
   std::sort(entries.begin(), entries.end());
   RecordFetcher fetcher;
   UsageFields fields;
@@ -35,6 +37,7 @@ int write_records(std::vector<IndexEntry>& entries, const std::vector<FileRef>& 
     const FileRef& ref = files[file];
     storage::RecordView r{};
     if (!fetcher.fetch(file, ref.path, offset, r, &error)) {
+      shown.finish();
       flush(buf, out);
       print_error(err, Command::export_records, error + "; export stopped before id " + std::to_string(e.id));
       return 1;
@@ -44,6 +47,7 @@ int write_records(std::vector<IndexEntry>& entries, const std::vector<FileRef>& 
       append_jsonl_line(buf, r.id, ref.shard, r.arrival_ns, body);
     } else {
       if (!bodies.usage_fields(r.body, r.body_bytes, fields)) {
+        shown.finish();
         flush(buf, out);
         print_error(err, Command::export_records,
                     "the body of id " + std::to_string(r.id) + " in " + ref.path +
@@ -52,9 +56,14 @@ int write_records(std::vector<IndexEntry>& entries, const std::vector<FileRef>& 
       }
       append_csv_line(buf, r.id, ref.shard, r.arrival_ns, fields, body);
     }
-    if (buf.size() >= (1u << 20)) written = flush(buf, out) && written;
+    if (buf.size() >= (1u << 20)) {
+      shown.interrupt();
+      written = flush(buf, out) && written;
+    }
     if (!written) break;
+    shown.advance(1);
   }
+  shown.finish();
   written = flush(buf, out) && written;
   if (!written || std::fflush(out) != 0 || std::ferror(out)) {
     print_error(err, Command::export_records, "cannot write the output (disk full, or the reader went away)");

@@ -11,6 +11,7 @@
 
 #include "body.h"
 #include "options.h"
+#include "progress.h"
 
 namespace busyring::logtool {
 
@@ -36,7 +37,8 @@ inline bool fits_location(size_t file, uint64_t offset) { return file < kMaxFile
 // Sorts entries by id and writes their records to out (CSV: the header first, even with no
 // records). 0 ok; 1 after one error line on err (a record that no longer decodes, a body that
 // is not a JSON object, stdout failing); the lines before the failure have been written.
+// With `progress`, it advances by one per record written (and is cleared before output).
 int write_records(std::vector<IndexEntry>& entries, const std::vector<FileRef>& files, Format format,
-                  BodyParser& bodies, std::FILE* out, std::FILE* err);
+                  BodyParser& bodies, std::FILE* out, std::FILE* err, ProgressLine* progress = nullptr);
 
 }  // namespace busyring::logtool

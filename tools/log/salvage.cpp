@@ -16,6 +16,7 @@
 #include "busyring/storage/segment.h"
 #include "commands.h"
 #include "log_reader.h"
+#include "progress.h"
 #include "salvage_io.h"
 
 namespace busyring::logtool {
@@ -31,7 +32,7 @@ struct TornTail {
 
 class Salvager {
  public:
-  Salvager(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
+  Salvager(std::FILE* out, std::FILE* err, ProgressLine& progress) : out_(out), err_(err), progress_(progress) {}
 
   void shard(const ShardLog& log) {
     std::optional<TornTail> torn;
@@ -42,6 +43,7 @@ class Salvager {
         fail("cannot read " + path + ": " + std::strerror(-rc) + "; left as is");
         continue;
       }
+      const Counted counted{progress_, file.file_bytes()};
       SegmentReport r = check_segment(path, file, nullptr);
       if (r.damage == Damage::misaligned_size || r.damage == Damage::not_a_segment) {
         fail(r.problem + "; left as is (move it out of " + log.dir + " if it is not a segment)");
@@ -81,6 +83,7 @@ class Salvager {
         fail(st.error());
         return false;
       }
+      progress_.interrupt();
       std::fprintf(
           out_,
           "salvaged %s: voided bytes [%llu, %llu) (%llu bytes, %s before a valid record); damaged copy kept as %s\n",
@@ -105,6 +108,7 @@ class Salvager {
       return;
     }
     ++repaired;
+    progress_.interrupt();
     std::fprintf(out_,
                  "salvaged %s: voided its torn tail [%llu, %llu) (%llu bytes), which records in %s follow; damaged "
                  "copy kept as %s\n",
@@ -130,13 +134,22 @@ class Salvager {
     return true;
   }
 
+  // Advances the progress line by a segment's bytes once it is dealt with, however it ends.
+  struct Counted {
+    ProgressLine& progress;
+    uint64_t bytes;
+    ~Counted() { progress.advance(bytes); }
+  };
+
   void fail(const std::string& message) {
+    progress_.interrupt();
     ++failed;
     print_error(err_, Command::salvage, message);
   }
 
   std::FILE* out_;
   std::FILE* err_;
+  ProgressLine& progress_;
 };
 
 }  // namespace
@@ -156,8 +169,10 @@ int run_salvage(const Options& options, std::FILE* out, std::FILE* err) {
                     : "cannot lock " + dir + "/LOCK: " + std::strerror(-lock));
     return 1;
   }
-  Salvager salvager(out, err);
+  ProgressLine progress(out, err, "salvage", log_bytes({dir}), base::ProgressUnit::bytes);
+  Salvager salvager(out, err, progress);
   for (const ShardLog& shard : log.value()) salvager.shard(shard);
+  progress.finish();
   close(lock);
   if (salvager.repaired == 0 && salvager.failed == 0) {
     std::fprintf(out, "nothing to salvage in %s: every segment is clean or ends in a torn tail that recovery voids\n",

@@ -11,6 +11,7 @@
 #include "busyring/storage/segment_summary.h"
 #include "commands.h"
 #include "log_reader.h"
+#include "progress.h"
 
 namespace busyring::logtool {
 namespace {
@@ -135,7 +136,10 @@ int run_verify(const Options& options, std::FILE* out, std::FILE* err) {
   const std::string& dir = options.dirs.front();
   VerifyPrinter printer(out, err);
   BodyParser bodies;
-  auto totals = walk_log(dir, 0, printer, &bodies);
+  ProgressLine progress(out, err, "verify", log_bytes({dir}), base::ProgressUnit::bytes);
+  ProgressVisitor watched(printer, progress);
+  auto totals = walk_log(dir, 0, watched, &bodies);
+  progress.finish();
   if (!totals) {
     print_error(err, Command::verify, totals.error());
     return 1;

@@ -24,8 +24,8 @@ namespace busyring::api {
   X(bad_timestamp, 422, "invalid_usage", "timestamp must be a string", "", false)                         \
   X(missing_medication, 422, "invalid_usage", "medication is required", "", false)                        \
   X(bad_medication, 422, "invalid_usage", "medication must be a string", "", false)                       \
-  X(not_found, 404, "not_found", "no such resource; POST /api/usages, GET /healthz, GET /metrics", "",    \
-    false)                                                                                                \
+  X(not_found, 404, "not_found",                                                                          \
+    "no such resource; POST /api/usages, GET /healthz, GET /metrics, GET /status", "", false)             \
   X(method_not_allowed_post, 405, "method_not_allowed", "use POST", "Allow: POST\r\n", false)              \
   X(method_not_allowed_get, 405, "method_not_allowed", "use GET", "Allow: GET, HEAD\r\n", false)          \
   X(request_timeout, 408, "request_timeout", "the request was not complete in time", "", true)           \
@@ -44,8 +44,8 @@ namespace busyring::api {
     false)                                                                                                \
   X(version_not_supported, 505, "http_version_not_supported", "use HTTP/1.1 or HTTP/1.0", "", true)    \
   /* A method busyring does not know (RFC 9110 9.1): the framing is intact, the connection stays. */    \
-  X(not_implemented, 501, "not_implemented", "unknown method; POST /api/usages, GET /healthz, GET /metrics", \
-    "", false)
+  X(not_implemented, 501, "not_implemented",                                                              \
+    "unknown method; POST /api/usages, GET /healthz, GET /metrics, GET /status", "", false)
 
 enum class ErrorId : uint8_t {
 #define BR_ERROR_ENUMERATOR(id, ...) id,

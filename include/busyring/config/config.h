@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "busyring/base/log.h"
+
 namespace busyring::config {
 
 // What a 201 promises (see README "Ack modes").
@@ -18,12 +20,22 @@ enum class Ack : uint8_t {
 const char* ack_name(Ack ack) noexcept;
 
 // Where id blocks come from (--id-source): the node's own counter, or ranges reserved from a
-// Redis counter shared by a cluster of nodes (redis://HOST:PORT/KEY).
+// counter shared by a cluster of nodes: Redis (redis://HOST:PORT/KEY) or etcd
+// (etcd://HOST:PORT[,HOST:PORT...]/PREFIX).
+enum class IdSourceKind : uint8_t { local, redis, etcd };
+
+struct IdSourceMember {
+  std::string host;
+  uint16_t port = 2379;
+};
+
 struct IdSource {
-  bool redis = false;
+  IdSourceKind kind = IdSourceKind::local;
   std::string host;  // redis only
   uint16_t port = 6379;
-  std::string key = "busyring:ids";
+  std::string key = "busyring:ids";  // redis: the counter's key; etcd: the keys' prefix
+  std::vector<IdSourceMember> members;  // etcd only: any members of the cluster
+  bool shared() const noexcept { return kind != IdSourceKind::local; }
 };
 
 struct Config {
@@ -42,11 +54,17 @@ struct Config {
   uint32_t request_timeout_ms = 10'000;
   uint32_t id_block = 32;
   IdSource id_source;
-  // --id-source-password-file (issue 18): a file holding "PASSWORD" or "USER PASSWORD" (a Redis
-  // ACL user) for AUTH; a path, never the secret, so that `ps` shows nothing. Redis only.
+  // Credentials for the shared counter, from files: paths, never secrets, so that `ps` shows
+  // none. --id-source-password-file (issue 18): Redis: "PASSWORD" or "USER PASSWORD" (an ACL
+  // user) for AUTH; etcd: "USER PASSWORD" or "USER:PASSWORD". etcd over TLS (issue 21): the CA
+  // that signed the members' certificates, and a client certificate with its key.
   std::string id_source_password_file;
-  // The most ids a node holds in reserve from Redis; refilled by id_reserve/2 per INCRBY when it
-  // falls under half (so it never holds more than this: the cluster's density bound).
+  std::string id_source_ca_file;
+  std::string id_source_cert_file;
+  std::string id_source_key_file;
+  // The most ids a node holds in reserve from the shared counter; refilled by id_reserve/2 per
+  // reservation when it falls under half (so it never holds more than this: the cluster's
+  // density bound).
   uint32_t id_reserve = 32768;
   uint64_t segment_size = 64ull << 20;
   // Log writes in flight per shard, and the records an overlapping one waits for: measured
@@ -54,6 +72,8 @@ struct Config {
   uint32_t log_writes = 4;
   uint32_t log_min_batch = 8;
   uint32_t log_interval_ms = 0;  // 0: off; else log rate, p99 and flush size this often
+  base::LogFormat log_format = base::LogFormat::text;  // --log-format text|json
+  base::Level log_level = base::Level::info;           // --log-level: the least level written
   // Refuse a POST whose declared Content-Type is not JSON (415). Off by default: the body
   // decides, since the seeds' own tools post JSON as text/plain (ab, loadtest) or a form (curl -d).
   bool strict_content_type = false;

@@ -23,7 +23,8 @@ struct Parsed {
 
 std::string help_text();
 
-// "local" / "redis://HOST[:PORT][/KEY]" -> IdSource; false on anything else.
+// "local" / "redis://HOST[:PORT][/KEY]" / "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]" ->
+// IdSource; false on anything else.
 [[nodiscard]] bool parse_id_source(const std::string& text, IdSource& out) noexcept;
 // "0,2,4-7" -> {0,2,4,5,6,7}.
 [[nodiscard]] bool parse_cpu_list(const std::string& text, std::vector<int>& out) noexcept;

@@ -12,7 +12,7 @@ namespace busyring::http {
 enum class PendingState : uint8_t { waiting, ready };
 
 // Which body a ready entry renders; the meaning of `detail` depends on it.
-enum class PendingKind : uint8_t { created, error, health, metrics, interim_continue };
+enum class PendingKind : uint8_t { created, error, health, metrics, status_page, interim_continue };
 
 struct Pending {
   uint64_t value = 0;     // created: the id

@@ -9,7 +9,7 @@
 
 namespace busyring::http {
 
-enum class BodyType : uint8_t { json, text };
+enum class BodyType : uint8_t { json, text, html };
 
 struct Response {
   uint16_t status = 200;

@@ -1,6 +1,6 @@
 // Where id blocks come from: the "block source" seam. The node's own atomic counter (local), or
-// ranges reserved from a Redis counter shared by a cluster (redis_block_source.h), behind the
-// same interface. Shards call take() once per block, never per request.
+// ranges reserved from a counter shared by a cluster (shared_block_source.h, from Redis or etcd),
+// behind the same interface. Shards call take() once per block, never per request.
 #pragma once
 
 #include <atomic>
@@ -12,11 +12,11 @@ namespace busyring::ids {
 
 // What /healthz and /metrics say of a source. Texts are static: rendering allocates nothing.
 struct SourceStats {
-  bool shared = false;       // ids come from outside the node (Redis)
+  bool shared = false;       // ids come from outside the node (Redis, etcd)
   bool up = true;            // the last call to the shared counter succeeded
   bool refused = false;      // the shared counter went behind ids this node holds: no ids
   uint64_t reserve_ids = 0;  // ids held and not yet handed to a shard (reserve and old holes)
-  uint64_t calls = 0;        // calls to the shared counter (INCRBY)
+  uint64_t calls = 0;        // reservations asked of the shared counter
   uint64_t errors = 0;       // of which failed
   const char* problem = nullptr;  // set when !up or refused
   // Ids can be issued now (a momentarily empty reserve that is being refilled counts as serving).

@@ -16,15 +16,18 @@ inline void bump(Counter& c, uint64_t n = 1) noexcept {
 }
 inline uint64_t read(const Counter& c) noexcept { return c.load(std::memory_order_relaxed); }
 
-enum class Route : uint8_t { usages, healthz, metrics, other, count };
+enum class Route : uint8_t { usages, healthz, metrics, status, other, count };
 inline constexpr size_t kRoutes = static_cast<size_t>(Route::count);
 const char* route_name(Route route) noexcept;
 
 // Statuses we answer with, in one table so counters can be arrays.
-inline constexpr uint16_t kStatuses[] = {200, 201, 400, 404, 405, 408, 411, 413,
-                                         414, 415, 417, 422, 431, 500, 503, 505};
+inline constexpr uint16_t kStatuses[] = {200, 201, 400, 404, 405, 408, 411, 413, 414,
+                                         415, 417, 422, 431, 500, 501, 503, 505};
 inline constexpr size_t kStatusCount = sizeof(kStatuses) / sizeof(kStatuses[0]);
 size_t status_index(uint16_t status) noexcept;  // kStatusCount if not in the table
+// The statuses a route can answer with: /metrics renders these series from the start, at 0,
+// so that the first 503 shows in rate() (a series that appears with its first event does not).
+bool known_status(Route route, uint16_t status) noexcept;
 
 // Request latency, first byte to response queued, in microsecond bucket bounds.
 inline constexpr uint64_t kLatencyBoundsUs[] = {50,    100,   250,    500,    1000,   2500,
@@ -64,6 +67,11 @@ struct alignas(64) ShardMetrics {
   Counter id_blocks_taken = 0;  // gauges mirrored from the shard's id issuer
   Counter holes_reissued = 0;
   Counter workspaces_in_use = 0;  // gauge mirrored from the shard's workspace pool
+  // The shard's heartbeat: bumped every loop turn, also one that only woke from its timeout
+  // (an idle loop turns at least every 100 ms). The service watch pings systemd's watchdog only
+  // while every shard's count moves.
+  Counter loop_turns = 0;
+  Counter recovery_torn_tails = 0;  // set once before the shards start (main: all in shard 0's block)
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;

@@ -219,6 +219,14 @@ TEST_CASE("a rejected head completes as its error; health and metrics as their k
   const RequestHead mx = head(Method::get, "/metrics", false);
   r = a.handler.begin(mx, 0);
   CHECK(a.handler.on_request(r, {}, true, 0).pending.kind == http::PendingKind::metrics);
+  const RequestHead st = head(Method::get, "/status", false);
+  r = a.handler.begin(st, 0);
+  const api::Decision page = a.handler.on_request(r, {}, true, 0);
+  CHECK(page.pending.kind == http::PendingKind::status_page);
+  CHECK(page.pending.status == 200);
+  CHECK(page.pending.route == static_cast<uint8_t>(metrics::Route::status));
+  const RequestHead post_status = head(Method::post, "/status", false);
+  CHECK(a.handler.on_head(post_status).reject == ErrorId::method_not_allowed_get);
   CHECK(metrics::read(a.metrics.ids_issued) == 0);
 }
 

@@ -33,3 +33,21 @@ TEST_CASE("near misses are not routes", "[api]") {
                         "api/usages", "/api/usages#x", "/?/api/usages"})
     CHECK(route_of(t) == Route::other);
 }
+
+TEST_CASE("/status is a route, answered where the operator's endpoints are served", "[api]") {
+  using busyring::api::Surface;
+  CHECK(route_of("/status") == Route::status);
+  CHECK(route_of("/status?refresh=1") == Route::status);
+  CHECK(route_of("/status/") == Route::other);
+  // Today the main listener serves both surfaces; an admin listener would take the operator's
+  // endpoints, and the main one would then answer them 404.
+  CHECK(busyring::api::kMainSurface == Surface::both);
+  CHECK(route_of("/metrics", Surface::api) == Route::other);
+  CHECK(route_of("/status", Surface::api) == Route::other);
+  CHECK(route_of("/api/usages", Surface::api) == Route::usages);
+  CHECK(route_of("/healthz", Surface::api) == Route::healthz);
+  CHECK(route_of("/metrics", Surface::admin) == Route::metrics);
+  CHECK(route_of("/status", Surface::admin) == Route::status);
+  CHECK(route_of("/api/usages", Surface::admin) == Route::other);
+  CHECK(route_of("/healthz", Surface::admin) == Route::other);
+}

@@ -197,7 +197,8 @@ TEST_CASE("--help asks for the help text, which names every flag with its defaul
   for (const char* flag :
        {"--port N", "--bind ADDR", "--threads N", "--data-dir DIR", "--ack MODE", "--max-body SIZE", "--max-header SIZE",
         "--max-connections N", "--idle-timeout DUR", "--request-timeout DUR", "--id-block N", "--id-source SRC",
-        "--id-reserve N", "--segment-size SIZE", "--log-interval DUR", "--log-writes N", "--log-min-batch N",
+        "--id-source-password-file FILE", "--id-source-ca-file FILE", "--id-source-cert-file FILE",
+        "--id-source-key-file FILE", "etcd://HOST", "--id-reserve N", "--segment-size SIZE", "--log-interval DUR", "--log-writes N", "--log-min-batch N",
         "--cpu-affinity LIST", "--strict-content-type", "-h, --help", "--version"})
     CHECK_THAT(text, Catch::Contains(flag));
   for (const char* dflt : {"(default 3000)", "(default ::)", "(default 64K)", "(default 8K)", "(default 60s)",
@@ -239,9 +240,9 @@ TEST_CASE("parse_cpu_list reads numbers and ranges in order", "[config]") {
 
 TEST_CASE("--id-source takes local or redis://HOST[:PORT][/KEY]; --id-reserve its range", "[config]") {
   const Config local = both_forms("--id-source", "local");
-  CHECK_FALSE(local.id_source.redis);
+  CHECK(local.id_source.kind == IdSourceKind::local);
   const Config full = both_forms("--id-source", "redis://10.0.0.5:6380/cluster:ids");
-  CHECK(full.id_source.redis);
+  CHECK(full.id_source.kind == IdSourceKind::redis);
   CHECK(full.id_source.host == "10.0.0.5");
   CHECK(full.id_source.port == 6380);
   CHECK(full.id_source.key == "cluster:ids");
@@ -258,4 +259,60 @@ TEST_CASE("--id-source takes local or redis://HOST[:PORT][/KEY]; --id-reserve it
   CHECK(both_forms("--id-reserve", "256").id_reserve == 256);
   CHECK(parse({}).value().config.id_reserve == 32768);
   CHECK_FALSE(parse({"--id-reserve", "1"}));
+}
+
+TEST_CASE("--id-source takes etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]", "[config]") {
+  const Config three = both_forms("--id-source", "etcd://10.0.0.1:2379,10.0.0.2:22379,etcd-c/cluster/ids/");
+  CHECK(three.id_source.kind == IdSourceKind::etcd);
+  REQUIRE(three.id_source.members.size() == 3);
+  CHECK(three.id_source.members[0].host == "10.0.0.1");
+  CHECK(three.id_source.members[0].port == 2379);
+  CHECK(three.id_source.members[1].host == "10.0.0.2");
+  CHECK(three.id_source.members[1].port == 22379);
+  CHECK(three.id_source.members[2].host == "etcd-c");
+  CHECK(three.id_source.members[2].port == 2379);
+  CHECK(three.id_source.key == "/cluster/ids");  // the trailing slash dropped
+  const Config bare = both_forms("--id-source", "etcd://e1");
+  REQUIRE(bare.id_source.members.size() == 1);
+  CHECK(bare.id_source.key == "/busyring/ids");
+  CHECK(both_forms("--id-source", "etcd://e1/").id_source.key == "/busyring/ids");
+  for (const char* bad : {"etcd://", "etcd:///p", "etcd://a,,b/p", "etcd://a,/p", "etcd://,a", "etcd://a:0",
+                          "etcd://a:2379:x", "etcd://a/p q", "etcd://a b:1/p"}) {
+    auto p = parse({"--id-source", bad});
+    INFO(bad);
+    REQUIRE_FALSE(p);
+    CHECK(p.error().rfind("--id-source:", 0) == 0);
+  }
+}
+
+TEST_CASE("credential files are flags of their own, in any order; TLS for etcd only", "[config]") {
+  const Config c = parse({"--id-source-password-file", "/run/secrets/etcd-user", "--id-source", "etcd://e1/p",
+                          "--id-source-ca-file=/etc/ca.pem", "--id-source-cert-file", "/etc/node.pem",
+                          "--id-source-key-file", "/etc/node-key.pem"})
+                       .value()
+                       .config;
+  CHECK(c.id_source_password_file == "/run/secrets/etcd-user");
+  CHECK(c.id_source_ca_file == "/etc/ca.pem");
+  CHECK(c.id_source_cert_file == "/etc/node.pem");
+  CHECK(c.id_source_key_file == "/etc/node-key.pem");
+  CHECK(c.id_source.members.size() == 1);
+  // One password file for either shared counter (Redis AUTH, an etcd user)...
+  const Config redis = parse({"--id-source", "redis://r/k", "--id-source-password-file", "/f"}).value().config;
+  CHECK(redis.id_source_password_file == "/f");
+  auto local = parse({"--id-source-password-file", "/f"});
+  REQUIRE_FALSE(local);
+  CHECK(local.error().find("only for --id-source redis://") != std::string::npos);
+  // ...and TLS for etcd only (the Redis client speaks plain TCP).
+  for (const char* flag : {"--id-source-ca-file", "--id-source-cert-file", "--id-source-key-file"}) {
+    INFO(flag);
+    auto with_redis = parse({"--id-source", "redis://r/k", flag, "/f"});
+    REQUIRE_FALSE(with_redis);
+    CHECK(with_redis.error().find("etcd://") != std::string::npos);
+    CHECK_FALSE(parse({flag, "/f"}));  // the local counter
+  }
+  for (const char* flag : {"--id-source-password-file", "--id-source-ca-file", "--id-source-cert-file",
+                           "--id-source-key-file"}) {
+    INFO(flag);
+    CHECK_FALSE(parse({"--id-source", "etcd://e1", flag, ""}));
+  }
 }

@@ -34,11 +34,14 @@ std::vector<std::pair<uint64_t, uint64_t>> pairs(const std::vector<IdRange>& v) 
 
 std::pair<uint64_t, uint64_t> pair_of(IdRange r) { return {r.first, r.end}; }
 
-IdSourceOptions options_for(const std::string& data_dir, bool redis) {
+IdSourceOptions options_for(const std::string& data_dir, bool shared, IdSourceKind store = IdSourceKind::redis) {
   IdSourceOptions o;
   o.data_dir = data_dir;
-  o.redis = redis;
-  o.endpoint = RedisEndpoint{"127.0.0.1", 1, "busyring:test", ""};  // never reached by these cases
+  o.kind = shared ? store : IdSourceKind::local;
+  // Never reached by these cases: each is decided before any store is opened.
+  o.redis = RedisEndpoint{"127.0.0.1", 1, "busyring:test", ""};
+  o.etcd.members = {{"127.0.0.1", 1}};
+  o.etcd.prefix = "/busyring/test";
   o.reserve_ids = 64;
   return o;
 }
@@ -73,12 +76,33 @@ TEST_CASE("a data dir that reserved ranges from Redis refuses its own counter", 
   CHECK(start.error().find(held_ranges_path(dir.path())) != std::string::npos);
 }
 
-TEST_CASE("records whose ids Redis never reserved keep a data dir out of a cluster", "[ids]") {
+TEST_CASE("records whose ids no shared counter reserved keep a data dir out of a cluster, Redis or etcd", "[ids]") {
   TempDir dir;
   std::ofstream(held_ranges_path(dir.path())) << "1 11\n";
-  auto start = open_id_source(options_for(dir.path(), true), recovered_ids({1, 2, 50}));
+  for (const IdSourceKind store : {IdSourceKind::redis, IdSourceKind::etcd}) {
+    auto start = open_id_source(options_for(dir.path(), true, store), recovered_ids({1, 2, 50}));
+    REQUIRE_FALSE(start.ok());
+    CHECK(start.error().find("not reserved from a shared counter") != std::string::npos);
+  }
+}
+
+TEST_CASE("an etcd credentials file that cannot be read stops the start, naming the flag", "[ids]") {
+  TempDir dir;
+  IdSourceOptions o = options_for(dir.path(), true, IdSourceKind::etcd);
+  o.etcd.password_file = dir.path() + "/absent";
+  auto start = open_id_source(o, IdRecovery{});
   REQUIRE_FALSE(start.ok());
-  CHECK(start.error().find("not reserved from Redis") != std::string::npos);
+  CHECK(start.error().find("--id-source-password-file") != std::string::npos);
+  CHECK(start.error().find(o.etcd.password_file) != std::string::npos);
+}
+
+TEST_CASE("a Redis credentials file that cannot be read stops the start, naming the flag", "[ids]") {
+  TempDir dir;
+  IdSourceOptions o = options_for(dir.path(), true);
+  o.redis.password_file = dir.path() + "/absent";
+  auto start = open_id_source(o, IdRecovery{});
+  REQUIRE_FALSE(start.ok());
+  CHECK(start.error().find("--id-source-password-file " + o.redis.password_file) != std::string::npos);
 }
 
 TEST_CASE("a damaged id-ranges file is refused with its line, whichever the source", "[ids]") {

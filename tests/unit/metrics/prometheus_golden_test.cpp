@@ -1,17 +1,26 @@
-// metrics: render_prometheus's exact bytes for two fixed shard blocks, every counter set to
-// its own value, against prometheus.golden (the output of the renderer as it was before it was
-// split into one function per family): a guard that refactoring the renderer changes nothing a
-// scraper sees. The file holds the render with rejection reasons and id-source gauges, then,
-// after a "=====SPLIT=====" line, the render without them.
+// metrics: the exact bytes of every part of the /metrics page for two fixed shard blocks, every
+// counter set to its own value, against prometheus.golden: a guard that refactoring a renderer
+// changes nothing a scraper sees. The file holds render_prometheus with rejection reasons and
+// id-source gauges; after a "=====SPLIT=====" line, the same without them; after another, the
+// rest of the page (exposition.h): build info, process_* for fixed figures (the live ones are
+// /proc's, checked in exposition_test.cpp) and the per-shard series.
+//
+// When the exposition changes on purpose (a new series, a renamed label), run the test once
+// with BR_UPDATE_GOLDEN=1: it rewrites prometheus.golden from the renderers, and `git diff`
+// shows exactly what a scraper will see change.
 #include "busyring/metrics/prometheus.h"
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "busyring/metrics/exposition.h"
+#include "busyring/metrics/process_metrics.h"
 
 using namespace busyring::metrics;
 
@@ -48,18 +57,22 @@ void fill(ShardMetrics& m, uint64_t seed) {
   m.id_blocks_taken = next();
   m.holes_reissued = next() % 77;
   m.workspaces_in_use = next() % 1024;
+  m.loop_turns = next();
+  m.recovery_torn_tails = next() % 3;
 }
 
 // Beside this source: __FILE__ is relative to the repository root, where the tests run; from
 // elsewhere, the root is two levels above the binary (build/MODE/unit-tests).
-std::string golden_text() {
+std::string golden_path() {
   const std::string here = __FILE__;
   const std::string name = here.substr(0, here.rfind('/')) + "/prometheus.golden";
-  std::ifstream in(name, std::ios::binary);
-  if (!in.good() && name.front() != '/') {
-    const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-    in.open(exe.substr(0, exe.rfind('/')) + "/../../" + name, std::ios::binary);
-  }
+  if (std::filesystem::exists(name) || name.front() == '/') return name;
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  return exe.substr(0, exe.rfind('/')) + "/../../" + name;
+}
+
+std::string golden_text() {
+  std::ifstream in(golden_path(), std::ios::binary);
   REQUIRE(in.good());
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
@@ -78,6 +91,21 @@ TEST_CASE("the exposition of fixed shard blocks is byte for byte the golden text
   std::string rendered(buf.data(), full);
   const size_t plain = render_prometheus(shards, 2, buf.data(), buf.size());
   rendered += "=====SPLIT=====\n" + std::string(buf.data(), plain);
+  ProcessStats process;
+  process.cpu_seconds = 12.345678;
+  process.resident_bytes = 48ull << 20;
+  process.virtual_bytes = 3ull << 30;
+  process.open_fds = 41;
+  process.max_fds = 65536;
+  process.start_time_seconds = 1796650224.37;
+  size_t rest = render_build_info("0.1.0", "1d866d1", buf.data(), buf.size());
+  rest += render_process_metrics(process, buf.data() + rest, buf.size() - rest);
+  rest += render_shard_series(shards, 2, buf.data() + rest, buf.size() - rest);
+  rendered += "=====SPLIT=====\n" + std::string(buf.data(), rest);
+  if (const char* update = std::getenv("BR_UPDATE_GOLDEN"); update != nullptr && *update == '1') {
+    std::ofstream(golden_path(), std::ios::binary) << rendered;
+    WARN("rewrote " << golden_path() << ": review it with git diff");
+  }
   const std::string golden = golden_text();
   REQUIRE(golden.size() > 10000);
   CHECK(rendered == golden);

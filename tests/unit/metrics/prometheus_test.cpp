@@ -66,11 +66,10 @@ TEST_CASE("counters of two shards are summed", "[metrics]") {
   bump(t.a.connections_open, 1);
   bump(t.b.stale_cqes, 9);
   const auto s = samples(t.render());
-  CHECK(s.at("busyring_requests_total{route=\"/api/usages\",status=\"201\"}") == "3");
-  CHECK(s.at("busyring_requests_total{route=\"/healthz\",status=\"503\"}") == "1");
-  CHECK(s.at("busyring_requests_total{route=\"other\",status=\"404\"}") == "1");
-  CHECK(s.count("busyring_requests_total{route=\"other\",status=\"299\"}") == 0);
-  CHECK(s.count("busyring_requests_total{route=\"/metrics\",status=\"200\"}") == 0);  // zero: omitted
+  CHECK(s.at("busyring_requests_total{route=\"/api/usages\",code=\"201\"}") == "3");
+  CHECK(s.at("busyring_requests_total{route=\"/healthz\",code=\"503\"}") == "1");
+  CHECK(s.at("busyring_requests_total{route=\"other\",code=\"404\"}") == "1");
+  CHECK(s.count("busyring_requests_total{route=\"other\",code=\"299\"}") == 0);
   CHECK(s.at("busyring_records_written_total") == "15");
   CHECK(s.at("busyring_bytes_written_total") == "4608");
   CHECK(s.at("busyring_ids_issued_total") == "3");
@@ -79,6 +78,28 @@ TEST_CASE("counters of two shards are summed", "[metrics]") {
   CHECK(s.at("busyring_storage_healthy_shards") == "2");
   t.b.storage_healthy = 0;
   CHECK(samples(t.render()).at("busyring_storage_healthy_shards") == "1");
+}
+
+TEST_CASE("every (route, code) a route can answer with is there from the start, at 0", "[metrics]") {
+  Two t;
+  auto s = samples(t.render());
+  const std::string usages = "busyring_requests_total{route=\"/api/usages\",code=\"";
+  for (const char* code : {"201", "400", "405", "411", "415", "417", "422", "501", "503"})
+    CHECK(s.at(usages + code + "\"}") == "0");
+  // A timed-out request is answered by the connection, without its route: 408 is "other"'s.
+  CHECK(s.count(usages + "408\"}") == 0);
+  CHECK(s.at("busyring_requests_total{route=\"/healthz\",code=\"200\"}") == "0");
+  CHECK(s.at("busyring_requests_total{route=\"/healthz\",code=\"503\"}") == "0");
+  CHECK(s.at("busyring_requests_total{route=\"/metrics\",code=\"200\"}") == "0");
+  CHECK(s.at("busyring_requests_total{route=\"/status\",code=\"200\"}") == "0");
+  for (const char* code : {"400", "404", "408", "413", "414", "431", "501", "505"})
+    CHECK(s.at(std::string("busyring_requests_total{route=\"other\",code=\"") + code + "\"}") == "0");
+  // A pair no route answers with is left out while it is 0, and shows once it happens.
+  CHECK(s.count("busyring_requests_total{route=\"/healthz\",code=\"201\"}") == 0);
+  t.a.count_request(Route::healthz, 201);
+  s = samples(t.render());
+  CHECK(s.at("busyring_requests_total{route=\"/healthz\",code=\"201\"}") == "1");
+  for (const auto& [name, value] : s) CHECK(name.find("status=") == std::string::npos);
 }
 
 TEST_CASE("every metric has # HELP and # TYPE lines before its samples", "[metrics]") {

@@ -57,6 +57,9 @@ uint64_t make_shard(const std::string& data_dir, uint32_t shard, uint64_t first,
   return resume;
 }
 
+// The server's repair with no in-flight window (only a torn tail at the very end is torn).
+const RecoveryOptions kRepair{true, 0, 0};
+
 // Hands out one collecting visitor per shard directory and remembers which.
 struct Visitors {
   RecordVisitor* visitor_for(uint32_t shard) {
@@ -75,7 +78,7 @@ struct Visitors {
 TEST_CASE("a data dir without shard directories is an empty log", "[storage]") {
   TempDir tmp;
   Visitors v;
-  auto r = recover_all(tmp.path(), 3, [&](uint32_t s) { return v.visitor_for(s); });
+  auto r = recover_all(tmp.path(), 3, kRepair, [&](uint32_t s) { return v.visitor_for(s); });
   REQUIRE(r.ok());
   CHECK(r.value().shard_dirs == 0);
   CHECK(r.value().records == 0);
@@ -96,7 +99,7 @@ TEST_CASE("every shard directory is recovered with its own visitor, also those o
   make_shard(tmp.path(), 2, 14, 7);
   make_shard(tmp.path(), 4, 21, 1);
   Visitors v;
-  auto r = recover_all(tmp.path(), 2, [&](uint32_t s) { return v.visitor_for(s); });
+  auto r = recover_all(tmp.path(), 2, kRepair, [&](uint32_t s) { return v.visitor_for(s); });
   REQUIRE(r.ok());
   const DataDirRecovery& rec = r.value();
   CHECK(rec.shard_dirs == 4);
@@ -116,14 +119,21 @@ TEST_CASE("every shard directory is recovered with its own visitor, also those o
 TEST_CASE("a null visitor is allowed, and a torn tail is voided on disk", "[storage]") {
   TempDir tmp;
   const uint64_t resume = make_shard(tmp.path(), 0, 1, 4, std::string(40, '\x5a'));
-  auto r = recover_all(tmp.path(), 1, [](uint32_t) -> RecordVisitor* { return nullptr; });
+  // Read only first: judged, counted nowhere, nothing written.
+  auto read_only = recover_all(tmp.path(), 1, RecoveryOptions{}, nullptr);
+  REQUIRE(read_only.ok());
+  CHECK(read_only.value().torn_tails == 0);
+  CHECK(read_only.value().positions[0].offset == resume);
+  auto r = recover_all(tmp.path(), 1, kRepair, [](uint32_t) -> RecordVisitor* { return nullptr; });
   REQUIRE(r.ok());
   CHECK(r.value().records == 4);
+  CHECK(r.value().torn_tails == 1);
   CHECK(r.value().positions[0].offset > resume);  // after the skip marker that voids the tear
   // Repaired, not just read: a second recovery finds nothing torn and resumes at the same place.
-  auto again = recover_all(tmp.path(), 1, nullptr);
+  auto again = recover_all(tmp.path(), 1, kRepair, nullptr);
   REQUIRE(again.ok());
   CHECK(again.value().records == 4);
+  CHECK(again.value().torn_tails == 0);
   CHECK(again.value().positions[0].offset == r.value().positions[0].offset);
 }
 
@@ -138,7 +148,7 @@ TEST_CASE("one corrupt shard directory refuses the start, naming its file", "[st
   REQUIRE(pwrite(fd, "XXXXXXXX", 8, 0) == 8);
   ::close(fd);
   Visitors v;
-  auto r = recover_all(tmp.path(), 2, [&](uint32_t s) { return v.visitor_for(s); });
+  auto r = recover_all(tmp.path(), 2, kRepair, [&](uint32_t s) { return v.visitor_for(s); });
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().find("corrupt record in " + path + " at offset 0") != std::string::npos);
 }
@@ -147,7 +157,7 @@ TEST_CASE("a data dir that cannot be listed is an error that names it", "[storag
   TempDir tmp;
   const std::string file = tmp.sub("not-a-dir");
   std::ofstream(file) << "x";
-  auto r = recover_all(file, 1, nullptr);
+  auto r = recover_all(file, 1, kRepair, nullptr);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().find("cannot list " + file) != std::string::npos);
 }
