@@ -17,9 +17,13 @@ namespace busyring::storage {
 
 struct DataDirRecovery {
   std::vector<AppendPosition> positions;  // one per shard of this run: [0, shards)
+  std::vector<SummaryBuilder> resumed;    // the same: what each position's segment holds
   uint32_t shard_dirs = 0;                // shard directories found and recovered
   uint64_t records = 0;
   uint64_t bytes_scanned = 0;
+  uint32_t segments = 0;
+  uint32_t summarised = 0;                // segments taken from their summaries, not scanned
+  uint32_t summaries_written = 0;
   uint64_t scan_ns = 0;                   // wall time of the whole scan
   uint64_t torn_tails = 0;                // segments whose torn tail was voided (recovery.h)
 };
