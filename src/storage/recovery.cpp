@@ -181,6 +181,8 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
       r.records += summary.records;
       r.record_bytes += summary.record_bytes;
       ++r.summarised;
+      // Progress counts the segment as done: the total is every segment's bytes (shard_log_bytes).
+      if (scanned_bytes != nullptr) scanned_bytes->fetch_add(sealed.value().size, std::memory_order_relaxed);
       segs.push_back(std::move(sealed.value()));
       continue;
     }

@@ -40,8 +40,9 @@ using VisitorFor = std::function<RecordVisitor*(uint32_t shard)>;
                                                         const RecoveryOptions& options,
                                                         const VisitorFor& visitor_for);
 
-// The bytes recover_all(data_dir) will scan (shard_log_bytes of every shard directory): the
-// total of its progress (RecoveryOptions::scanned_bytes).
+// The bytes of every segment recover_all(data_dir) will go through (shard_log_bytes of every
+// shard directory, summarised segments included): the total of its progress
+// (RecoveryOptions::scanned_bytes).
 uint64_t data_dir_log_bytes(const std::string& data_dir);
 
 }  // namespace busyring::storage

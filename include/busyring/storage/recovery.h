@@ -71,8 +71,9 @@ struct RecoveryOptions {
   // no promise against a power cut: their writes are never flushed).
   uint64_t in_flight_bytes = 0;
   uint64_t write_bytes = 0;  // the largest single log write
-  // When set, each segment's bytes are added to it once scanned, from the scan threads (the
-  // start-up's progress reports read it).
+  // When set, each segment's bytes are added to it once scanned, or once taken from its
+  // summary (done without reading it), from the scan threads (the start-up's progress reports
+  // read it: it reaches shard_log_bytes however many segments are summarised).
   std::atomic<uint64_t>* scanned_bytes = nullptr;
 };
 
@@ -90,7 +91,8 @@ RecoveryOptions server_recovery_options(uint32_t log_writes, uint32_t max_body, 
 [[nodiscard]] base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
                                                         RecordVisitor* visitor);
 
-// The bytes recover_shard(dir) will scan: the sizes of its segment files (0 for a missing dir).
+// The bytes recover_shard(dir) goes through, scanned or summarised: the sizes of its segment
+// files (0 for a missing dir).
 uint64_t shard_log_bytes(const std::string& dir);
 
 }  // namespace busyring::storage

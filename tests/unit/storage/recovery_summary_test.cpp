@@ -2,12 +2,14 @@
 // seals (equal to what a scan of that segment finds, including after a restart in the middle of
 // a segment), and recovery takes a valid summary instead of scanning (proven by a summary that
 // deliberately disagrees with its segment), scans where the summary is missing or damaged and
-// writes it then, scans everything for a visitor that wants every record, and never resumes
-// appending in a summarised segment.
+// writes it then, scans everything for a visitor that wants every record, counts a summarised
+// segment's bytes as done in the start-up's progress, and never resumes appending in a
+// summarised segment.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -156,6 +158,22 @@ TEST_CASE("recovery trusts a valid summary and does not read the segment", "[sto
   REQUIRE(r.ok());
   CHECK(r.value().records == 5001);
   CHECK(taker.summarised_records + taker.records == 5001);
+}
+
+TEST_CASE("start-up progress counts a summarised segment as done: it reaches every segment's bytes",
+          "[storage][summary]") {
+  TempDir tmp;
+  const std::string dir = tmp.sub("shard-00");
+  write_ids(dir, 1, 5000);
+  SummaryTaker taker;
+  std::atomic<uint64_t> done{0};
+  RecoveryOptions o;
+  o.scanned_bytes = &done;
+  auto r = recover_shard(dir, o, &taker);
+  REQUIRE(r.ok());
+  REQUIRE(taker.summaries == std::vector<uint32_t>{0, 1});  // two sealed segments not read
+  CHECK(r.value().bytes_scanned < shard_log_bytes(dir));
+  CHECK(done.load() == shard_log_bytes(dir));  // the STATUS= line ends at 100%
 }
 
 TEST_CASE("a damaged or missing summary means a scan, and recovery writes the summary again", "[storage][summary]") {
