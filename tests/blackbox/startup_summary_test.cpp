@@ -3,7 +3,11 @@
 //    instead of scanning, and resumes exactly where a full scan says (same records, same
 //    append positions), and issues the next ids without reissuing any;
 //  - a damaged summary is ignored with one line, the segment scanned and summarised again;
-//  - busyring-log verify checks every summary against the records and reports one that lies;
+//  - busyring-log verify checks every summary against the records and reports one that lies,
+//    and finds corruption in a summarised segment that start-up (trusting the summary) skips;
+//  - retire removes a retired segment's summary after the segment, and a leftover summary
+//    (retire stopped between the two) is read by nobody and removed by the next run; a summary
+//    never stands in for a segment removed by hand;
 //  - no connection is accepted before recovery is done: a client is refused, not left hanging
 //    (busyring-faulty holds recovery on a FIFO; the test releases it).
 #include <fcntl.h>
@@ -199,6 +203,106 @@ TEST_CASE("busyring-log verify reports a summary that disagrees with its records
   CHECK(describe(st) == "exit status 1");
   CHECK(out.find("SUMMARY MISMATCH") != std::string::npos);
   CHECK(out.find(storage::summary_path(shard, 0) + " disagrees with the records") != std::string::npos);
+}
+
+namespace {
+
+// The shard whose segment 0 is sealed with a summary, after post_many of 12,000 on one
+// connection (one shard takes them all: segment 0 fills, segment 1 is written).
+uint32_t summarised_shard(const std::string& data_dir) {
+  for (uint32_t k = 0; k < 2; ++k)
+    if (access(storage::summary_path(storage::shard_dir(data_dir, k), 0).c_str(), F_OK) == 0) return k;
+  FAIL("no shard has a summary of segment 0");
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("start-up trusts a summary; busyring-log verify finds corruption in the segment behind it",
+          "[summary]") {
+  TempDir dir;
+  {
+    auto server = start_server(dir.path());
+    post_many(server->port(), 12'000);
+    REQUIRE(server->stop().code == 0);
+  }
+  const std::vector<SegmentFile> segments = read_shard(dir.path(), summarised_shard(dir.path()));
+  REQUIRE(segments.size() >= 2);
+  REQUIRE(segments[0].records.size() >= 100);
+  const RecordAt& victim = segments[0].records[segments[0].records.size() / 2];
+  std::vector<uint8_t> bytes = segments[0].bytes;
+  bytes[victim.offset + 40] ^= 0x08;  // a flipped bit in the middle of the sealed segment
+  write_bytes(segments[0].path, bytes);
+  {
+    // The summary (its checksum intact) stands for the segment: start-up does not read it.
+    auto server = start_server(dir.path());
+    REQUIRE(server->stop().code == 0);
+  }
+  const auto [st, out] = verify(dir.path());
+  INFO(out);
+  CHECK(describe(st) == "exit status 1");
+  CHECK(out.find("corrupt record in " + segments[0].path + " at offset " + std::to_string(victim.offset)) !=
+        std::string::npos);
+}
+
+TEST_CASE("retire removes a retired segment's summary after it; a summary never stands in for its segment",
+          "[summary][retention]") {
+  TempDir dir;
+  TempDir work;
+  {
+    auto server = start_server(dir.path());
+    post_many(server->port(), 12'000);
+    REQUIRE(server->stop().code == 0);
+  }
+  const std::string shard = storage::shard_dir(dir.path(), summarised_shard(dir.path()));
+  const std::string seg0 = storage::segment_path(shard, 0);
+  const std::string summary0 = storage::summary_path(shard, 0);
+  storage::SegmentSummary kept;
+  std::string why;
+  REQUIRE(storage::read_summary(shard, 0, kept, why) == storage::SummaryRead::ok);
+  {
+    // Removed by hand, not retired: its summary (still there) is no licence to start.
+    const std::string aside = work.sub("aside.log");
+    REQUIRE(::rename(seg0.c_str(), aside.c_str()) == 0);
+    ServerProcess refused({"--port", "0", "--data-dir", dir.path(), "--threads", "2", "--segment-size", "1M"});
+    CHECK(refused.wait_exit().code == 1);
+    INFO(refused.stderr_text());
+    CHECK(refused.stderr_text().find(seg0 + " is missing") != std::string::npos);
+    REQUIRE(::rename(aside.c_str(), seg0.c_str()) == 0);
+  }
+  // Exported and committed (what load.sh does around PostgreSQL's commit), then retired.
+  const std::string checkpoint = work.sub("checkpoint");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"export", dir.path(), "--since-checkpoint", checkpoint, "--settle", "0"},
+        std::vector<std::string>{"checkpoint", "commit", checkpoint},
+        std::vector<std::string>{"retire", dir.path(), "--checkpoint", checkpoint}}) {
+    std::vector<std::string> argv{cluster::log_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Program p(argv);
+    const ExitStatus st = p.wait_exit(60'000);
+    INFO(args[0] << ": " << p.output().substr(0, 2000));
+    REQUIRE(describe(st) == "exit status 0");
+  }
+  CHECK(access(seg0.c_str(), F_OK) != 0);
+  CHECK(access(summary0.c_str(), F_OK) != 0);
+  CHECK(access(storage::segment_path(shard, 1).c_str(), F_OK) == 0);  // the segment written: never retired
+
+  // What a retire that stopped between its two unlinks leaves: the summary of a retired segment
+  // that is gone. Start-up reads none of it (the ledger check goes by the seg-N.log files and
+  // DATA_DIR/retired), and the ids go on after the highest ever issued.
+  REQUIRE(storage::write_summary_sync(shard, kept) == 0);
+  {
+    auto server = start_server(dir.path());
+    const std::vector<uint64_t> next = post_many(server->port(), 10);
+    CHECK(next.front() == 12'001);
+    REQUIRE(server->stop().code == 0);
+  }
+  // The next retire run removes it, though it retires no segment.
+  Program again({cluster::log_bin(), "retire", dir.path(), "--checkpoint", checkpoint});
+  const ExitStatus st = again.wait_exit(60'000);
+  INFO(again.output());
+  CHECK(describe(st) == "exit status 0");
+  CHECK(access(summary0.c_str(), F_OK) != 0);
 }
 
 TEST_CASE("no connection is accepted before recovery is done: refused, then served", "[summary]") {
