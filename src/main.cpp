@@ -1,5 +1,5 @@
-// busyring: wires the modules. flags -> io_uring probe -> listeners -> data dir (lock,
-// O_DIRECT) -> recovery (append positions, ids on disk) -> id source -> shards -> wait for
+// busyring: wires the modules. flags -> io_uring probe -> listeners bound -> data dir (lock,
+// O_DIRECT) -> recovery (append positions, ids on disk) -> id source -> listen -> shards -> wait for
 // SIGTERM/SIGINT/SIGQUIT (SIGHUP: logged, keeps serving). What each step does lives in its
 // module; here is only the order.
 #include <sched.h>
@@ -28,10 +28,12 @@
 #include "busyring/net/server.h"
 #include "busyring/net/shared_tokens.h"
 #include "busyring/storage/data_dir.h"
+#include "busyring/storage/fault_hook.h"
 #include "busyring/storage/log_size.h"
 #include "busyring/storage/recover_all.h"
 #include "busyring/storage/scan.h"
 #include "busyring/storage/segment_ledger.h"
+#include "busyring/storage/segment_summary.h"
 
 namespace {
 
@@ -45,9 +47,12 @@ class IdScan {
     parts_.push_back(std::make_unique<Part>());
     return parts_.back().get();
   }
-  ids::IdRecovery merged() const {
-    ids::IdRecovery all;
-    for (const auto& part : parts_) all.merge(part->ids);
+  // Once, after the scan: the first part is taken over rather than copied (its bitmap is one
+  // bit per id of the whole log: tens of MB for a large one).
+  ids::IdRecovery merged() {
+    if (parts_.empty()) return ids::IdRecovery{};
+    ids::IdRecovery all = std::move(parts_.front()->ids);
+    for (size_t i = 1; i < parts_.size(); ++i) all.merge(parts_[i]->ids);
     return all;
   }
 
@@ -55,6 +60,12 @@ class IdScan {
   struct Part final : storage::RecordVisitor {
     bool on_record(const storage::RecordView& record, uint64_t /*offset*/) override {
       ids.add(record.id);
+      return true;
+    }
+    // A sealed segment's summary stands for its records: its spans hold every id it has.
+    bool on_summary(const storage::SegmentSummary& summary) override {
+      for (const storage::IdSpan& span : summary.ids) ids.add_range(span.first, span.end);
+      ids.add_duplicates(summary.records - storage::span_ids(summary.ids));
       return true;
     }
     ids::IdRecovery ids;
@@ -126,11 +137,14 @@ uint64_t id_count(const std::vector<ids::IdRange>& ranges) {
 void log_recovery(const Recovered& r, const ids::IdStart& id_start) {
   const double mib = static_cast<double>(r.log.bytes_scanned) / 1048576.0;
   const double seconds = static_cast<double>(r.log.scan_ns) / 1e9;
-  BR_LOG_INFO("recovery: %llu records in %u shard dirs, %.1f MiB scanned in %.3f s (%.0f MiB/s), "
-              "highest id %llu, %llu ids to reissue",
-              static_cast<unsigned long long>(r.log.records), r.log.shard_dirs, mib, seconds,
-              seconds > 0 ? mib / seconds : 0.0, static_cast<unsigned long long>(r.ids.max_id()),
+  BR_LOG_INFO("recovery: %llu records in %u shard dirs, %u of %u segments from their summaries, "
+              "%.1f MiB scanned, in %.3f s (%.0f MiB/s), highest id %llu, %llu ids to reissue",
+              static_cast<unsigned long long>(r.log.records), r.log.shard_dirs, r.log.summarised, r.log.segments,
+              mib, seconds, seconds > 0 ? mib / seconds : 0.0, static_cast<unsigned long long>(r.ids.max_id()),
               static_cast<unsigned long long>(id_count(id_start.holes)));
+  if (r.log.summaries_written > 0)
+    BR_LOG_INFO("recovery: wrote the summaries of %u sealed segments that had none (the next start reads them)",
+                r.log.summaries_written);
 }
 
 ids::IdSourceOptions id_source_options(const config::Config& c) {
@@ -229,6 +243,7 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
     s.cpu = cpus[k];
     s.listen_fd = listeners.fds[k];
     s.position = recovered.log.positions[k];
+    s.resumed = recovered.log.resumed[k];
     s.holes = std::move(dealt[k]);
     s.metrics = metrics.back().get();
     BR_LOG_DEBUG("shard %u: CPU %d, appending at segment %u offset %llu, %zu hole ranges to reissue", k, s.cpu,
@@ -238,6 +253,48 @@ net::ServerPlan make_plan(const config::Config& config, const net::Listeners& li
   plan.port = listeners.port;
   plan.banner = banner(config, recovered, id_start);
   return plan;
+}
+
+// What clients reach: the token file and the sockets, opened before the data dir is touched.
+struct Network {
+  std::unique_ptr<net::SharedTokens> tokens;
+  net::Listeners listeners;
+  std::optional<net::Listeners> admin;
+};
+
+// The token file is read first: a missing or empty one is said before anything is bound or
+// touched (the message names the file and the line, never a token). The addresses are then
+// bound, not yet listened on: a port in use creates no dir and is said before a long recovery.
+base::Result<Network> open_network(const config::Config& config) {
+  Network n;
+  if (!config.auth_token_file.empty()) {
+    auto opened = net::SharedTokens::open(config.auth_token_file, config.threads);
+    if (!opened) return base::Error{opened.error()};
+    n.tokens = std::move(opened.value());
+  }
+  auto listeners = net::open_listeners(config.bind, config.port, config.threads, config.bind_ipv4_fallback);
+  if (!listeners) return base::Error{listeners.error()};
+  n.listeners = std::move(listeners.value());
+  if (!config.admin_bind.empty()) {
+    auto admin = net::open_listeners(config.admin_bind, config.admin_port, 1);
+    if (!admin) return base::Error{"--admin-bind: " + admin.error()};
+    n.admin = std::move(admin.value());
+  }
+  return n;
+}
+
+// Once recovery is done, both ports accept (until then a connection is refused, never left
+// hanging), and the server takes over the sockets and the tokens.
+base::Status start_network(Network& n, net::ServerPlan& plan) {
+  if (auto st = net::start_listening(n.listeners); !st) return st;
+  if (n.admin) {
+    if (auto st = net::start_listening(*n.admin); !st) return base::Error{"--admin-bind: " + st.error()};
+    plan.shards[0].admin_fd = n.admin->fds[0];  // the shard closes it
+    plan.admin_where = n.admin->where;
+  }
+  plan.listen_where = n.listeners.where;
+  plan.tokens = std::move(n.tokens);
+  return base::ok_status();
 }
 
 }  // namespace
@@ -265,37 +322,16 @@ int main(int argc, char** argv) {
     base::print_fatal("%s", probe.error().c_str());
     return 1;
   }
-  // The token file is read first: a missing or empty one is said before anything is bound
-  // or touched (the message names the file and the line, never a token).
-  std::unique_ptr<net::SharedTokens> tokens;
-  if (!config.auth_token_file.empty()) {
-    auto opened = net::SharedTokens::open(config.auth_token_file, config.threads);
-    if (!opened) {
-      base::print_fatal("%s", opened.error().c_str());
-      return 1;
-    }
-    tokens = std::move(opened.value());
-  }
-  // The address and port are taken before the data dir is touched (a port in use creates no
-  // dir) and before recovery (so it is said before a long scan).
-  auto listeners = net::open_listeners(config.bind, config.port, config.threads, config.bind_ipv4_fallback);
-  if (!listeners) {
-    base::print_fatal("%s", listeners.error().c_str());
+  auto network = open_network(config);
+  if (!network) {
+    base::print_fatal("%s", network.error().c_str());
     return 1;
-  }
-  std::optional<net::Listeners> admin;
-  if (!config.admin_bind.empty()) {
-    auto opened = net::open_listeners(config.admin_bind, config.admin_port, 1);
-    if (!opened) {
-      base::print_fatal("--admin-bind: %s", opened.error().c_str());
-      return 1;
-    }
-    admin = std::move(opened.value());
   }
   if (auto dir = storage::open_data_dir(config.data_dir); !dir) {
     base::print_fatal("%s", dir.error().c_str());
     return 1;
   }
+  storage::recovery_gate(network.value().listeners.where);  // busyring-faulty only: tests hold recovery here
   auto recovered = recover(config);
   if (!recovered) {
     base::print_fatal("%s", recovered.error().c_str());
@@ -310,15 +346,14 @@ int main(int argc, char** argv) {
   }
   log_recovery(recovered.value(), id_start.value());
   std::vector<std::unique_ptr<metrics::ShardMetrics>> metrics_blocks;
-  net::ServerPlan plan = make_plan(config, listeners.value(), recovered.value(), id_start.value(), metrics_blocks);
+  net::ServerPlan plan =
+      make_plan(config, network.value().listeners, recovered.value(), id_start.value(), metrics_blocks);
+  if (auto listening = start_network(network.value(), plan); !listening) {
+    base::print_fatal("%s", listening.error().c_str());
+    return 1;
+  }
   std::vector<const metrics::ShardMetrics*> metrics_view;
   for (const auto& m : metrics_blocks) metrics_view.push_back(m.get());
-  plan.listen_where = listeners.value().where;
-  plan.tokens = std::move(tokens);
-  if (admin) {
-    plan.shards[0].admin_fd = admin->fds[0];  // the shard closes it
-    plan.admin_where = admin->where;
-  }
   storage::LogSizeGauge log_size;  // measured from now on; POSTs stop at --max-log-size
   log_size.start(config.data_dir, config.max_log_size);
   plan.log_size = &log_size;

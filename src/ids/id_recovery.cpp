@@ -8,7 +8,7 @@ namespace busyring::ids {
 void IdRecovery::add(uint64_t id) {
   if (id == 0) return;
   const uint64_t word = id / 64;
-  if (word >= bits_.size()) bits_.resize(std::max<uint64_t>(word + 1, bits_.size() * 2), 0);
+  if (word >= bits_.size()) bits_.grow(word + 1);
   const uint64_t mask = 1ull << (id % 64);
   if (bits_[word] & mask) {
     ++duplicates_;
@@ -19,15 +19,38 @@ void IdRecovery::add(uint64_t id) {
   max_id_ = std::max(max_id_, id);
 }
 
+void IdRecovery::add_range(uint64_t first, uint64_t end) {
+  if (first == 0) first = 1;
+  if (first >= end) return;
+  const uint64_t last_word = (end - 1) / 64;
+  if (last_word >= bits_.size()) bits_.grow(last_word + 1);
+  for (uint64_t w = first / 64; w <= last_word; ++w) {
+    const uint64_t lo = w == first / 64 ? first % 64 : 0;
+    const uint64_t hi = w == last_word ? (end - 1) % 64 : 63;  // inclusive
+    const uint64_t mask = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+    // Counted without popcount where nothing overlaps (the usual case): built without -mpopcnt,
+    // each popcount is a libgcc call, and start-up adds millions of spans.
+    const uint64_t both = bits_[w] & mask;
+    const uint64_t dup = both == 0 ? 0 : static_cast<uint64_t>(__builtin_popcountll(both));
+    duplicates_ += dup;
+    count_ += hi - lo + 1 - dup;
+    bits_[w] |= mask;
+  }
+  max_id_ = std::max(max_id_, end - 1);
+}
+
 void IdRecovery::merge(const IdRecovery& other) {
-  if (other.bits_.size() > bits_.size()) bits_.resize(other.bits_.size(), 0);
+  bits_.grow(other.bits_.size());
+  // Ids in both are duplicates, every other id of `other` is new: popcount only where words
+  // overlap (rare), not over the whole bitmap.
+  uint64_t in_both = 0;
   for (size_t w = 0; w < other.bits_.size(); ++w) {
     const uint64_t both = bits_[w] & other.bits_[w];
-    duplicates_ += static_cast<uint64_t>(__builtin_popcountll(both));
-    count_ += static_cast<uint64_t>(__builtin_popcountll(other.bits_[w] & ~both));
+    if (both != 0) in_both += static_cast<uint64_t>(__builtin_popcountll(both));
     bits_[w] |= other.bits_[w];
   }
-  duplicates_ += other.duplicates_;
+  count_ += other.count_ - in_both;
+  duplicates_ += in_both + other.duplicates_;
   max_id_ = std::max(max_id_, other.max_id_);
 }
 

@@ -16,6 +16,8 @@
 namespace busyring::net {
 namespace {
 
+constexpr int kListenBacklog = 4096;
+
 int new_socket(int family) {
   const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
@@ -47,7 +49,7 @@ int open_one(const base::IpAddress& addr) {
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) != 0 || listen(fd, 4096) != 0) {
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) != 0) {
     const int rc = -errno;
     close(fd);
     return rc;
@@ -112,6 +114,19 @@ base::Result<Listeners> open_listeners(const std::string& bind_addr, uint16_t po
                        (no_ipv6 ? " (IPv6 is not available here: --bind an IPv4 address such as 0.0.0.0)" : "")};
   }
   return out;
+}
+
+base::Status start_listening(const Listeners& listeners) {
+  for (const int fd : listeners.fds) {
+    if (listen(fd, kListenBacklog) == 0) continue;
+    // Bound but not listening, our sockets let another SO_REUSEADDR socket bind the same port:
+    // one that listened first has it now.
+    if (errno == EADDRINUSE)
+      return base::Error{"port in use: " + listeners.where +
+                         " (another server took it while recovery ran; stop it or choose another --port)"};
+    return base::Error{"cannot listen on " + listeners.where + ": " + std::strerror(errno)};
+  }
+  return base::ok_status();
 }
 
 }  // namespace busyring::net

@@ -13,6 +13,7 @@ io_uring_sqe* RingSink::sqe(storage::LogOp op, uint64_t seq) noexcept {
     case storage::LogOp::sync: o = Op::log_sync; break;
     case storage::LogOp::prepare: o = Op::log_prepare; break;
     case storage::LogOp::void_mark: o = Op::log_void; break;
+    case storage::LogOp::summary: o = Op::log_summary; break;
   }
   BR_ASSERT(o != Op::none);
   io_uring_sqe* s = get_sqe(ring_);

@@ -147,7 +147,7 @@ base::Status Shard::open_log() noexcept {
   if (config_.ack == config::Ack::memory) wo.write_delay_ns = kWriteBehindNs;
   // Enough buffers to ride out a disk stall of a few hundred milliseconds at full rate.
   wo.buffer_count = std::max<uint32_t>(8, 2 * config_.log_writes);
-  if (auto opened = log_.open(wo, setup_.position); !opened) return opened;
+  if (auto opened = log_.open(wo, setup_.position, setup_.resumed); !opened) return opened;
   const int rc = log_.register_buffers(&ring_);
   if (rc < 0)
     return base::Error{"cannot register log buffers with io_uring: " + errno_text(rc) +
@@ -318,6 +318,7 @@ void Shard::dispatch(io_uring_cqe* cqe) noexcept {
     case Op::log_sync: on_log_cqe(storage::LogOp::sync, ud.seq, cqe->res); return;
     case Op::log_prepare: on_log_cqe(storage::LogOp::prepare, ud.seq, cqe->res); return;
     case Op::log_void: on_log_cqe(storage::LogOp::void_mark, ud.seq, cqe->res); return;
+    case Op::log_summary: on_log_cqe(storage::LogOp::summary, ud.seq, cqe->res); return;
     case Op::close: return;
     case Op::recv:
     case Op::send:

@@ -22,6 +22,7 @@ enum class Op : uint8_t {
   wake,
   log_void,
   log_sync,
+  log_summary,
 };
 
 inline constexpr uint32_t kSlotBits = 24;

@@ -2,6 +2,9 @@
 #include "busyring/storage/fault_hook.h"
 
 #ifdef BR_FAULT_INJECTION
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -85,6 +88,26 @@ bool fault_planted(PlantedBug bug) noexcept {
     if (f.kind == kPlanted + static_cast<int>(bug)) return true;
   return false;
 }
+
+void recovery_gate(const std::string& bound) noexcept {
+  const char* fifo = std::getenv("BUSYRING_RECOVERY_GATE");
+  if (fifo == nullptr) return;
+  BR_LOG_WARN("fault injection: recovery waits for %s to be written (bound %s)", fifo, bound.c_str());
+  const int fd = open(fifo, O_RDONLY | O_CLOEXEC);  // blocks until a writer opens it
+  if (fd < 0) return;
+  char buf[64];
+  while (read(fd, buf, sizeof buf) > 0) {
+  }
+  close(fd);
+}
+
+}  // namespace busyring::storage
+
+#else
+
+namespace busyring::storage {
+
+void recovery_gate(const std::string& /*bound*/) noexcept {}
 
 }  // namespace busyring::storage
 #endif

@@ -47,7 +47,7 @@ LogWriter::~LogWriter() {
   if (memory_ != nullptr) free_aligned(memory_, memory_bytes_);
 }
 
-base::Status LogWriter::open(const WriterOptions& options, AppendPosition start) {
+base::Status LogWriter::open(const WriterOptions& options, AppendPosition start, const SummaryBuilder& resumed) {
   options_ = options;
   if (fault_planted(PlantedBug::no_flush)) options_.dsync = false;  // busyring-faulty only
   BR_ASSERT(options_.buffer_count >= 2);
@@ -82,6 +82,16 @@ base::Status LogWriter::open(const WriterOptions& options, AppendPosition start)
   po.shard = options_.shard;
   preparer_.init(po);
   voids_.init(options_.dir, options_.dsync, align_, memory_ + record_bytes_total + kZeroChunkBytes);
+  summaries_.init(options_.dir, dir_fd_);
+  if (start.offset > 0 && resumed.segment() == start.segment) {
+    building_ = resumed;
+  } else {
+    building_.reset(start.segment);
+    if (start.offset > 0) building_.abandon();
+  }
+  // Ids come in runs of --id-block: a segment of small records from many shards needs a few
+  // thousand spans. Reserved now so that noting a record does not allocate.
+  building_.reserve(4096);
 
   // A segment after ours already exists: it was prepared (renamed into place only once zeroed
   // and fsynced) and recovery found nothing in it. Opened now, at start-up, for the switch.
@@ -240,6 +250,9 @@ void LogWriter::submit(SqeSink& sink, uint64_t now_ns) noexcept {
   const bool void_was_in_flight = voids_.in_flight();
   voids_.submit(sink, now_ns);
   if (voids_.in_flight() && !void_was_in_flight) ++cqes_in_flight_;
+  const bool summary_was_in_flight = summaries_.in_flight();
+  summaries_.submit(sink);
+  if (summaries_.in_flight() && !summary_was_in_flight) ++cqes_in_flight_;
   if (wants_next_segment() || preparer_.busy()) {
     const bool prep_was_in_flight = preparer_.in_flight();
     preparer_.submit(sink, current_segment_ + 1, now_ns);
@@ -316,6 +329,7 @@ void LogWriter::on_complete(LogOp op, uint64_t seq, int res, uint64_t now_ns) no
       if (preparer_.ready()) segment_blocked_ = false;  // the next append switches to it
       return;
     case LogOp::void_mark: voids_.on_complete(seq, res, now_ns); return;
+    case LogOp::summary: summaries_.on_complete(seq, res); return;
   }
   BR_ASSERT(false);
 }
@@ -367,6 +381,7 @@ void LogWriter::complete(Buffer& b, int res) noexcept {
 bool LogWriter::pop_done(WriteDone& done) noexcept {
   if (released_ >= submitted_ || !buf(released_).done) return false;
   const Buffer& b = buf(released_);
+  note_summary(b);
   done.batch = released_;
   done.res = b.res;
   done.records = b.records;
@@ -377,8 +392,26 @@ bool LogWriter::pop_done(WriteDone& done) noexcept {
   return true;
 }
 
+// A done batch's records go into its segment's summary. The first batch of the next segment
+// seals the one before: every batch of it is done (batches pop in order), and any failed write
+// in it was voided before later batches were written.
+void LogWriter::note_summary(const Buffer& b) noexcept {
+  if (b.segment != building_.segment()) {
+    if (building_.complete()) summaries_.push(building_.finish());
+    building_.reset(b.segment);
+  }
+  if (b.res != 0) return;  // voided on disk: not in the segment
+  for (uint32_t pos = 0; pos < b.used;) {
+    RecordHeader h;
+    std::memcpy(&h, b.base + pos, sizeof h);
+    const auto bytes = static_cast<uint32_t>(record_bytes(h.body_bytes));
+    building_.add(h.id, b.file_offset + pos, bytes);
+    pos += bytes;
+  }
+}
+
 bool LogWriter::idle() const noexcept {
-  if (released_ != submitted_ || !voids_.empty()) return false;
+  if (released_ != submitted_ || !voids_.empty() || !summaries_.idle()) return false;
   return submitted_ == filling_ && buf(filling_).used == 0;
 }
 

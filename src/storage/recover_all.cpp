@@ -52,13 +52,21 @@ base::Result<DataDirRecovery> recover_all(const std::string& data_dir, uint32_t 
   DataDirRecovery out;
   out.scan_ns = base::monotonic_ns() - start_ns;
   out.positions.resize(shards);
+  out.resumed.resize(shards);
   out.shard_dirs = static_cast<uint32_t>(dirs.size());
   for (const Job& j : jobs) {
     if (!j.result) return base::Error{j.result.error()};
-    if (j.shard < shards) out.positions[j.shard] = j.result.value().position;
-    out.records += j.result.value().records;
-    out.bytes_scanned += j.result.value().bytes_scanned;
-    out.torn_tails += j.result.value().torn_tails;
+    const ShardRecovery& sr = j.result.value();
+    if (j.shard < shards) {
+      out.positions[j.shard] = sr.position;
+      out.resumed[j.shard] = sr.resumed;
+    }
+    out.records += sr.records;
+    out.bytes_scanned += sr.bytes_scanned;
+    out.torn_tails += sr.torn_tails;
+    out.segments += sr.segments;
+    out.summarised += sr.summarised;
+    out.summaries_written += sr.summaries_written;
   }
   return out;
 }

@@ -25,6 +25,7 @@
 #include "busyring/storage/log_writer.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
+#include "recovery_summaries.h"
 
 namespace busyring::storage {
 namespace {
@@ -48,6 +49,11 @@ struct Segment {
   uint64_t size = 0;   // bytes scanned (the file size, down to a multiple of 8)
   uint32_t align = 0;  // direct-I/O offset alignment
   SegmentScan scan;
+  // Taken from its summary (segment_summary.h), not read: sealed, clean, appending never
+  // returns to it. Otherwise the summary of what the scan found, and whether a valid one existed.
+  bool sealed = false;
+  SummaryBuilder builder;
+  bool had_summary = false;
   // One past the last nonzero byte: every write that reached this segment ends at or before it.
   uint64_t nonzero_end() const { return scan.end == SegmentEnd::torn ? scan.torn_end : scan.data_end; }
   bool has_data() const { return nonzero_end() > 0; }
@@ -145,19 +151,52 @@ base::Result<uint64_t> void_damage(const Segment& s) {
   return resume;
 }
 
+// A sealed segment as its summary describes it: clean, its records ending at records_end.
+base::Result<Segment> summarised_segment(const std::string& path, const SegmentSummary& summary) {
+  Segment s;
+  s.index = summary.segment;
+  s.path = path;
+  s.sealed = true;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return base::Error{"cannot read " + path + ": " + errno_text(-errno)};
+  s.size = static_cast<uint64_t>(st.st_size) / 8 * 8;
+  s.scan.records = summary.records;
+  s.scan.record_bytes = summary.record_bytes;
+  s.scan.data_end = summary.records_end;
+  return s;
+}
+
 // The first pass: every segment scanned (records reported to the visitor), damage that looks
-// torn tolerated anywhere for now (judge() places it), other damage stops at once.
+// torn tolerated anywhere for now (judge() places it), other damage stops at once. A sealed
+// segment with a valid summary the visitor takes is not read.
 base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& indexes, RecordVisitor* visitor,
                       std::atomic<uint64_t>* scanned_bytes, ShardRecovery& r, std::vector<Segment>& segs) {
+  prefetch_summaries(dir, indexes);
   for (const uint32_t index : indexes) {
+    SegmentSummary summary;
+    const SummaryRead found = find_summary(dir, index, summary);
+    if (found == SummaryRead::ok && (visitor == nullptr || visitor->on_summary(summary))) {
+      auto sealed = summarised_segment(segment_path(dir, index), summary);
+      if (!sealed) return base::Error{sealed.error()};
+      r.records += summary.records;
+      r.record_bytes += summary.record_bytes;
+      ++r.summarised;
+      // Progress counts the segment as done: the total is every segment's bytes (shard_log_bytes).
+      if (scanned_bytes != nullptr) scanned_bytes->fetch_add(sealed.value().size, std::memory_order_relaxed);
+      segs.push_back(std::move(sealed.value()));
+      continue;
+    }
     Segment s;
     s.index = index;
     s.path = segment_path(dir, index);
+    s.had_summary = found == SummaryRead::ok;
     MappedFile m;
     // populated: the scan reads every page
     if (const int rc = m.open(s.path, true); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
     s.size = m.scan_bytes();
-    s.scan = scan_segment(m.data(), m.scan_bytes(), visitor, 0);
+    SummarisingVisitor summarising(visitor, index);
+    s.scan = scan_segment(m.data(), m.scan_bytes(), &summarising, 0);
+    s.builder = std::move(summarising.builder);
     r.bytes_scanned += m.scan_bytes();
     if (scanned_bytes != nullptr) scanned_bytes->fetch_add(m.scan_bytes(), std::memory_order_relaxed);
     r.records += s.scan.records;
@@ -171,6 +210,18 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     if (corrupt) return base::ok_status();  // judge() names it
   }
   return base::ok_status();
+}
+
+// The summary of the segment appending resumes in goes to the writer; with repair, the sealed
+// segments that had to be scanned get theirs written.
+void finish_summaries(const std::string& dir, bool repair, std::vector<Segment>& segs, ShardRecovery& r) {
+  std::vector<ScannedSegment> scanned;
+  for (Segment& s : segs) {
+    if (s.sealed) continue;
+    if (s.index == r.position.segment) r.resumed = s.builder;
+    if (repair) scanned.push_back(ScannedSegment{std::move(s.builder), s.had_summary});
+  }
+  if (repair) r.summaries_written = write_missing_summaries(dir, scanned, r.position.segment);
 }
 
 }  // namespace
@@ -212,7 +263,7 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, const Recovery
   if (auto st = scan_all(dir, indexes, visitor, options.scanned_bytes, r, segs); !st) return base::Error{st.error()};
   size_t last = segs.size();
   for (size_t i = segs.size(); i-- > 0;)
-    if (segs[i].has_data() || segs[i].scan.end == SegmentEnd::corrupt) {
+    if (segs[i].has_data() || segs[i].sealed || segs[i].scan.end == SegmentEnd::corrupt) {
       last = i;
       break;
     }
@@ -222,6 +273,10 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, const Recovery
 
   const Segment* first_damaged = nullptr;
   for (const Segment& s : segs) {
+    if (s.sealed) {
+      r.position = AppendPosition{s.index + 1, 0};
+      continue;
+    }
     if (!s.has_data()) continue;
     r.position.segment = s.index;
     r.position.offset = base::align_up(s.scan.data_end, s.align);
@@ -252,6 +307,7 @@ base::Result<ShardRecovery> recover_shard(const std::string& dir, const Recovery
                 decode_status_name(first_damaged->first_status()), static_cast<unsigned long long>(r.torn_bytes),
                 r.torn_tails, kept);
   }
+  finish_summaries(dir, options.repair, segs, r);
   return r;
 }
 

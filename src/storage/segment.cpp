@@ -70,6 +70,10 @@ int list_segments(const std::string& dir, std::vector<uint32_t>& out) {
   return list_numbered(dir, "seg-", ".log", out);
 }
 
+int list_summaries(const std::string& dir, std::vector<uint32_t>& out) {
+  return list_numbered(dir, "seg-", ".summary", out);
+}
+
 int dio_alignment(const std::string& path, DioAlign& out) {
   struct statx sx {};
   if (statx(AT_FDCWD, path.c_str(), 0, STATX_DIOALIGN, &sx) != 0) return -errno;

@@ -27,8 +27,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "busyring/base/fs.h"
 #include "busyring/storage/recovery.h"
 #include "busyring/storage/segment.h"
+#include "busyring/storage/segment_summary.h"
 #include "cluster.h"
 #include "fault_fs.h"
 #include "harness.h"
@@ -358,12 +360,19 @@ TEST_CASE("after power cuts, a corruption planted before the in-flight window is
     return bytes;
   }();
   REQUIRE(later > storage::server_recovery_options(4, 64 * 1024, true).in_flight_bytes);
+  // Segment 0 is sealed, so it has a summary, and start-up trusts a summary (checksummed)
+  // without reading its segment: a full scan is busyring-log verify's job (startup_summary_test
+  // shows verify finding damage under a summary). Without its summary the segment is scanned at
+  // start, and the planted damage must be refused.
+  const std::string summary = storage::summary_path(busyring::base::parent_dir(path), segments[0].index);
+  REQUIRE(access(summary.c_str(), F_OK) == 0);
 
   {
     INFO("a flipped bit in the middle of segment 0");
     std::vector<uint8_t> bytes = segments[0].bytes;
     bytes[victim.offset + 40] ^= 0x08;
     write_bytes(path, bytes);
+    unlink(summary.c_str());  // ENOENT the second time: the refused start wrote none
     check_refused(data_dir, path, victim.offset);
   }
   {
@@ -373,6 +382,7 @@ TEST_CASE("after power cuts, a corruption planted before the in-flight window is
     REQUIRE(sector + 512 <= victim.offset + victim.record_bytes);
     std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(sector), bytes.begin() + static_cast<std::ptrdiff_t>(sector + 512), 0);
     write_bytes(path, bytes);
+    unlink(summary.c_str());  // ENOENT the second time: the refused start wrote none
     check_refused(data_dir, path, victim.offset);
   }
   // busyring-log salvage voids the damaged stretch; the server starts, every other 201 is there.

@@ -15,6 +15,13 @@
 // Then the files are unlinked and the shard directory fsynced. Safe while the server runs: it
 // never writes to a sealed segment again, and reads DATA_DIR/retired only when it starts. A
 // crash between the two steps leaves retired segments on disk; the next run deletes them.
+//
+// A segment's summary (seg-N.summary, storage/segment_summary.h) goes right after the segment,
+// never before: a crash between the two leaves a summary without its segment, which nothing
+// reads (start-up and every tool go by the seg-N.log files; a summary never stands in for a
+// missing segment) and which the next run removes with the other leftovers of retired segments.
+// The other order would leave a retired segment without its summary, which the next start
+// would scan in full and summarise again before the next run deleted it.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,6 +34,7 @@
 #include "busyring/base/fs.h"
 #include "busyring/storage/retired.h"
 #include "busyring/storage/segment.h"
+#include "busyring/storage/segment_summary.h"
 #include "checkpoint.h"
 #include "commands.h"
 #include "log_reader.h"
@@ -146,12 +154,32 @@ base::Result<size_t> retire_dir(const std::string& data_dir, storage::RetiredLog
       return base::Error{"cannot remove " + c.path + ": " + std::strerror(errno)};
     ++removed;
     const std::string dir = base::parent_dir(c.path);
+    const std::string summary = storage::summary_path(dir, c.segment);  // after its segment: see the top
+    if (::unlink(summary.c_str()) != 0 && errno != ENOENT)
+      return base::Error{"cannot remove " + summary + ": " + std::strerror(errno)};
     if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
   }
   for (const std::string& dir : dirs)
     if (const int rc = base::fsync_dir(dir); rc < 0)
       return base::Error{"cannot fsync " + dir + ": " + std::strerror(-rc)};
   return removed;
+}
+
+// The summaries of retired segments that are gone (a run that crashed between the two
+// unlinks). Not fsynced: one that comes back after a crash is as harmless, and goes next time.
+base::Status remove_leftover_summaries(const std::string& data_dir, const storage::RetiredLog& retired) {
+  std::vector<uint32_t> summaries;
+  for (const storage::RetiredShard& s : retired.shards) {
+    const std::string dir = storage::shard_dir(data_dir, s.shard);
+    if (storage::list_summaries(dir, summaries) < 0) continue;  // no such dir: nothing left
+    for (const uint32_t index : summaries) {
+      if (index > s.through || ::access(storage::segment_path(dir, index).c_str(), F_OK) == 0) continue;
+      const std::string path = storage::summary_path(dir, index);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return base::Error{"cannot remove " + path + ": " + std::strerror(errno)};
+    }
+  }
+  return base::ok_status();
 }
 
 }  // namespace
@@ -186,6 +214,10 @@ int run_retire(const Options& options, std::FILE* out, std::FILE* err) {
     auto removed = retire_dir(dir, retired.value(), candidates);
     if (!removed) {
       print_error(err, Command::retire, removed.error());
+      return 1;
+    }
+    if (auto swept = remove_leftover_summaries(dir, retired.value()); !swept) {
+      print_error(err, Command::retire, swept.error());
       return 1;
     }
     total += removed.value();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "busyring/base/align.h"
+#include "busyring/base/fs.h"
 #include "busyring/storage/data_dir.h"
 #include "busyring/storage/segment.h"
 #include "commands.h"
@@ -115,6 +116,8 @@ class Salvager {
                  static_cast<unsigned long long>(t.to - t.from), later.c_str(), t.copy.c_str());
   }
 
+  // Before a segment changes: its copy, and its summary removed (it would name records that
+  // salvage voids; start-up scans the segment instead and writes a new one).
   bool keep_copy(const std::string& path, std::string& copy) {
     auto c = copy_aside(path);
     if (!c) {
@@ -122,6 +125,12 @@ class Salvager {
       return false;
     }
     copy = c.value();
+    const std::string summary = path.substr(0, path.size() - 4) + ".summary";  // seg-N.log -> seg-N.summary
+    if (::unlink(summary.c_str()) != 0 && errno != ENOENT) {
+      fail("cannot remove " + summary + ": " + std::strerror(errno) + "; remove it before starting the server");
+      return false;
+    }
+    (void)base::fsync_dir(base::parent_dir(summary));
     return true;
   }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "busyring/ids/bit_words.h"
 #include "busyring/ids/id_range.h"
 
 namespace busyring::ids {
@@ -13,6 +14,10 @@ namespace busyring::ids {
 class IdRecovery {
  public:
   void add(uint64_t id);
+  // Every id of [first, end) at once (a segment summary's span), a word of the bitmap at a time.
+  void add_range(uint64_t first, uint64_t end);
+  // Ids that a summary says appear twice within its segment (its records outnumber its ids).
+  void add_duplicates(uint64_t n) noexcept { duplicates_ += n; }
   // Folds another recovery in (ids found by both count as duplicates).
   void merge(const IdRecovery& other);
 
@@ -38,7 +43,7 @@ class IdRecovery {
  private:
   bool has(uint64_t id) const noexcept;
 
-  std::vector<uint64_t> bits_;  // bit i set: id i is on disk
+  BitWords bits_;  // bit i set: id i is on disk
   uint64_t max_id_ = 0;
   uint64_t count_ = 0;
   uint64_t duplicates_ = 0;

@@ -28,6 +28,7 @@ struct ShardSetup {
   int listen_fd = -1;
   int admin_fd = -1;  // --admin-bind: the admin listener, on shard 0 only (see admin_listener.cpp)
   storage::AppendPosition position;
+  storage::SummaryBuilder resumed;  // what recovery found in position's segment
   std::vector<ids::IdRange> holes;
   metrics::ShardMetrics* metrics = nullptr;
 };

@@ -11,10 +11,18 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace busyring::storage {
 
 enum class PlantedBug : uint8_t { unlinked_flush, no_flush };
+
+// Start-up, just before recovery: in busyring-faulty with BUSYRING_RECOVERY_GATE=FIFO, it logs
+// that recovery waits and where the port is bound ("bound HOST:PORT"), then waits until the
+// FIFO is opened for writing and closed (tests hold recovery there to see what a client meets
+// during a long recovery). In every other build it returns at once. Not inline: the faulty
+// binary's definition replaces the library's at link time.
+void recovery_gate(const std::string& bound) noexcept;
 
 #ifdef BR_FAULT_INJECTION
 int fault_filter(int res, uint32_t len) noexcept;

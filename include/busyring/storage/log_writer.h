@@ -11,7 +11,9 @@
 // Every write is padded to the offset alignment and the next starts on a fresh aligned offset,
 // so no sector holding acknowledged bytes is ever written again. Once the current segment is
 // half full the next one is prepared; a full segment switches to it (its descriptor handed
-// over by the preparer, so nothing is opened on the loop thread).
+// over by the preparer, so nothing is opened on the loop thread). Every record written is
+// also noted in the segment's summary; once the first batch of the next segment is done, the
+// sealed segment's summary goes to the SummaryWriter (written through the ring).
 #pragma once
 
 #include <liburing.h>
@@ -22,6 +24,8 @@
 #include "busyring/base/result.h"
 #include "busyring/storage/recovery.h"
 #include "busyring/storage/segment_preparer.h"
+#include "busyring/storage/segment_summary.h"
+#include "busyring/storage/summary_writer.h"
 #include "busyring/storage/sqe_sink.h"
 #include "busyring/storage/void_queue.h"
 
@@ -79,8 +83,11 @@ class LogWriter {
   ~LogWriter();
 
   // At start-up (blocking I/O): opens, creating it if needed, the segment at `start`, and the
-  // next one if it was prepared before a restart; allocates the buffers.
-  [[nodiscard]] base::Status open(const WriterOptions& options, AppendPosition start);
+  // next one if it was prepared before a restart; allocates the buffers. `resumed`: what
+  // recovery found in segment start.segment before start.offset (its summary continues from
+  // there; without it, that segment gets no summary from this run).
+  [[nodiscard]] base::Status open(const WriterOptions& options, AppendPosition start,
+                                  const SummaryBuilder& resumed = SummaryBuilder{});
   // Registers the record buffers and the zero buffer with the ring.
   [[nodiscard]] int register_buffers(io_uring* ring);
 
@@ -116,8 +123,9 @@ class LogWriter {
   // Batches submitted so far: [0, batches_submitted()) have been handed to a sink.
   uint64_t batches_submitted() const noexcept { return submitted_; }
   uint64_t batches_in_flight() const noexcept { return submitted_ - released_; }
-  // Nothing filling, sealed, in flight, or waiting to be voided.
+  // Nothing filling, sealed, in flight, waiting to be voided, or summaries waiting.
   bool idle() const noexcept;
+  const SummaryWriter& summaries() const noexcept { return summaries_; }
   // CQEs that submit() has asked for and on_complete() has not seen yet (a write's count
   // depends on skip_write_cqe): the loop must not stop before this is 0.
   uint32_t cqes_in_flight() const noexcept { return cqes_in_flight_; }
@@ -149,6 +157,7 @@ class LogWriter {
   void on_write(uint64_t batch, int res) noexcept;
   void on_sync(uint64_t batch, int res) noexcept;
   void complete(Buffer& b, int res) noexcept;
+  void note_summary(const Buffer& b) noexcept;
   uint32_t sqes_per_write() const noexcept { return options_.dsync ? 2 : 1; }
   uint32_t cqes_per_write() const noexcept { return options_.dsync && !options_.skip_write_cqe ? 2 : 1; }
 
@@ -170,6 +179,8 @@ class LogWriter {
   bool segment_blocked_ = false;  // the current segment is full and the next is not ready
   SegmentPreparer preparer_;
   VoidQueue voids_;
+  SummaryBuilder building_;  // the summary of the segment of the next batch to be popped
+  SummaryWriter summaries_;
 };
 
 }  // namespace busyring::storage

@@ -17,9 +17,13 @@ namespace busyring::storage {
 
 struct DataDirRecovery {
   std::vector<AppendPosition> positions;  // one per shard of this run: [0, shards)
+  std::vector<SummaryBuilder> resumed;    // the same: what each position's segment holds
   uint32_t shard_dirs = 0;                // shard directories found and recovered
   uint64_t records = 0;
   uint64_t bytes_scanned = 0;
+  uint32_t segments = 0;
+  uint32_t summarised = 0;                // segments taken from their summaries, not scanned
+  uint32_t summaries_written = 0;
   uint64_t scan_ns = 0;                   // wall time of the whole scan
   uint64_t torn_tails = 0;                // segments whose torn tail was voided (recovery.h)
 };
@@ -36,8 +40,9 @@ using VisitorFor = std::function<RecordVisitor*(uint32_t shard)>;
                                                         const RecoveryOptions& options,
                                                         const VisitorFor& visitor_for);
 
-// The bytes recover_all(data_dir) will scan (shard_log_bytes of every shard directory): the
-// total of its progress (RecoveryOptions::scanned_bytes).
+// The bytes of every segment recover_all(data_dir) will go through (shard_log_bytes of every
+// shard directory, summarised segments included): the total of its progress
+// (RecoveryOptions::scanned_bytes).
 uint64_t data_dir_log_bytes(const std::string& data_dir);
 
 }  // namespace busyring::storage

@@ -34,6 +34,7 @@
 
 #include "busyring/base/result.h"
 #include "busyring/storage/scan.h"
+#include "busyring/storage/segment_summary.h"
 
 namespace busyring::storage {
 
@@ -53,6 +54,10 @@ struct ShardRecovery {
   // the segments, and the valid records among those bytes (kept).
   uint64_t torn_bytes = 0;
   uint64_t kept_after_damage = 0;
+  uint32_t summarised = 0;  // sealed segments taken from their summaries, not scanned
+  uint32_t summaries_written = 0;  // summaries written for sealed segments that had to be scanned
+  // What the segment appending resumes in holds (complete only when it was scanned whole).
+  SummaryBuilder resumed;
 };
 
 inline constexpr uint64_t kUnboundedWindow = UINT64_MAX;
@@ -66,8 +71,9 @@ struct RecoveryOptions {
   // no promise against a power cut: their writes are never flushed).
   uint64_t in_flight_bytes = 0;
   uint64_t write_bytes = 0;  // the largest single log write
-  // When set, each segment's bytes are added to it once scanned, from the scan threads (the
-  // start-up's progress reports read it).
+  // When set, each segment's bytes are added to it once scanned, or once taken from its
+  // summary (done without reading it), from the scan threads (the start-up's progress reports
+  // read it: it reaches shard_log_bytes however many segments are summarised).
   std::atomic<uint64_t>* scanned_bytes = nullptr;
 };
 
@@ -76,14 +82,17 @@ struct RecoveryOptions {
 RecoveryOptions server_recovery_options(uint32_t log_writes, uint32_t max_body, bool durable);
 
 // Scans dir (a shard-KK directory; a missing one is an empty log). Corruption is an error
-// naming the file, the offset and the salvage command.
+// naming the file, the offset and the salvage command. With repair, a sealed segment that had
+// to be scanned gets its summary written. A sealed segment with a valid summary that the
+// visitor takes (RecordVisitor::on_summary; always with no visitor) is not scanned.
 [[nodiscard]] base::Result<ShardRecovery> recover_shard(const std::string& dir, const RecoveryOptions& options,
                                                         RecordVisitor* visitor);
 // The same with a window of 0 (only a torn tail at the very end is torn).
 [[nodiscard]] base::Result<ShardRecovery> recover_shard(const std::string& dir, bool repair,
                                                         RecordVisitor* visitor);
 
-// The bytes recover_shard(dir) will scan: the sizes of its segment files (0 for a missing dir).
+// The bytes recover_shard(dir) goes through, scanned or summarised: the sizes of its segment
+// files (0 for a missing dir).
 uint64_t shard_log_bytes(const std::string& dir);
 
 }  // namespace busyring::storage

@@ -51,11 +51,16 @@ struct SegmentScan {
   uint64_t records_after_torn = 0;  // usage records after first_torn
 };
 
+struct SegmentSummary;  // segment_summary.h
+
 class RecordVisitor {
  public:
   virtual ~RecordVisitor() = default;
   // A usage record at `offset`. Return false to stop the scan early.
   virtual bool on_record(const RecordView& record, uint64_t offset) = 0;
+  // Start-up recovery offers a sealed segment's valid summary in place of its records: return
+  // true to take it (the segment is then not scanned), false (the default) for every record.
+  virtual bool on_summary(const SegmentSummary& /*summary*/) { return false; }
 };
 
 // Scans data[0, size). size must be a multiple of 8. Damage before torn_from (by default: all

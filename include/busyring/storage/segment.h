@@ -17,6 +17,8 @@ std::string segment_path(const std::string& dir, uint32_t index);
 [[nodiscard]] int list_shards(const std::string& data_dir, std::vector<uint32_t>& out);
 // Segment indexes of the seg-*.log files in a shard directory, sorted.
 [[nodiscard]] int list_segments(const std::string& dir, std::vector<uint32_t>& out);
+// Segment indexes of the seg-*.summary files (segment_summary.h) in a shard directory, sorted.
+[[nodiscard]] int list_summaries(const std::string& dir, std::vector<uint32_t>& out);
 
 struct DioAlign {
   uint32_t memory = 0;  // buffer address alignment

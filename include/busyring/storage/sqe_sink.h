@@ -15,6 +15,7 @@ enum class LogOp : uint8_t {
   sync,       // the fdatasync linked behind it; seq = the batch
   prepare,    // one step of preparing the next segment; seq = the step's number
   void_mark,  // one step of voiding a failed write on disk; seq = the step's number
+  summary,    // one step of writing a sealed segment's summary; seq = the step's number
 };
 
 class SqeSink {

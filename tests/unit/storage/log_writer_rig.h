@@ -39,9 +39,10 @@ inline uint64_t now_ns() { return busyring::base::monotonic_ns(); }
 
 // A writer on its own ring, and a loop turn like the shard's.
 struct Rig {
-  explicit Rig(WriterOptions o, const std::string& dir, AppendPosition start = {}) {
+  explicit Rig(WriterOptions o, const std::string& dir, AppendPosition start = {},
+               const storage::SummaryBuilder& resumed = storage::SummaryBuilder{}) {
     o.dir = dir;
-    auto st = w.open(o, start);
+    auto st = w.open(o, start, resumed);
     INFO((st.ok() ? std::string() : st.error()));
     REQUIRE(st.ok());
     REQUIRE(w.register_buffers(&runner.ring) == 0);
