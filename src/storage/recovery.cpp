@@ -155,7 +155,8 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     s.path = segment_path(dir, index);
     MappedFile m;
     // populated: the scan reads every page
-    if (const int rc = m.open(s.path, true); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
+    if (const int rc = m.open(s.path, true); rc < 0)
+      return base::Error{"cannot read " + (rc == -EBADMSG ? m.problem() : s.path + ": " + errno_text(rc))};
     s.size = m.scan_bytes();
     s.scan = scan_segment(m.data(), m.scan_bytes(), visitor, 0);
     r.bytes_scanned += m.scan_bytes();
@@ -163,8 +164,11 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     r.records += s.scan.records;
     r.record_bytes += s.scan.record_bytes;
     DioAlign align;
-    if (const int rc = dio_alignment(s.path, align); rc < 0)
+    if (m.compacted()) {
+      align.offset = 4096;  // sealed and never written again; a multiple of every alignment
+    } else if (const int rc = dio_alignment(s.path, align); rc < 0) {
       return base::Error{"cannot use direct I/O on " + s.path + ": " + errno_text(rc)};
+    }
     s.align = align.offset;
     const bool corrupt = s.scan.end == SegmentEnd::corrupt;
     segs.push_back(std::move(s));
