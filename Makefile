@@ -325,6 +325,7 @@ INSTALL_BINS := $(SERVER) $(LOGTOOL) $(LOADGEN)
 UNIT_DIR := $(PREFIX)/lib/systemd/system
 SHARE_DIR := $(PREFIX)/share/busyring
 EXPORT_UNITS := contrib/systemd/busyring-export.service contrib/systemd/busyring-export.timer
+COMPACT_UNITS := contrib/systemd/busyring-compact.service contrib/systemd/busyring-compact.timer
 PG_FILES := contrib/postgres/schema.sql contrib/postgres/setup.sql
 EXAMPLES := contrib/systemd/busyring.default contrib/systemd/busyring-export.default
 
@@ -350,6 +351,8 @@ install:
 	$(Q)mv $(DESTDIR)$(UNIT_DIR)/busyring.service.tmp $(DESTDIR)$(UNIT_DIR)/busyring.service
 	@$(if $(Q),echo "  INSTALL $(notdir $(EXPORT_UNITS)) -> $(DESTDIR)$(UNIT_DIR)")
 	$(foreach f,$(EXPORT_UNITS),$(call install_text,$(f),$(UNIT_DIR),0644))
+	@$(if $(Q),echo "  INSTALL $(notdir $(COMPACT_UNITS)) -> $(DESTDIR)$(UNIT_DIR)")
+	$(foreach f,$(COMPACT_UNITS),$(call install_text,$(f),$(UNIT_DIR),0644))
 	@$(if $(Q),echo "  INSTALL load.sh $(notdir $(PG_FILES)) -> $(DESTDIR)$(SHARE_DIR)/postgres")
 	$(call install_text,contrib/postgres/load.sh,$(SHARE_DIR)/postgres,0755)
 	$(foreach f,$(PG_FILES),$(call install_text,$(f),$(SHARE_DIR)/postgres,0644))
