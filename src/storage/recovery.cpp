@@ -156,7 +156,10 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     MappedFile m;
     // populated: the scan reads every page
     if (const int rc = m.open(s.path, true); rc < 0)
-      return base::Error{"cannot read " + (rc == -EBADMSG ? m.problem() : s.path + ": " + errno_text(rc))};
+      return base::Error{rc == -EBADMSG ? "cannot read " + m.problem() +
+                                              "; refusing to start: restore that compacted segment from a backup "
+                                              "(README, Compaction)"
+                                        : "cannot read " + s.path + ": " + errno_text(rc)};
     s.size = m.scan_bytes();
     s.scan = scan_segment(m.data(), m.scan_bytes(), visitor, 0);
     r.bytes_scanned += m.scan_bytes();
