@@ -5,6 +5,8 @@
 # server's unit test does), the lowest CPU and I/O priority, and an offline
 # `systemd-analyze security` exposure of at most 1.0 (0.4 when this test was written).
 set -eu
+# Hermetic: no -j, jobserver or variable overrides inherited from the `make test` around us.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 BUILD=${BUILD:-build/release}
 fail() { echo "compact unit test: $*"; exit 1; }
 command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing (apt-get install systemd)"
@@ -13,8 +15,8 @@ bin=$(realpath "$BUILD/busyring-log")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-make --no-print-directory -s install DESTDIR="$dir/root" PREFIX=/opt/br BUILD="$BUILD" MODE="$(basename "$BUILD")" >/dev/null ||
-  fail "make install failed"
+make --no-print-directory -s install DESTDIR="$dir/root" PREFIX=/opt/br MODE="${BUILD#build/}" >"$dir/make.log" 2>&1 ||
+  { cat "$dir/make.log"; fail "make install failed"; }
 units=$dir/root/opt/br/lib/systemd/system
 for f in busyring-compact.service busyring-compact.timer; do
   [[ -f $units/$f ]] || fail "$f not installed"
