@@ -22,6 +22,7 @@
 #include "busyring/base/align.h"
 #include "busyring/base/io.h"
 #include "busyring/base/log.h"
+#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/log_writer.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
@@ -188,7 +189,10 @@ uint64_t shard_log_bytes(const std::string& dir) {
   uint64_t total = 0;
   for (const uint32_t index : segments) {
     struct stat st {};
+    CompactHeader h;
+    std::string why;
     if (stat(segment_path(dir, index).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size) / 8 * 8;
+    else if (read_compact_header(compact_path(dir, index), index, h, why) == 0) total += h.segment_bytes;  // read as that
   }
   return total;
 }
