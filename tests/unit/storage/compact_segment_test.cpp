@@ -117,7 +117,7 @@ TEST_CASE("compact segment: pack and unpack are exact on edge shapes", "[storage
     const std::vector<uint8_t> packed = storage::pack_segment(data, bytes);
     std::vector<uint8_t> out(bytes + 8, 0);
     REQUIRE(storage::unpack_segment(packed.data(), packed.size(), out.data(), bytes));
-    CHECK(std::memcmp(out.data(), data, bytes) == 0);
+    CHECK((bytes == 0 || std::memcmp(out.data(), data, bytes) == 0));
     CHECK_FALSE(storage::unpack_segment(packed.data(), packed.size(), out.data(), bytes + 8));  // not its length
     return packed.size();
   };
