@@ -11,12 +11,12 @@ CC ?= gcc
 # adds TEST_DEPS: ab and curl (the seeds' commands), npm (loadtest, installed into build/npm),
 # a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis, etcd and HAProxy (the
 # cluster tests; libhiredis-dev is the server's own Redis client, libcurl4-openssl-dev its etcd
-# client; zlib1g-dev decompresses gzip bodies; openssl makes the TLS tests' certificates), e2fsprogs (the full-disk
+# client; zlib1g-dev decompresses gzip bodies; libzstd-dev compresses sealed segments (busyring-log compact); openssl makes the TLS tests' certificates), e2fsprogs (the full-disk
 # and I/O-error tests' file systems), fuse3 and libfuse3-dev (busyring-faultfs, the power-cut
 # tests' file system: fusermount3, and the library it is built against), chromium (the status
 # page drawn in a headless browser) and systemd (`systemd-analyze verify` and `security` of the
 # units), strace (the export unit's system calls, checked against its filter).
-BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2 zlib1g-dev
+BUILD_DEPS := g++ make liburing-dev node-llhttp libsimdjson-dev libhiredis-dev libcurl4-openssl-dev catch2 zlib1g-dev libzstd-dev
 TEST_DEPS := apache2-utils curl npm prometheus postgresql redis-server etcd-server etcd-client openssl haproxy e2fsprogs fuse3 libfuse3-dev chromium systemd strace
 BENCH_DEPS := wrk nginx linux-perf gnuplot-nox iproute2 python3 apache2-utils redis-server etcd-server etcd-client haproxy
 # `make run` adds curl: the README's first POST (`curl -d @data.json localhost:3000/api/usages`)
@@ -118,7 +118,7 @@ CXXFLAGS = -std=c++20 $(DEBUG_INFO) -fno-omit-frame-pointer -pthread $(CXXFLAGS_
 SANITIZE_asan := -fsanitize=address,undefined
 CFLAGS := -O2 -g -fno-omit-frame-pointer $(SANITIZE_$(MODE))
 LDFLAGS := -pthread $(SANITIZE_$(MODE))
-LDLIBS := -luring -lsimdjson -lhiredis -lcurl -lz
+LDLIBS := -luring -lsimdjson -lhiredis -lcurl -lz -lzstd
 
 LIB_SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
@@ -325,6 +325,7 @@ INSTALL_BINS := $(SERVER) $(LOGTOOL) $(LOADGEN)
 UNIT_DIR := $(PREFIX)/lib/systemd/system
 SHARE_DIR := $(PREFIX)/share/busyring
 EXPORT_UNITS := contrib/systemd/busyring-export.service contrib/systemd/busyring-export.timer
+COMPACT_UNITS := contrib/systemd/busyring-compact.service contrib/systemd/busyring-compact.timer
 PG_FILES := contrib/postgres/schema.sql contrib/postgres/setup.sql
 EXAMPLES := contrib/systemd/busyring.default contrib/systemd/busyring-export.default
 
@@ -350,6 +351,8 @@ install:
 	$(Q)mv $(DESTDIR)$(UNIT_DIR)/busyring.service.tmp $(DESTDIR)$(UNIT_DIR)/busyring.service
 	@$(if $(Q),echo "  INSTALL $(notdir $(EXPORT_UNITS)) -> $(DESTDIR)$(UNIT_DIR)")
 	$(foreach f,$(EXPORT_UNITS),$(call install_text,$(f),$(UNIT_DIR),0644))
+	@$(if $(Q),echo "  INSTALL $(notdir $(COMPACT_UNITS)) -> $(DESTDIR)$(UNIT_DIR)")
+	$(foreach f,$(COMPACT_UNITS),$(call install_text,$(f),$(UNIT_DIR),0644))
 	@$(if $(Q),echo "  INSTALL load.sh $(notdir $(PG_FILES)) -> $(DESTDIR)$(SHARE_DIR)/postgres")
 	$(call install_text,contrib/postgres/load.sh,$(SHARE_DIR)/postgres,0755)
 	$(foreach f,$(PG_FILES),$(call install_text,$(f),$(SHARE_DIR)/postgres,0644))

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <vector>
 
@@ -31,10 +30,7 @@ uint64_t LogSizeGauge::measure(const std::string& data_dir) {
   for (const uint32_t k : shards) {
     const std::string dir = shard_dir(data_dir, k);
     if (list_segments(dir, segments) < 0) continue;
-    for (const uint32_t index : segments) {
-      struct stat st {};
-      if (::stat(segment_path(dir, index).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
-    }
+    for (const uint32_t index : segments) total += segment_disk_bytes(dir, index);  // compacted ones too
   }
   return total;
 }

@@ -22,6 +22,7 @@
 #include "busyring/base/align.h"
 #include "busyring/base/io.h"
 #include "busyring/base/log.h"
+#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/log_writer.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
@@ -152,14 +153,26 @@ base::Result<uint64_t> void_damage(const Segment& s) {
 }
 
 // A sealed segment as its summary describes it: clean, its records ending at records_end.
-base::Result<Segment> summarised_segment(const std::string& path, const SegmentSummary& summary) {
+base::Result<Segment> summarised_segment(const std::string& dir, const SegmentSummary& summary) {
+  const std::string path = segment_path(dir, summary.segment);
   Segment s;
   s.index = summary.segment;
   s.path = path;
   s.sealed = true;
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return base::Error{"cannot read " + path + ": " + errno_text(-errno)};
-  s.size = static_cast<uint64_t>(st.st_size) / 8 * 8;
+  if (stat(path.c_str(), &st) == 0) {
+    s.size = static_cast<uint64_t>(st.st_size) / 8 * 8;
+  } else if (errno != ENOENT) {
+    return base::Error{"cannot read " + path + ": " + errno_text(-errno)};
+  } else {
+    // Compacted (README, Compaction): its header says how large the segment it holds is.
+    const std::string compacted = compact_path(dir, summary.segment);
+    CompactHeader h;
+    std::string why;
+    if (read_compact_header(compacted, summary.segment, h, why) != 0)
+      return base::Error{"cannot read " + path + " nor " + compacted + (why.empty() ? "" : ": " + why)};
+    s.size = h.segment_bytes;
+  }
   s.scan.records = summary.records;
   s.scan.record_bytes = summary.record_bytes;
   s.scan.data_end = summary.records_end;
@@ -176,7 +189,7 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     SegmentSummary summary;
     const SummaryRead found = find_summary(dir, index, summary);
     if (found == SummaryRead::ok && (visitor == nullptr || visitor->on_summary(summary))) {
-      auto sealed = summarised_segment(segment_path(dir, index), summary);
+      auto sealed = summarised_segment(dir, summary);
       if (!sealed) return base::Error{sealed.error()};
       r.records += summary.records;
       r.record_bytes += summary.record_bytes;
@@ -192,7 +205,11 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     s.had_summary = found == SummaryRead::ok;
     MappedFile m;
     // populated: the scan reads every page
-    if (const int rc = m.open(s.path, true); rc < 0) return base::Error{"cannot read " + s.path + ": " + errno_text(rc)};
+    if (const int rc = m.open(s.path, true); rc < 0)
+      return base::Error{rc == -EBADMSG ? "cannot read " + m.problem() +
+                                              "; refusing to start: restore that compacted segment from a backup "
+                                              "(README, Compaction)"
+                                        : "cannot read " + s.path + ": " + errno_text(rc)};
     s.size = m.scan_bytes();
     SummarisingVisitor summarising(visitor, index);
     s.scan = scan_segment(m.data(), m.scan_bytes(), &summarising, 0);
@@ -202,8 +219,11 @@ base::Status scan_all(const std::string& dir, const std::vector<uint32_t>& index
     r.records += s.scan.records;
     r.record_bytes += s.scan.record_bytes;
     DioAlign align;
-    if (const int rc = dio_alignment(s.path, align); rc < 0)
+    if (m.compacted()) {
+      align.offset = 4096;  // sealed and never written again; a multiple of every alignment
+    } else if (const int rc = dio_alignment(s.path, align); rc < 0) {
       return base::Error{"cannot use direct I/O on " + s.path + ": " + errno_text(rc)};
+    }
     s.align = align.offset;
     const bool corrupt = s.scan.end == SegmentEnd::corrupt;
     segs.push_back(std::move(s));
@@ -232,7 +252,10 @@ uint64_t shard_log_bytes(const std::string& dir) {
   uint64_t total = 0;
   for (const uint32_t index : segments) {
     struct stat st {};
+    CompactHeader h;
+    std::string why;
     if (stat(segment_path(dir, index).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size) / 8 * 8;
+    else if (read_compact_header(compact_path(dir, index), index, h, why) == 0) total += h.segment_bytes;  // read as that
   }
   return total;
 }

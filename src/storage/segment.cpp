@@ -67,7 +67,27 @@ int list_shards(const std::string& data_dir, std::vector<uint32_t>& out) {
 }
 
 int list_segments(const std::string& dir, std::vector<uint32_t>& out) {
-  return list_numbered(dir, "seg-", ".log", out);
+  if (const int rc = list_numbered(dir, "seg-", ".log", out); rc < 0) return rc;
+  std::vector<uint32_t> compacted;
+  if (const int rc = list_compacted_segments(dir, compacted); rc < 0) return rc;
+  if (compacted.empty()) return 0;
+  out.insert(out.end(), compacted.begin(), compacted.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());  // both forms: mid-compaction
+  return 0;
+}
+
+int list_compacted_segments(const std::string& dir, std::vector<uint32_t>& out) {
+  return list_numbered(dir, "seg-", ".zlog", out);
+}
+
+uint64_t segment_disk_bytes(const std::string& dir, uint32_t index) {
+  struct stat st {};
+  if (stat(segment_path(dir, index).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
+  char name[32];
+  std::snprintf(name, sizeof name, "/seg-%08u.zlog", index);
+  if (stat((dir + name).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
+  return 0;
 }
 
 int list_summaries(const std::string& dir, std::vector<uint32_t>& out) {

@@ -17,6 +17,7 @@ int run_command(const Options& options, std::FILE* out, std::FILE* err) {
     case Command::salvage: return run_salvage(options, out, err);
     case Command::checkpoint: return run_checkpoint(options, out, err);
     case Command::retire: return run_retire(options, out, err);
+    case Command::compact: return run_compact(options, out, err);
   }
   return 2;
 }

@@ -21,6 +21,9 @@ int run_checkpoint(const Options& options, std::FILE* out, std::FILE* err);
 // retire DIR... --checkpoint FILE (retire.cpp): deletes the segments the committed checkpoint sealed.
 int run_retire(const Options& options, std::FILE* out, std::FILE* err);
 
+// compact DIR... (compact.cpp): rewrites sealed segments compacted (compactor.h).
+int run_compact(const Options& options, std::FILE* out, std::FILE* err);
+
 // Runs options.command.
 int run_command(const Options& options, std::FILE* out, std::FILE* err);
 

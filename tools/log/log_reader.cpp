@@ -114,7 +114,8 @@ base::Result<WalkTotals> walk_log(const std::string& data_dir, uint32_t dir_inde
       if (const int rc = file.open(path); rc < 0) {
         report.path = path;
         report.damage = Damage::unreadable;
-        report.problem = "cannot read " + path + ": " + (rc == -EINVAL ? "not a regular file" : errno_text(rc));
+        report.problem = "cannot read " + (rc == -EBADMSG ? file.problem()
+                                           : path + ": " + (rc == -EINVAL ? "not a regular file" : errno_text(rc)));
       } else {
         visitor.on_segment_start(path, file.data(), file.scan_bytes());
         PlaceAdapter adapter(visitor, RecordPlace{dir_index, shard.shard, index, 0}, bodies);

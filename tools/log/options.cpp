@@ -19,7 +19,7 @@ struct CommandName {
 constexpr CommandName kCommands[] = {
     {"verify", Command::verify}, {"export", Command::export_records}, {"dump", Command::dump},
     {"stats", Command::stats},   {"salvage", Command::salvage},       {"checkpoint", Command::checkpoint},
-    {"retire", Command::retire},
+    {"retire", Command::retire},  {"compact", Command::compact},
 };
 
 bool fail(std::string* error, std::string why) {
@@ -37,7 +37,8 @@ base::FlagTable export_flags(Options& o) {
   base::Flag settle = base::duration_flag(
       "--settle",
       "with --since-checkpoint: leave records younger than this for the next run, so writes in "
-      "flight settle; a plain number is seconds",
+      "flight settle (compact: a segment is sealed once a later one begins with a record this "
+      "old); a plain number is seconds",
       o.settle_s, base::DurationUnits{base::kNsPerS}, 0, kMaxSettleS * base::kNsPerS);
   settle.apply = [&o, store = std::move(settle.apply)](std::string_view v) {
     std::string expected = store(v);
@@ -59,7 +60,11 @@ base::FlagTable export_flags(Options& o) {
                                   "left alone until `checkpoint commit FILE`",
                                   o.checkpoint),
                   o, Command::export_records),
-      for_command(std::move(settle), o, Command::export_records),
+      std::move(settle).only_when([&o] {
+        return o.command == Command::export_records || o.command == Command::compact
+                   ? ""
+                   : "--settle applies to export --since-checkpoint and compact only";
+      }),
   };
 }
 
@@ -148,6 +153,9 @@ std::string usage_text() {
          "                    covers (sealed: the server has left them), after recording them in\n"
          "                    DIR/retired; safe while the server runs\n" +
          base::render_flags(retire_flags(defaults), 6, false) +
+         "  compact DIR...    rewrites sealed segments (a later segment begins with a record older\n"
+         "                    than --settle) as seg-N.zlog: no padding, zstd; every command and the\n"
+         "                    server read both forms; safe while the server runs\n"
          "\n" +
          base::render_flags({}, 2, true) +
          "\n"
@@ -157,7 +165,7 @@ std::string usage_text() {
 ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::string* error) {
   *out = Options{};
   if (argc < 2) {
-    *error = "missing COMMAND (verify, export, dump, stats, salvage, checkpoint, retire; see --help)";
+    *error = "missing COMMAND (verify, export, dump, stats, salvage, checkpoint, retire, compact; see --help)";
     return ParseOutcome::error;
   }
   const std::string_view first = argv[1];
@@ -172,7 +180,7 @@ ParseOutcome parse_args(int argc, const char* const* argv, Options* out, std::st
   const int flags_from = known ? 2 : 1;
   if (!known && first != "--help" && first != "-h" && first != "help" && first != "--version") {
     *error = "unknown command '" + std::string(first) +
-             "' (verify, export, dump, stats, salvage, checkpoint, retire; see --help)";
+             "' (verify, export, dump, stats, salvage, checkpoint, retire, compact; see --help)";
     return ParseOutcome::error;
   }
   if (first == "help") return ParseOutcome::help;

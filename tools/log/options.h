@@ -11,7 +11,7 @@
 
 namespace busyring::logtool {
 
-enum class Command : uint8_t { verify, export_records, dump, stats, salvage, checkpoint, retire };
+enum class Command : uint8_t { verify, export_records, dump, stats, salvage, checkpoint, retire, compact };
 enum class Format : uint8_t { jsonl, csv };
 
 // A record is exported since a checkpoint only once it arrived this long ago: by then the
@@ -26,7 +26,9 @@ struct Options {
   uint64_t from_id = 0;                 // export: records with id >= from_id
   std::string checkpoint;               // export --since-checkpoint FILE; checkpoint commit FILE;
                                         // retire --checkpoint FILE
-  uint64_t settle_s = kDefaultSettleS;  // export --since-checkpoint: younger records wait
+  uint64_t settle_s = kDefaultSettleS;  // export --since-checkpoint: younger records wait;
+                                        // compact: a segment is sealed once a later one begins
+                                        // with a record this old
   bool settle_given = false;            // --settle was on the command line
   bool json = false;                    // stats
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "busyring/base/clock.h"
+#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::logtool {
@@ -72,7 +73,14 @@ uint64_t log_bytes(const std::vector<std::string>& data_dirs) {
     for (const ShardLog& shard : log.value()) {
       for (const uint32_t index : shard.segments) {
         struct stat st {};
-        if (stat(storage::segment_path(shard.dir, index).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
+        if (stat(storage::segment_path(shard.dir, index).c_str(), &st) == 0) {
+          total += static_cast<uint64_t>(st.st_size);
+        } else {
+          storage::CompactHeader h;
+          std::string why;
+          if (storage::read_compact_header(storage::compact_path(shard.dir, index), index, h, why) == 0)
+            total += h.segment_bytes;  // a compacted segment is read as the segment it was
+        }
       }
     }
   }

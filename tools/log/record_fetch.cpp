@@ -32,7 +32,19 @@ RecordFetcher::Window* RecordFetcher::window_for(uint32_t file, const std::strin
   victim->fd = -1;
   victim->file = UINT32_MAX;
   victim->len = 0;
+  victim->compacted.reset();
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    auto m = std::make_unique<storage::MappedFile>();
+    if (const int rc = m->open(path); rc < 0) {
+      *error = "cannot open " + path + ": " + (rc == -EBADMSG ? m->problem() : std::strerror(-rc));
+      return nullptr;
+    }
+    victim->file = file;
+    victim->file_bytes = m->file_bytes();
+    victim->compacted = std::move(m);
+    return victim;
+  }
   if (fd < 0) {
     *error = "cannot open " + path + ": " + std::strerror(errno);
     return nullptr;
@@ -59,6 +71,12 @@ bool RecordFetcher::fill(Window& w, const std::string& path, uint64_t offset, si
   }
   const auto len = static_cast<size_t>(end - start);
   if (w.buf.size() < len) w.buf.resize(len);
+  if (w.compacted) {
+    std::memcpy(w.buf.data(), w.compacted->data() + start, len);
+    w.start = start;
+    w.len = len;
+    return true;
+  }
   if (const int rc = base::pread_all(w.fd, w.buf.data(), len, start); rc < 0) {
     *error = "cannot read " + path + " at offset " + std::to_string(start) + ": " + std::strerror(-rc);
     w.len = 0;

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "busyring/storage/mapped_file.h"
 #include "busyring/storage/record.h"
 
 namespace busyring::logtool {
@@ -36,6 +38,8 @@ class RecordFetcher {
     size_t len = 0;
     uint64_t last_use = 0;
     std::vector<uint8_t> buf;  // decode_record reads with memcpy: no alignment needed
+    // A compacted segment (no .log to pread): its decompressed bytes, copied from instead.
+    std::unique_ptr<storage::MappedFile> compacted;
   };
 
   Window* window_for(uint32_t file, const std::string& path, std::string* error);

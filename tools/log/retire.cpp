@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "busyring/base/fs.h"
+#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/retired.h"
 #include "busyring/storage/segment.h"
 #include "busyring/storage/segment_summary.h"
@@ -150,10 +151,12 @@ base::Result<size_t> retire_dir(const std::string& data_dir, storage::RetiredLog
   size_t removed = 0;
   std::vector<std::string> dirs;
   for (const Candidate& c : candidates) {
-    if (::unlink(c.path.c_str()) != 0 && errno != ENOENT)
-      return base::Error{"cannot remove " + c.path + ": " + std::strerror(errno)};
-    ++removed;
     const std::string dir = base::parent_dir(c.path);
+    // Either form, and both (a compaction that stopped between rename and unlink).
+    for (const std::string& path : {c.path, storage::compact_path(dir, c.segment)})
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return base::Error{"cannot remove " + path + ": " + std::strerror(errno)};
+    ++removed;
     const std::string summary = storage::summary_path(dir, c.segment);  // after its segment: see the top
     if (::unlink(summary.c_str()) != 0 && errno != ENOENT)
       return base::Error{"cannot remove " + summary + ": " + std::strerror(errno)};

@@ -15,10 +15,17 @@ std::string segment_path(const std::string& dir, uint32_t index);
 
 // Shard numbers of the shard-KK directories in data_dir, sorted.
 [[nodiscard]] int list_shards(const std::string& data_dir, std::vector<uint32_t>& out);
-// Segment indexes of the seg-*.log files in a shard directory, sorted.
+// Segment indexes of a shard directory, sorted: its seg-*.log files and its compacted
+// seg-*.zlog ones (compact_segment.h; MappedFile opens those by their .log name), each once.
 [[nodiscard]] int list_segments(const std::string& dir, std::vector<uint32_t>& out);
 // Segment indexes of the seg-*.summary files (segment_summary.h) in a shard directory, sorted.
 [[nodiscard]] int list_summaries(const std::string& dir, std::vector<uint32_t>& out);
+// Only the compacted ones (seg-*.zlog), sorted.
+[[nodiscard]] int list_compacted_segments(const std::string& dir, std::vector<uint32_t>& out);
+
+// Bytes segment `index` of a shard directory takes on disk: its .log's size, else its
+// compacted .zlog's, else 0.
+uint64_t segment_disk_bytes(const std::string& dir, uint32_t index);
 
 struct DioAlign {
   uint32_t memory = 0;  // buffer address alignment

@@ -159,7 +159,7 @@ TEST_CASE("--since-checkpoint, --settle and checkpoint commit parse; misuse is o
       {{"export", "d", "--since-checkpoint", "cp", "--settle", "-1"}, "--settle: expected a duration 0s..24h, in whole seconds"},
       {{"export", "d", "--since-checkpoint", "cp", "--settle", "86401"}, "--settle: expected a duration 0s..24h, in whole seconds"},
       {{"verify", "d", "--since-checkpoint", "cp"}, "--since-checkpoint applies to export only"},
-      {{"stats", "d", "--settle", "1"}, "--settle applies to export only"},
+      {{"stats", "d", "--settle", "1"}, "--settle applies to export --since-checkpoint and compact only"},
       {{"checkpoint"}, "want 'checkpoint commit FILE'"},
       {{"checkpoint", "show", "cp"}, "want 'checkpoint commit FILE'"},
       {{"checkpoint", "commit", "a", "b"}, "want 'checkpoint commit FILE'"},
