@@ -304,6 +304,7 @@ test: all $(FAULTY) $(FAULTFS) $(UNIT) $(BLACKBOX) $(BUILD)/no-ipv6.so $(if $(FU
 # The cluster row (HAProxy to 1-3 nodes, ids from Redis) follows the single-node suite.
 bench: all
 	perf/bench $(if $(QUICK),--quick)
+	perf/tail_bench $(if $(QUICK),--quick)
 	BUSYRING_BIN=$(SERVER) perf/cluster_bench $(if $(QUICK),--quick)
 
 # Public headers (include/) and private ones (src/<module>/*.h) each compile alone.
