@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -86,9 +85,14 @@ ExportLagGauge::Fingerprint first_record(const MappedFile& file) {
 // fingerprint is this segment's (a checkpoint is never applied to another log).
 const SegmentMark* find_mark(const Checkpoint& c, uint32_t shard, uint32_t segment,
                              const ExportLagGauge::Fingerprint& f) {
-  for (const SegmentMark& m : c.segments)
-    if (m.shard == shard && m.segment == segment && m.first_id == f.id && m.first_arrival_ns == f.arrival_ns)
-      return &m;
+  for (uint32_t dir = 0; dir < c.dirs; ++dir) {  // marks are sorted by (dir, shard, segment)
+    const SegmentMark place{dir, shard, segment, 0, 0, 0, false};
+    const auto it = std::lower_bound(c.segments.begin(), c.segments.end(), place,
+                                     [](const SegmentMark& a, const SegmentMark& b) { return a.before(b); });
+    if (it != c.segments.end() && it->same_place(place) && it->first_id == f.id &&
+        it->first_arrival_ns == f.arrival_ns)
+      return &*it;
+  }
   return nullptr;
 }
 
@@ -98,22 +102,26 @@ bool sealed_in(const Checkpoint& c, uint32_t shard, uint32_t segment, const Expo
 }
 
 // One shard's oldest uncovered record: segments in order, up to the first with a record past
-// its mark.
+// its mark. `sealed` holds the fingerprints of sealed segments met before; `kept` gets those
+// met now (so those of retired segments are forgotten).
 uint64_t oldest_in_shard(const std::string& data_dir, uint32_t shard, const Checkpoint& c,
-                         ExportLagGauge::FingerprintCache& sealed) {
+                         const ExportLagGauge::FingerprintCache& sealed, ExportLagGauge::FingerprintCache& kept) {
   const std::string dir = shard_dir(data_dir, shard);
   std::vector<uint32_t> segments;
   if (list_segments(dir, segments) < 0) return 0;
   for (const uint32_t index : segments) {
     const auto cached = sealed.find({shard, index});
-    if (cached != sealed.end() && sealed_in(c, shard, index, cached->second)) continue;
+    if (cached != sealed.end() && sealed_in(c, shard, index, cached->second)) {
+      kept.insert(*cached);
+      continue;
+    }
     MappedFile file;
     if (file.open(segment_path(dir, index)) < 0) continue;  // retired while we looked
     const ExportLagGauge::Fingerprint f = first_record(file);
     if (f.id == 0) continue;  // no record yet (the prepared next segment)
     const SegmentMark* mark = find_mark(c, shard, index, f);
     if (mark != nullptr && mark->sealed) {
-      sealed[{shard, index}] = f;
+      kept[{shard, index}] = f;
       continue;
     }
     const uint64_t arrival = first_arrival_from(file, mark != nullptr ? mark->offset : 0);
@@ -129,15 +137,12 @@ uint64_t ExportLagGauge::oldest_uncovered_ns(const std::string& data_dir, const 
   std::vector<uint32_t> shards;
   if (list_shards(data_dir, shards) < 0) return 0;
   uint64_t oldest = 0;
+  FingerprintCache kept;
   for (const uint32_t k : shards) {
-    const uint64_t arrival = oldest_in_shard(data_dir, k, checkpoint, sealed);
+    const uint64_t arrival = oldest_in_shard(data_dir, k, checkpoint, sealed, kept);
     if (arrival != 0 && (oldest == 0 || arrival < oldest)) oldest = arrival;
   }
-  // Forget the fingerprints of segments that were retired.
-  std::erase_if(sealed, [&](const auto& entry) {
-    return !std::binary_search(shards.begin(), shards.end(), entry.first.first) ||
-           ::access(segment_path(shard_dir(data_dir, entry.first.first), entry.first.second).c_str(), F_OK) != 0;
-  });
+  sealed.swap(kept);
   return oldest;
 }
 
