@@ -26,25 +26,28 @@ constexpr size_t kMaxCheckpointBytes = 256u << 20;
 // a longer run is unwritten space (or a write still landing, seen at the next measurement).
 constexpr uint64_t kMaxZeroRun = 64u << 10;
 
+using Fingerprint = ExportLagGauge::Fingerprint;
+
 // Stops at the first usage record at or after `from`.
 class FirstFrom final : public RecordVisitor {
  public:
   explicit FirstFrom(uint64_t from) : from_(from) {}
   bool on_record(const RecordView& r, uint64_t offset) override {
     if (offset < from_) return true;
-    arrival_ns = r.arrival_ns;
+    found = {r.id, r.arrival_ns};
     return false;
   }
-  uint64_t arrival_ns = 0;
+  Fingerprint found;
 
  private:
   uint64_t from_;
 };
 
-// The arrival of the first usage record at or after `from` (a record end), 0 when none. Walks
-// records and padding from `from`; a skip marker or damage there (rare: they void stretches by
-// absolute offsets) falls back to the scanner over the whole segment.
-uint64_t first_arrival_from(const MappedFile& file, uint64_t from) {
+// The first usage record at or after `from` (a record end, or 0), id 0 when none. Walks records
+// and padding from `from`, so an empty segment (the prepared next one) costs a few pages, not
+// a scan of its whole size; a skip marker or damage there (rare: markers void stretches by
+// absolute offsets) falls back to the scanner from the segment's start, as export reads it.
+Fingerprint first_usage_from(const MappedFile& file, uint64_t from) {
   const uint8_t* data = file.data();
   const uint64_t size = file.scan_bytes();
   uint64_t pos = from;
@@ -57,34 +60,18 @@ uint64_t first_arrival_from(const MappedFile& file, uint64_t from) {
       zeros += kRecordAlign;
       continue;
     }
-    if (status == DecodeStatus::ok && r.kind == RecordKind::usage) return r.arrival_ns;
+    if (status == DecodeStatus::ok && r.kind == RecordKind::usage) return {r.id, r.arrival_ns};
     FirstFrom first(from);
     (void)scan_segment(data, size, &first);
-    return first.arrival_ns;
+    return first.found;
   }
-  return 0;
-}
-
-// Stops at the first usage record: a segment's fingerprint, as export records it.
-class FirstRecord final : public RecordVisitor {
- public:
-  bool on_record(const RecordView& r, uint64_t) override {
-    found = {r.id, r.arrival_ns};
-    return false;
-  }
-  ExportLagGauge::Fingerprint found;
-};
-
-ExportLagGauge::Fingerprint first_record(const MappedFile& file) {
-  FirstRecord first;
-  if (file.scan_bytes() > 0) (void)scan_segment(file.data(), file.scan_bytes(), &first);
-  return first.found;
+  return {};
 }
 
 // The checkpoint's mark for this segment, from whichever DIR it was exported as: the one whose
 // fingerprint is this segment's (a checkpoint is never applied to another log).
 const SegmentMark* find_mark(const Checkpoint& c, uint32_t shard, uint32_t segment,
-                             const ExportLagGauge::Fingerprint& f) {
+                             const Fingerprint& f) {
   for (uint32_t dir = 0; dir < c.dirs; ++dir) {  // marks are sorted by (dir, shard, segment)
     const SegmentMark place{dir, shard, segment, 0, 0, 0, false};
     const auto it = std::lower_bound(c.segments.begin(), c.segments.end(), place,
@@ -96,7 +83,7 @@ const SegmentMark* find_mark(const Checkpoint& c, uint32_t shard, uint32_t segme
   return nullptr;
 }
 
-bool sealed_in(const Checkpoint& c, uint32_t shard, uint32_t segment, const ExportLagGauge::Fingerprint& f) {
+bool sealed_in(const Checkpoint& c, uint32_t shard, uint32_t segment, const Fingerprint& f) {
   const SegmentMark* m = find_mark(c, shard, segment, f);
   return m != nullptr && m->sealed;
 }
@@ -117,15 +104,15 @@ uint64_t oldest_in_shard(const std::string& data_dir, uint32_t shard, const Chec
     }
     MappedFile file;
     if (file.open(segment_path(dir, index)) < 0) continue;  // retired while we looked
-    const ExportLagGauge::Fingerprint f = first_record(file);
+    const Fingerprint f = first_usage_from(file, 0);  // as export fingerprints a segment
     if (f.id == 0) continue;  // no record yet (the prepared next segment)
     const SegmentMark* mark = find_mark(c, shard, index, f);
     if (mark != nullptr && mark->sealed) {
       kept[{shard, index}] = f;
       continue;
     }
-    const uint64_t arrival = first_arrival_from(file, mark != nullptr ? mark->offset : 0);
-    if (arrival != 0) return arrival;
+    const Fingerprint waiting = first_usage_from(file, mark != nullptr ? mark->offset : 0);
+    if (waiting.id != 0) return waiting.arrival_ns;
   }
   return 0;
 }
