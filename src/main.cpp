@@ -28,6 +28,7 @@
 #include "busyring/net/server.h"
 #include "busyring/net/shared_tokens.h"
 #include "busyring/storage/data_dir.h"
+#include "busyring/storage/export_lag.h"
 #include "busyring/storage/fault_hook.h"
 #include "busyring/storage/log_size.h"
 #include "busyring/storage/recover_all.h"
@@ -357,5 +358,10 @@ int main(int argc, char** argv) {
   storage::LogSizeGauge log_size;  // measured from now on; POSTs stop at --max-log-size
   log_size.start(config.data_dir, config.max_log_size);
   plan.log_size = &log_size;
+  storage::ExportLagGauge export_lag;  // --export-checkpoint: measured once a second
+  if (!config.export_checkpoint.empty()) {
+    export_lag.start(config.data_dir, config.export_checkpoint);
+    plan.export_lag = &export_lag;
+  }
   return net::run_server(config, *id_start.value().source, std::move(plan), metrics_view.data());
 }

@@ -8,6 +8,7 @@
 #include "busyring/api/errors.h"
 #include "busyring/api/status_page.h"
 #include "busyring/base/assert.h"
+#include "busyring/base/clock.h"
 #include "busyring/metrics/exposition.h"
 
 namespace busyring::api {
@@ -120,6 +121,10 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       metrics::IdSourceGauges gauges{ids.up, ids.refused, ids.reserve_ids, ids.calls, ids.errors};
       metrics::LogGauges log;
       if (ctx.log_size != nullptr) log = {ctx.log_size->live_bytes(), ctx.log_size->max_bytes()};
+      if (ctx.export_lag != nullptr) {
+        log.export_lag_known = true;
+        log.export_lag_ns = ctx.export_lag->lag_ns(base::wall_ns());
+      }
       const size_t n = metrics::render_metrics_page(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
                                                     error_reason_names(), static_cast<size_t>(ErrorId::count),
                                                     ids.shared ? &gauges : nullptr,

@@ -170,6 +170,12 @@ base::FlagTable flag_table(Config& c) {
                 "deletes records. 0: no limit",
                 c.max_log_size, 0, 1ull << 50)
           .defaults_to("0 (no limit)"),
+      base::text_flag("--export-checkpoint", "FILE",
+                      "the export chain's committed checkpoint (busyring-export.service's BUSYRING_CHECKPOINT); "
+                      "/metrics then shows busyring_export_lag_seconds, the age of the oldest record FILE does not "
+                      "cover yet (every record while FILE does not exist)",
+                      c.export_checkpoint)
+          .defaults_to("none (no export lag gauge)"),
       duration_flag("--log-interval", "log rate, p99 latency and records per flush this often; 0 is off",
                     c.log_interval_ms, ms, 0, kMaxTimeoutNs)
           .defaults_to("off"),

@@ -172,6 +172,11 @@ void log_gauges(TextWriter& out, const LogGauges* g) {
          "Bytes of log segment files on disk (retire exported ones with busyring-log retire).", g->live_bytes);
   single(out, "busyring_log_max_bytes", "gauge",
          "--max-log-size: at it, POSTs answer 503 until segments are retired (0: no limit).", g->max_bytes);
+  if (!g->export_lag_known) return;
+  out.line("# HELP busyring_export_lag_seconds Age of the oldest record the committed export checkpoint "
+           "(--export-checkpoint) does not cover yet; 0 when every record is exported.\n"
+           "# TYPE busyring_export_lag_seconds gauge\nbusyring_export_lag_seconds %llu.%03llu\n",
+           ull(g->export_lag_ns / 1'000'000'000), ull(g->export_lag_ns / 1'000'000 % 1000));
 }
 
 }  // namespace

@@ -127,6 +127,7 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
   shared.config = &config;
   shared.block_source = &source;
   shared.log_size = plan.log_size;
+  shared.export_lag = plan.export_lag;
   shared.all_metrics = all_metrics;
   shared.shard_count = plan.shards.size();
   shared.tokens = plan.tokens.get();

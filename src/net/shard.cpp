@@ -80,6 +80,7 @@ base::Status Shard::start() noexcept {
   render_ctx_.date = &date_;
   render_ctx_.id_source = shared_.block_source;
   render_ctx_.log_size = shared_.log_size;
+  render_ctx_.export_lag = shared_.export_lag;
 
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return base::Error{"eventfd: " + errno_text(-errno)};

@@ -51,6 +51,7 @@ struct SharedState {
   const config::Config* config = nullptr;
   ids::BlockSource* block_source = nullptr;
   const storage::LogSizeGauge* log_size = nullptr;  // --max-log-size
+  const storage::ExportLagGauge* export_lag = nullptr;  // --export-checkpoint
   const metrics::ShardMetrics* const* all_metrics = nullptr;
   size_t shard_count = 0;
   std::atomic<bool> stop{false};

@@ -129,3 +129,44 @@ TEST_CASE("busyring-log verify, export and salvage show progress on a terminal o
     CHECK(tty.err.compare(tty.err.size() - 4, 4, "\r\033[K") == 0);  // cleared at the end
   }
 }
+
+// retire reads each sealed segment whole before it deletes it: the same line on a terminal.
+// Retiring deletes, so the terminal and the pipe each get their own copy of one log, exported
+// and committed alike; the result (stdout, and the summary on stderr) is the same for both.
+TEST_CASE("busyring-log retire shows progress on a terminal only", "[blackbox][logtool]") {
+  REQUIRE(access(log_tool().c_str(), X_OK) == 0);
+  TempDir dir;
+  const std::string piped_data = dir.sub("piped");
+  const std::string tty_data = dir.sub("tty");
+  fill_log(piped_data);
+  REQUIRE(run_command("cp -a " + piped_data + " " + tty_data) == 0);
+  for (const std::string& data : {piped_data, tty_data}) {
+    const std::string checkpoint = data + ".checkpoint";
+    const ToolRun exported = run({"export", data, "--since-checkpoint", checkpoint, "--settle", "0"}, false);
+    INFO(exported.err);
+    REQUIRE(exported.status.code == 0);
+    REQUIRE(run({"checkpoint", "commit", checkpoint}, false).status.code == 0);
+  }
+  const ToolRun piped = run({"retire", piped_data, "--checkpoint", piped_data + ".checkpoint"}, false);
+  const ToolRun tty = run({"retire", tty_data, "--checkpoint", tty_data + ".checkpoint"}, true);
+  INFO("piped stdout: " << piped.out << "piped stderr: " << piped.err << "\nterminal stderr: " << tty.err);
+  CHECK(piped.status.code == 0);
+  CHECK(tty.status.code == 0);
+  // Something was retired (a segment read whole), the same count in both.
+  REQUIRE(piped.out.rfind(piped_data + ": ", 0) == 0);
+  CHECK(tty.out == tty_data + piped.out.substr(piped_data.size()));
+  const std::string summary = "busyring-log: retire: ";
+  CHECK(piped.err.rfind(summary, 0) == 0);  // off a terminal, nothing but the result
+  CHECK(piped.err.find('\r') == std::string::npos);
+  // On the terminal: the line ("retire: X of Y MiB (P%), R MiB/s"), cleared, then the same summary.
+  const size_t at = tty.err.find("\r\033[Kretire: ");
+  REQUIRE(at != std::string::npos);
+  CHECK(tty.err.find(" of ", at) != std::string::npos);
+  CHECK(tty.err.find("%)", at) != std::string::npos);
+  CHECK(tty.err.find("MiB/s", at) != std::string::npos);
+  const size_t cleared = tty.err.rfind("\r\033[K");
+  REQUIRE(cleared != std::string::npos);
+  // The pty turns "\n" into "\r\n".
+  CHECK(tty.err.substr(cleared + 4).rfind(summary, 0) == 0);
+  CHECK(tty.err.find('\n') == tty.err.size() - 1);  // one line of result, after the progress
+}

@@ -53,7 +53,8 @@ double queried_records_written(uint16_t prometheus_port, std::string* raw) {
 
 TEST_CASE("promtool check metrics accepts /metrics after a mix of answers", "[blackbox][ops]") {
   require_program(kPromtool);
-  TestServer s;
+  TempDir export_state;  // --export-checkpoint: the export lag gauge is checked too
+  TestServer s({"--export-checkpoint", export_state.sub("checkpoint")});
   {
     Client c(s.port());
     REQUIRE(roundtrip(c, post_request(usage_body("promtool"))).status == 201);
@@ -68,6 +69,7 @@ TEST_CASE("promtool check metrics accepts /metrics after a mix of answers", "[bl
     INFO("status " << status << " in\n" << body);
     CHECK(body.find(std::string(",code=\"") + status + "\"} 1\n") != std::string::npos);
   }
+  CHECK(body.find("\n# TYPE busyring_export_lag_seconds gauge\nbusyring_export_lag_seconds ") != std::string::npos);
 
   TempDir dir;
   const std::string metrics_file = dir.sub("metrics.txt");

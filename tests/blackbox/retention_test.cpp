@@ -218,6 +218,14 @@ TEST_CASE("issue 17: retire deletes only exported sealed segments, while the ser
     CHECK(id <= highest + 64);
   }
   REQUIRE(server->stop().code == 0);
+  // stats counts the retired ids as retired: no hole, no duplicate, every acknowledged id
+  // either on disk or retired.
+  r = tool({"stats", dir.path()});
+  INFO(r.out << r.err);
+  CHECK(r.ok());
+  CHECK(r.out.find("holes          0 ids in 0 ranges\n") != std::string::npos);
+  CHECK(r.out.find("retired        " + std::to_string(gone.size()) + " ids ") != std::string::npos);
+  CHECK(r.out.find("duplicate ids  0\n") != std::string::npos);
 
   // A sealed segment that was not retired, removed by hand: refused like any other.
   std::vector<uint32_t> segments;

@@ -1,4 +1,4 @@
-// A progress line for the log tool's long commands (verify, export, salvage, and later retire):
+// A progress line for the log tool's long commands (verify, export, salvage, retire):
 // on a terminal, one line on stderr redrawn in place ("\r") at most four times a second, with
 // bytes (or records) done of the total, the rate and the time left; off a terminal nothing at
 // all, so a script sees only the result. Anything printed while the line is shown must call

@@ -22,7 +22,9 @@
 // missing segment) and which the next run removes with the other leftovers of retired segments.
 // The other order would leave a retired segment without its summary, which the next start
 // would scan in full and summarise again before the next run deleted it.
+// On a terminal, a progress line counts the bytes of the segments read whole (progress.h).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +41,7 @@
 #include "checkpoint.h"
 #include "commands.h"
 #include "log_reader.h"
+#include "progress.h"
 
 namespace busyring::logtool {
 namespace {
@@ -71,6 +74,8 @@ struct Candidate {
   uint64_t records = 0;
   uint64_t min_id = 0;
   uint64_t max_id = 0;
+  const SegmentMark* mark = nullptr;  // null: retired by an earlier run, nothing to check
+  uint64_t file_bytes = 0;            // what checking it reads (the progress line's unit)
 };
 
 const SegmentMark* find_mark(const Checkpoint& c, uint32_t dir, uint32_t shard, uint32_t segment) {
@@ -110,7 +115,13 @@ bool retirable(const std::string& path, const SegmentMark& mark, Candidate& c, s
   return true;
 }
 
-// The segments of one DIR that may go, shard by shard (each a prefix after what was retired).
+uint64_t size_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// The segments of one DIR that may go, shard by shard (each a prefix after what was retired),
+// by the checkpoint's marks alone; check_candidates then reads each.
 bool find_candidates(const std::string& data_dir, uint32_t dir, const Checkpoint& checkpoint,
                      const storage::RetiredLog& retired, std::vector<Candidate>& out, std::string* problem) {
   auto log = open_log(data_dir);
@@ -130,14 +141,30 @@ bool find_candidates(const std::string& data_dir, uint32_t dir, const Checkpoint
       if (static_cast<int64_t>(index) != expected) break;  // a gap: the server refuses it; leave it be
       const SegmentMark* mark = find_mark(checkpoint, dir, shard.shard, index);
       if (mark == nullptr || !mark->sealed) break;
-      Candidate c{shard.shard, index, storage::segment_path(shard.dir, index), 0, 0, 0};
-      if (!retirable(c.path, *mark, c, problem)) return false;
+      Candidate c{shard.shard, index, storage::segment_path(shard.dir, index), 0, 0, 0, mark, 0};
+      c.file_bytes = size_of(c.path);
       out.push_back(c);
       expected = index + 1;
     }
   }
   return true;
 }
+
+// Reads every candidate whole (retirable), advancing the progress line by its bytes.
+bool check_candidates(std::vector<Candidate>& candidates, ProgressLine& progress, std::string* problem) {
+  for (Candidate& c : candidates) {
+    if (c.mark == nullptr) continue;
+    if (!retirable(c.path, *c.mark, c, problem)) return false;
+    progress.advance(c.file_bytes);
+  }
+  return true;
+}
+
+// One DIR's part of a run: its retired log and the segments that may go.
+struct DirPlan {
+  storage::RetiredLog retired;
+  std::vector<Candidate> candidates;
+};
 
 // Records the candidates in DATA_DIR/retired, then deletes them; the count deleted.
 base::Result<size_t> retire_dir(const std::string& data_dir, storage::RetiredLog& retired,
@@ -200,7 +227,10 @@ int run_retire(const Options& options, std::FILE* out, std::FILE* err) {
                     std::to_string(options.dirs.size()) + " (give the DIRs in the export's order); nothing retired");
     return 1;
   }
-  size_t total = 0;
+  // First what the marks allow in every DIR (cheap), so the progress line knows its total;
+  // then each DIR's candidates are read whole and deleted.
+  std::vector<DirPlan> plans(options.dirs.size());
+  uint64_t to_read = 0;
   for (uint32_t d = 0; d < options.dirs.size(); ++d) {
     const std::string& dir = options.dirs[d];
     auto retired = storage::load_retired(dir);
@@ -208,18 +238,32 @@ int run_retire(const Options& options, std::FILE* out, std::FILE* err) {
       print_error(err, Command::retire, retired.error() + "; nothing retired");
       return 1;
     }
-    std::vector<Candidate> candidates;
+    plans[d].retired = std::move(retired.value());
     std::string problem;
-    if (!find_candidates(dir, d, c, retired.value(), candidates, &problem)) {
+    if (!find_candidates(dir, d, c, plans[d].retired, plans[d].candidates, &problem)) {
       print_error(err, Command::retire, problem);
       return 1;
     }
-    auto removed = retire_dir(dir, retired.value(), candidates);
+    for (const Candidate& candidate : plans[d].candidates)
+      if (candidate.mark != nullptr) to_read += candidate.file_bytes;
+  }
+  ProgressLine progress(out, err, "retire", to_read, base::ProgressUnit::bytes);
+  size_t total = 0;
+  for (uint32_t d = 0; d < options.dirs.size(); ++d) {
+    const std::string& dir = options.dirs[d];
+    std::string problem;
+    const bool checked = check_candidates(plans[d].candidates, progress, &problem);
+    progress.interrupt();
+    if (!checked) {
+      print_error(err, Command::retire, problem);
+      return 1;
+    }
+    auto removed = retire_dir(dir, plans[d].retired, plans[d].candidates);
     if (!removed) {
       print_error(err, Command::retire, removed.error());
       return 1;
     }
-    if (auto swept = remove_leftover_summaries(dir, retired.value()); !swept) {
+    if (auto swept = remove_leftover_summaries(dir, plans[d].retired); !swept) {
       print_error(err, Command::retire, swept.error());
       return 1;
     }
@@ -227,6 +271,7 @@ int run_retire(const Options& options, std::FILE* out, std::FILE* err) {
     // A line per DIR that lost segments (load.sh's journal); a run that retires nothing is quiet.
     if (removed.value() > 0) std::fprintf(out, "%s: %zu segments retired\n", dir.c_str(), removed.value());
   }
+  progress.finish();
   std::fprintf(err, "busyring-log: retire: %zu segments retired (checkpoint generation %llu)\n", total,
                static_cast<unsigned long long>(c.generation));
   return 0;

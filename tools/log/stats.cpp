@@ -1,6 +1,7 @@
 // busyring-log stats DIR... [--json]: records, bytes, highest id, density (records / max id),
-// holes in [1, max id] as ranges (the first 20, then a count), duplicate ids (must be 0) and
-// records per shard. Memory: 8 bytes per record (the ids, sorted once). A damaged log is
+// holes in [1, max id] as ranges (the first 20, then a count), the ids of retired segments
+// (DATA_DIR/retired: exported and deleted, not holes), duplicate ids (must be 0) and records
+// per shard. Memory: 8 bytes per record (the ids, sorted once). A damaged log is
 // counted as far as it reads, said on stderr, and exits 1; so do duplicates.
 // Over the dirs of a cluster's nodes it also says the least value a shared id counter (Redis)
 // may hold: the highest id any node wrote or reserved (their DATA_DIR/id-ranges files).
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "busyring/ids/held_ranges.h"
+#include "busyring/storage/retired.h"
 #include "commands.h"
 #include "format.h"
 #include "holes.h"
@@ -72,6 +74,8 @@ void print_text(std::FILE* out, const IdSummary& ids, uint64_t bytes, uint64_t c
   if (ids.hole_ranges > ids.holes.size())
     holes += ", and " + std::to_string(ids.hole_ranges - ids.holes.size()) + " more ranges";
   std::fprintf(out, "holes          %s\n", holes.c_str());
+  std::fprintf(out, "retired        %llu ids (exported, deleted by busyring-log retire; never issued again)\n",
+               static_cast<unsigned long long>(ids.retired_ids));
   std::fprintf(out, "duplicate ids  %llu\n", static_cast<unsigned long long>(ids.duplicates));
   std::fprintf(out, "id counter     %llu (the least value for a shared id counter: redis-cli SET KEY %llu)\n",
                static_cast<unsigned long long>(counter_min), static_cast<unsigned long long>(counter_min));
@@ -104,7 +108,9 @@ void print_json(std::FILE* out, const IdSummary& ids, uint64_t bytes, uint64_t c
     append_u64(j, ids.holes[i].last);
     j += "]";
   }
-  j += "]},\"duplicate_ids\":";
+  j += "]},\"retired_ids\":";
+  append_u64(j, ids.retired_ids);
+  j += ",\"duplicate_ids\":";
   append_u64(j, ids.duplicates);
   j += ",\"id_counter_min\":";
   append_u64(j, counter_min);
@@ -130,6 +136,7 @@ int run_stats(const Options& options, std::FILE* out, std::FILE* err) {
   uint64_t bytes = 0;
   uint64_t damaged = 0;
   uint64_t held_max = 0;
+  storage::RetiredLog retired;  // every dir's spans, merged
   for (size_t i = 0; i < options.dirs.size(); ++i) {
     IdCollector collector(ids, shards, options.dirs[i], static_cast<uint32_t>(i));
     auto totals = walk_log(options.dirs[i], static_cast<uint32_t>(i), collector, nullptr);
@@ -143,13 +150,21 @@ int run_stats(const Options& options, std::FILE* out, std::FILE* err) {
       return 1;
     }
     for (const auto& r : held.value()) held_max = std::max(held_max, r.end - 1);
+    auto dir_retired = storage::load_retired(options.dirs[i]);
+    if (!dir_retired) {
+      print_error(err, Command::stats, dir_retired.error());
+      return 1;
+    }
+    for (const storage::RetiredIds& span : dir_retired.value().ids) retired.add_ids(span.first, span.last);
     bytes += totals.value().record_bytes;
     damaged += totals.value().damaged_segments;
     if (totals.value().damaged_segments > 0)
       print_error(err, Command::stats,
                   totals.value().first_problem + " (counted up to the damage; see busyring-log verify)");
   }
-  const IdSummary summary = summarize_ids(ids, kRangesShown);
+  std::vector<IdRange> retired_spans;
+  for (const storage::RetiredIds& span : retired.ids) retired_spans.push_back(IdRange{span.first, span.last});
+  const IdSummary summary = summarize_ids(ids, kRangesShown, retired_spans);
   const uint64_t counter_min = std::max(held_max, summary.max_id);
   if (options.json) {
     print_json(out, summary, bytes, counter_min, shards);

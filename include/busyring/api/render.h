@@ -9,6 +9,7 @@
 #include "busyring/ids/block_source.h"
 #include "busyring/http/response.h"
 #include "busyring/metrics/shard_metrics.h"
+#include "busyring/storage/export_lag.h"
 #include "busyring/storage/log_size.h"
 
 namespace busyring::api {
@@ -21,6 +22,7 @@ struct RenderContext {
   const http::DateLine* date = nullptr;
   const ids::BlockSource* id_source = nullptr;  // its health joins /healthz and /metrics
   const storage::LogSizeGauge* log_size = nullptr;  // the same for the live log's size
+  const storage::ExportLagGauge* export_lag = nullptr;  // --export-checkpoint; null: none
 };
 
 // Bytes written into out, or 0 if the response does not fit in cap.

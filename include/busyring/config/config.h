@@ -79,6 +79,10 @@ struct Config {
   // The live log's bound (bytes of segment files on disk): at it, POSTs get 503 until exported
   // segments are retired. 0: no bound.
   uint64_t max_log_size = 0;
+  // --export-checkpoint FILE: the export chain's committed checkpoint (busyring-export.service:
+  // /var/lib/busyring-export/checkpoint), read once a second for busyring_export_lag_seconds.
+  // Empty: no export is set up; the gauge is not exported.
+  std::string export_checkpoint;
   // Log writes in flight per shard, and the records an overlapping one waits for: measured
   // against one write in flight with wrk -c64, 4/8 won (perf/RESULTS.md).
   uint32_t log_writes = 4;

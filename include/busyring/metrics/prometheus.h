@@ -20,6 +20,8 @@ struct IdSourceGauges {
 struct LogGauges {
   uint64_t live_bytes = 0;  // bytes of segment files on disk
   uint64_t max_bytes = 0;   // --max-log-size; 0: none
+  bool export_lag_known = false;  // --export-checkpoint given
+  uint64_t export_lag_ns = 0;     // storage/export_lag.h
 };
 
 // Writes at most `cap` bytes into out; returns the bytes written (truncated output ends at the

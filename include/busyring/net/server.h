@@ -17,6 +17,7 @@
 #include "busyring/ids/id_range.h"
 #include "busyring/metrics/shard_metrics.h"
 #include "busyring/net/shared_tokens.h"
+#include "busyring/storage/export_lag.h"
 #include "busyring/storage/log_size.h"
 #include "busyring/storage/recovery.h"
 
@@ -47,6 +48,7 @@ struct ServerPlan {
   // server logs that there is nothing to reload.
   std::function<void()> on_reload;
   const storage::LogSizeGauge* log_size = nullptr;  // the live log against --max-log-size
+  const storage::ExportLagGauge* export_lag = nullptr;  // --export-checkpoint; null without it
 };
 
 // The signals the main thread waits for: SIGTERM, SIGINT, SIGQUIT (stop) and SIGHUP (reload).

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "busyring/storage/retired.h"
 #include "log_fixture.h"
 
 using namespace busyring;
@@ -99,7 +100,7 @@ TEST_CASE("stats: records, bytes, max id, density, holes and shards", "[logtool]
   CHECK(j.out ==
         "{\"records\":6,\"bytes\":" + std::to_string(bytes) +
             ",\"max_id\":10,\"density\":0.600000,\"holes\":{\"ids\":4,\"ranges\":2,\"first_ranges\":[[5,6],[8,9]]},"
-            "\"duplicate_ids\":0,\"id_counter_min\":10,\"shards\":[{\"dir\":\"" +
+            "\"retired_ids\":0,\"duplicate_ids\":0,\"id_counter_min\":10,\"shards\":[{\"dir\":\"" +
             log.data() + "\",\"shard\":0,\"records\":4},{\"dir\":\"" + log.data() +
             "\",\"shard\":1,\"records\":2}]}\n");
 }
@@ -144,4 +145,49 @@ TEST_CASE("stats: the least value for a shared id counter covers every node's re
   CHECK(r.rc == 0);
   CHECK(r.out.find("id counter     384 ") != std::string::npos);
   CHECK(run_tool({"stats", "--json", a.data()}).out.find("\"id_counter_min\":128,") != std::string::npos);
+}
+
+// Issue 17's operator after a retire: shard 0's first segment (ids 1, 3, 5) went with retire,
+// which wrote DATA_DIR/retired; shard 1 still holds 2, 4, 6 and shard 0 goes on with 7, 9.
+// Those retired ids are neither holes nor duplicates; a real hole (8) still is one.
+TEST_CASE("stats: ids of retired segments are retired, not holes", "[logtool]") {
+  LogDir log;
+  SegmentImage a(kTestSegment), b(kTestSegment);
+  for (const uint64_t id : {7, 9}) a.add(id, body_for(id));
+  for (const uint64_t id : {2, 4, 6}) b.add(id, body_for(id));
+  log.put(0, 1, a);
+  log.put(1, 0, b);
+  storage::RetiredLog retired;
+  retired.retire_through(0, 0);
+  retired.add_ids(1, 5);
+  REQUIRE(storage::save_retired(log.data(), retired).ok());
+  const auto r = run_tool({"stats", log.data()});
+  INFO(r.out << r.err);
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("records        5\n") != std::string::npos);
+  CHECK(r.out.find("max id         9\n") != std::string::npos);
+  CHECK(r.out.find("holes          1 ids in 1 ranges: 8\n") != std::string::npos);
+  CHECK(r.out.find("retired        3 ids ") != std::string::npos);
+  CHECK(r.out.find("duplicate ids  0\n") != std::string::npos);
+  CHECK(r.out.find("density        0.888889\n") != std::string::npos);  // (5 + 3) / 9
+  const auto j = run_tool({"stats", "--json", log.data()});
+  CHECK(j.out.find("\"holes\":{\"ids\":1,\"ranges\":1,\"first_ranges\":[[8,8]]},\"retired_ids\":3,") !=
+        std::string::npos);
+}
+
+// Everything retired: the highest id is the retired one, and nothing is a hole.
+TEST_CASE("stats: a log retired whole has its max id and no holes", "[logtool]") {
+  LogDir log;
+  SegmentImage empty(kTestSegment);
+  log.put(0, 3, empty);
+  storage::RetiredLog retired;
+  retired.retire_through(0, 2);
+  retired.add_ids(1, 40);
+  REQUIRE(storage::save_retired(log.data(), retired).ok());
+  const auto r = run_tool({"stats", log.data()});
+  INFO(r.out << r.err);
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("max id         40\n") != std::string::npos);
+  CHECK(r.out.find("holes          0 ids in 0 ranges\n") != std::string::npos);
+  CHECK(r.out.find("retired        40 ids ") != std::string::npos);
 }

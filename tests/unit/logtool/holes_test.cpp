@@ -71,3 +71,15 @@ TEST_CASE("id 0 counts as a record but fills no hole", "[logtool]") {
   CHECK(s.records == 2);
   CHECK(s.holes == std::vector<IdRange>{{1, 1}});
 }
+
+TEST_CASE("ids in retired spans are retired, not holes; the rest of a gap stays a hole", "[logtool]") {
+  std::vector<uint64_t> ids = {2, 4, 12};
+  // Retired: 1-3 (1 and 3 not on disk), 6-7, and 10-15 (past 12 too: max_id follows it).
+  const IdSummary s = summarize_ids(ids, 20, {{1, 3}, {6, 7}, {10, 15}});
+  CHECK(s.max_id == 15);
+  CHECK(s.retired_ids == 2 + 2 + 5);
+  CHECK(s.holes == std::vector<IdRange>{{5, 5}, {8, 9}});
+  CHECK(s.hole_ids == 3);
+  CHECK(s.duplicates == 0);
+  CHECK(density(s) == Approx(12.0 / 15.0));
+}
