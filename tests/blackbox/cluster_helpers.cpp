@@ -27,10 +27,16 @@ std::string program_path(const std::string& name) {
 
 std::string log_bin() {
   const char* env = std::getenv("BUSYRING_LOG_BIN");
-  if (env != nullptr && *env != '\0') return env;
-  const std::string server = server_bin();
-  const size_t slash = server.rfind('/');
-  return (slash == std::string::npos ? std::string() : server.substr(0, slash + 1)) + "busyring-log";
+  std::string bin = env != nullptr && *env != '\0' ? env : "";
+  if (bin.empty()) {
+    const std::string server = server_bin();
+    const size_t slash = server.rfind('/');
+    bin = (slash == std::string::npos ? std::string() : server.substr(0, slash + 1)) + "busyring-log";
+  }
+  if (bin[0] == '/') return bin;
+  // Absolute: scripts given it (load.sh) may run it from another directory.
+  char cwd[4096];
+  return getcwd(cwd, sizeof cwd) != nullptr ? std::string(cwd) + "/" + bin : bin;
 }
 
 uint64_t number_after(const std::string& text, std::string_view key, size_t from) {

@@ -16,7 +16,7 @@ constexpr int kServerStartMs = 20'000;  // Redis, HAProxy or a node starting on 
 // argv[0] for Program, which does no PATH search.
 std::string program_path(const std::string& name);
 
-// busyring-log (BUSYRING_LOG_BIN, else next to the server binary).
+// busyring-log (BUSYRING_LOG_BIN, else next to the server binary), as an absolute path.
 std::string log_bin();
 
 // The decimal number right after the first `key` at or after `from` in `text` (0 when absent).
