@@ -227,4 +227,27 @@ uint64_t id_source_calls(uint16_t port) {
   return at == std::string::npos ? 0 : std::strtoull(reply->body.c_str() + at + key.size(), nullptr, 10);
 }
 
+void check_front_refuses_when_all_down(Cluster& cluster, const std::string& tag) {
+  for (int k = 1; k <= cluster.nodes(); ++k)
+    BR_REQUIRE_LOGGED(cluster, cluster.wait_server_status(k, "DOWN", 30'000));
+  Client c(cluster.front_port());
+  REQUIRE(c.connected());
+  const Response r = roundtrip(c, post_request(usage_body(tag)));
+  INFO("front: " << r.status << " " << r.body);
+  check_error(r, 503, "no_node_available");
+  CHECK(r.header("Retry-After") == std::optional<std::string>("1"));
+}
+
+FinalCheck stop_and_check_records(Cluster& cluster, FrontLoad& load, const IdBodies& direct) {
+  load.stop();
+  check_answers(load, cluster);
+  FinalCheck out;
+  out.acked = all_acked(load, direct);  // REQUIREs unique ids
+  cluster.stop_nodes();
+  out.stats = check_records(cluster, out.acked);
+  INFO(out.stats.json);
+  CHECK(out.stats.records == out.acked.size());
+  return out;
+}
+
 }  // namespace blackbox::cluster

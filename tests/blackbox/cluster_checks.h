@@ -70,4 +70,16 @@ uint64_t total_503(const FrontLoad& load, const std::string& code);
 // (0 if unreadable).
 uint64_t id_source_calls(uint16_t port);
 
+// Waits until HAProxy sees every node DOWN, then REQUIREs that the front answers a post (its
+// body tagged `tag`) for them as a node would: 503 no_node_available with Retry-After: 1.
+void check_front_refuses_when_all_down(Cluster& cluster, const std::string& tag);
+
+struct FinalCheck {
+  IdBodies acked;  // through the front and straight to the nodes
+  Stats stats;
+};
+// The end of a store-in-trouble test: stops the load, checks its answers (check_answers), stops
+// every node and checks their records against every id acknowledged (check_records), one each.
+FinalCheck stop_and_check_records(Cluster& cluster, FrontLoad& load, const IdBodies& direct = {});
+
 }  // namespace blackbox::cluster
