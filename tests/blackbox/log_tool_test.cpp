@@ -112,13 +112,6 @@ std::vector<std::string> lines_of(const std::string& s) {
 
 size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
-void stop_cleanly(ServerProcess& server) {
-  const ExitStatus st = server.stop();
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
-
 // Posts `count` bodies over `connections` keep-alive connections (round-robin, so both shards
 // get some); REQUIREs a 201 and a fresh id for each.
 IdBodies post_records(uint16_t port, const std::string& tag, int count, int connections) {
