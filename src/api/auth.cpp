@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "busyring/base/io.h"
 #include "busyring/base/log.h"
 
 namespace busyring::api {
@@ -99,15 +100,11 @@ base::Result<TokenSet> load_token_file(const std::string& path) {
     ::close(fd);
     return base::Error{where + ": not a regular file; it must hold " + kShape};
   }
-  std::string text(kMaxTokenFileBytes + 1, '\0');
-  size_t got = 0;
-  ssize_t n = 0;
-  while (got < text.size() && (n = ::read(fd, text.data() + got, text.size() - got)) > 0) got += static_cast<size_t>(n);
-  const int read_errno = errno;
+  std::string text;
+  const int rc = base::read_secret(fd, text, kMaxTokenFileBytes);
   ::close(fd);
-  if (n < 0) return base::Error{where + ": " + std::strerror(read_errno)};
-  if (got > kMaxTokenFileBytes) return base::Error{where + ": larger than 64 KiB; it must hold " + kShape};
-  text.resize(got);
+  if (rc == -EFBIG) return base::Error{where + ": larger than 64 KiB; it must hold " + kShape};
+  if (rc < 0) return base::Error{where + ": " + std::strerror(-rc)};
   auto set = parse_token_text(text, where);
   // The tokens' bytes are not left behind in freed memory.
   explicit_bzero(text.data(), text.size());

@@ -69,6 +69,19 @@ int read_all(int fd, std::string& out, size_t max_bytes) {
   }
 }
 
+int read_secret(int fd, std::string& out, size_t max_bytes) {
+  out.assign(max_bytes + 1, '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = read_some(fd, out.data() + got, out.size() - got);
+    if (n < 0) return static_cast<int>(n);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);  // shrinking keeps the buffer: nothing is copied
+  return got > max_bytes ? -EFBIG : 0;
+}
+
 int read_file(const std::string& path, std::string& out, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;

@@ -102,7 +102,8 @@ Flag cpu_affinity_flag(Config& c) {
               }};
 }
 
-base::FlagTable flag_table(Config& c) {
+// Where the server listens and what one request or connection may take.
+base::FlagTable serving_flags(Config& c) {
   using base::count_flag;
   using base::duration_flag;
   using base::size_flag;
@@ -134,6 +135,13 @@ base::FlagTable flag_table(Config& c) {
                     c.idle_timeout_ms, ms, kNsPerMs, kMaxTimeoutNs),
       duration_flag("--request-timeout", "a started request must be complete within this; 408 after it",
                     c.request_timeout_ms, ms, kNsPerMs, kMaxTimeoutNs),
+  };
+}
+
+// Where ids come from (and its credentials), who may post, the admin listener.
+base::FlagTable id_and_access_flags(Config& c) {
+  using base::count_flag;
+  return {
       count_flag("--id-block", "N",
                  "ids a shard reserves at a time from the shared counter: at most threads x N ids are "
                  "unused at any moment, keeping ids dense",
@@ -163,6 +171,16 @@ base::FlagTable flag_table(Config& c) {
                  "with redis or etcd: the most ids held in reserve; one reservation of N/2 whenever the "
                  "reserve falls under N/2",
                  c.id_reserve, 2, 1u << 30),
+  };
+}
+
+// The log on disk, the server's own log lines, and tuning.
+base::FlagTable log_and_tuning_flags(Config& c) {
+  using base::count_flag;
+  using base::duration_flag;
+  using base::size_flag;
+  const base::DurationUnits ms{kNsPerMs};
+  return {
       size_flag("--segment-size", "log segment file size", c.segment_size, 1ull << 20, 1ull << 40, 1ull << 20),
       size_flag("--max-log-size",
                 "once the segment files on disk reach this, POST answers 503 (Retry-After) and /healthz "
@@ -193,6 +211,14 @@ base::FlagTable flag_table(Config& c) {
                         "loadtest send text/plain, curl -d a form)",
                         c.strict_content_type),
   };
+}
+
+// Every flag, in --help's order.
+base::FlagTable flag_table(Config& c) {
+  base::FlagTable table = serving_flags(c);
+  for (base::FlagTable part : {id_and_access_flags(c), log_and_tuning_flags(c)})
+    table.insert(table.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  return table;
 }
 
 }  // namespace

@@ -52,24 +52,27 @@ ChunkLine::Step ChunkLine::feed(const char* p, size_t n, size_t& used, uint32_t 
   return Step::more;
 }
 
+ChunkLine::Step ChunkLine::step_size(char c) noexcept {
+  const int v = hex_value(c);
+  if (v >= 0) {
+    if ((size_ >> 60) != 0) return Step::bad;  // a 17th significant digit overflows
+    size_ = size_ << 4 | static_cast<uint64_t>(v);
+    state_ = State::digits;
+    return Step::more;
+  }
+  if (state_ == State::first_digit) return Step::bad;
+  if (c == ';') state_ = State::before_name;
+  else if (is_ws(c)) state_ = State::bws_before_semi;
+  else if (c == '\r') state_ = State::lf;
+  else return Step::bad;
+  return Step::more;
+}
+
 ChunkLine::Step ChunkLine::step(char c) noexcept {
   switch (state_) {
     case State::first_digit:
-    case State::digits: {
-      const int v = hex_value(c);
-      if (v >= 0) {
-        if ((size_ >> 60) != 0) return Step::bad;  // a 17th significant digit overflows
-        size_ = size_ << 4 | static_cast<uint64_t>(v);
-        state_ = State::digits;
-        return Step::more;
-      }
-      if (state_ == State::first_digit) return Step::bad;
-      if (c == ';') state_ = State::before_name;
-      else if (is_ws(c)) state_ = State::bws_before_semi;
-      else if (c == '\r') state_ = State::lf;
-      else return Step::bad;
-      return Step::more;
-    }
+    case State::digits:
+      return step_size(c);
     case State::bws_before_semi:
       if (c == ';') state_ = State::before_name;
       else if (!is_ws(c)) return Step::bad;

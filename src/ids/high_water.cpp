@@ -1,12 +1,6 @@
 // The durable local counter; see high_water.h.
 #include "high_water.h"
 
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -17,10 +11,6 @@
 
 namespace busyring::ids {
 namespace {
-
-constexpr int kBackoffMinMs = 10;
-constexpr int kBackoffMaxMs = 1000;
-constexpr int kIdlePollMs = 1000;
 
 constexpr const char* kProblemWrite =
     "the id high water (DATA_DIR/id-ranges) cannot be written: ids come from what it covers, then 503 "
@@ -36,14 +26,7 @@ HighWaterBlockSource::HighWaterBlockSource(std::string path, uint64_t first_id, 
       next_(std::max<uint64_t>(1, first_id)),
       durable_end_(std::max<uint64_t>({1, first_id, durable_end})) {}
 
-HighWaterBlockSource::~HighWaterBlockSource() {
-  stop_.store(true);
-  if (thread_.joinable()) {
-    wake();
-    thread_.join();
-  }
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+HighWaterBlockSource::~HighWaterBlockSource() { refill_.stop(); }
 
 int HighWaterBlockSource::write_high_water(uint64_t end) {
   const std::string text = std::string(kLocalMarker) + "\n1 " + std::to_string(end) + "\n";
@@ -51,20 +34,11 @@ int HighWaterBlockSource::write_high_water(uint64_t end) {
 }
 
 base::Status HighWaterBlockSource::start() {
-  if (step() == Step::failed)
+  if (step() == RefillStep::failed)
     return base::Error{"cannot write " + path_ + " (the id high water: " + std::strerror(last_error_) +
                        "); check the data dir's free space and permissions"};
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) return base::Error{std::string("eventfd: ") + std::strerror(errno)};
-  // Every signal blocked in the thread, as for the Redis source's: SIGTERM is main's.
-  sigset_t all, before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "busyring-ids");
-    run();
-  });
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  if (auto st = refill_.open(); !st) return st;
+  refill_.start([this] { return step(); });
   return base::ok_status();
 }
 
@@ -80,7 +54,7 @@ IdRange HighWaterBlockSource::take(uint32_t count) noexcept {
     }
   }
   const uint64_t used_to = got.empty() ? first : got.end;
-  if (end - std::min(end, used_to) < low_water_ && !wake_pending_.exchange(true)) wake();
+  if (end - std::min(end, used_to) < low_water_) refill_.request();
   return got;
 }
 
@@ -94,54 +68,22 @@ SourceStats HighWaterBlockSource::stats() const noexcept {
   return s;
 }
 
-void HighWaterBlockSource::run() {
-  int backoff_ms = kBackoffMinMs;
-  while (!stop_.load()) {
-    wake_pending_.store(false);  // before looking, so a later take wakes us again
-    switch (step()) {
-      case Step::again: backoff_ms = kBackoffMinMs; break;
-      case Step::idle:
-        backoff_ms = kBackoffMinMs;
-        wait(kIdlePollMs);
-        break;
-      case Step::failed:
-        wait(backoff_ms);
-        backoff_ms = std::min(backoff_ms * 2, kBackoffMaxMs);
-        break;
-    }
-  }
-}
-
 // One write when the counter is within low_water_ of the durable end.
-HighWaterBlockSource::Step HighWaterBlockSource::step() {
+RefillStep HighWaterBlockSource::step() {
   const uint64_t end = durable_end_.load(std::memory_order_relaxed);
   const uint64_t next = next_.load(std::memory_order_relaxed);
-  if (end > next && end - next >= low_water_) return Step::idle;
+  if (end > next && end - next >= low_water_) return RefillStep::idle;
   const uint64_t new_end = std::max(end, next) + half_;
   if (const int rc = write_high_water(new_end); rc < 0) {
     last_error_ = -rc;
     if (!failing_.exchange(true))
       BR_LOG_ERROR("id source: cannot write %s: %s; ids are issued up to %llu, then 503 until it can be written",
                    path_.c_str(), std::strerror(-rc), static_cast<unsigned long long>(end - 1));
-    return Step::failed;
+    return RefillStep::failed;
   }
   if (failing_.exchange(false)) BR_LOG_INFO("id source: %s written again", path_.c_str());
   durable_end_.store(new_end, std::memory_order_release);
-  return Step::again;
-}
-
-void HighWaterBlockSource::wait(int timeout_ms) {
-  pollfd p{wake_fd_, POLLIN, 0};
-  if (::poll(&p, 1, timeout_ms) > 0) {
-    uint64_t n = 0;
-    if (::read(wake_fd_, &n, sizeof n) < 0) { /* EAGAIN: another read took it */ }
-  }
-}
-
-void HighWaterBlockSource::wake() noexcept {
-  if (wake_fd_ < 0) return;
-  const uint64_t one = 1;
-  if (::write(wake_fd_, &one, sizeof one) < 0) { /* EAGAIN: the counter is already non-zero */ }
+  return RefillStep::again;
 }
 
 }  // namespace busyring::ids

@@ -18,10 +18,10 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <thread>
 
 #include "busyring/base/result.h"
 #include "busyring/ids/block_source.h"
+#include "refill_thread.h"
 
 namespace busyring::ids {
 
@@ -46,24 +46,17 @@ class HighWaterBlockSource final : public BlockSource {
   uint64_t durable_end() const noexcept { return durable_end_.load(std::memory_order_acquire); }
 
  private:
-  enum class Step { idle, again, failed };
-  void run();
-  Step step();
+  RefillStep step();
   int write_high_water(uint64_t end);
-  void wait(int timeout_ms);
-  void wake() noexcept;
 
   const std::string path_;
   const uint64_t half_;       // ids added per write
   const uint64_t low_water_;  // write again when fewer than this are left below the end
-  int wake_fd_ = -1;
   int last_error_ = 0;  // errno of the last failed write; the writing thread (or start) only
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> failing_{false};  // the last write failed
   alignas(64) std::atomic<uint64_t> next_;
   alignas(64) std::atomic<uint64_t> durable_end_;
-  alignas(64) std::atomic<bool> wake_pending_{false};
+  RefillThread refill_{RefillTiming{.backoff_min_ms = 10, .backoff_max_ms = 1000, .idle_poll_ms = 1000}};
 };
 
 }  // namespace busyring::ids

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "busyring/base/io.h"
 #include "busyring/base/log.h"
 
 namespace busyring::ids {
@@ -27,16 +28,12 @@ base::Result<RedisCredentials> load_redis_credentials(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return base::Error{where + ": " + std::strerror(errno) + " (it must hold " + kShape + ")"};
   struct stat st {};
-  std::string text(kMaxFileBytes + 1, '\0');
-  size_t got = 0;
-  ssize_t n = 0;
   const bool stat_ok = ::fstat(fd, &st) == 0;
-  while (got < text.size() && (n = ::read(fd, text.data() + got, text.size() - got)) > 0) got += static_cast<size_t>(n);
-  const int read_errno = errno;
+  std::string text;
+  const int rc = base::read_secret(fd, text, kMaxFileBytes);
   ::close(fd);
-  if (n < 0) return base::Error{where + ": " + std::strerror(read_errno)};
-  if (got > kMaxFileBytes) return base::Error{where + ": larger than 4 KiB; it must hold " + kShape};
-  text.resize(got);
+  if (rc == -EFBIG) return base::Error{where + ": larger than 4 KiB; it must hold " + kShape};
+  if (rc < 0) return base::Error{where + ": " + std::strerror(-rc)};
   // The first line is the credentials; only blank lines may follow (an editor's last newline).
   const size_t eol = text.find('\n');
   std::string line = text.substr(0, eol);

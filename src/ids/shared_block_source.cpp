@@ -1,12 +1,6 @@
 // The reserving thread and the shards' side of a shared id counter, whatever the store.
 #include "shared_block_source.h"
 
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -17,14 +11,6 @@
 #include "busyring/base/log.h"
 
 namespace busyring::ids {
-namespace {
-
-constexpr int kBackoffMinMs = 50;     // after a failed call, doubling...
-constexpr int kBackoffMaxMs = 1000;   // ...up to this
-constexpr int kIdlePollMs = 1000;     // a full reserve: look again this often anyway
-
-}  // namespace
-
 std::string range_record(IdRange r) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64, r.first, r.end);
@@ -57,38 +43,20 @@ SharedBlockSource::SharedBlockSource(std::unique_ptr<RangeStore> store, IdRange 
       last_range_(last_range.empty() ? std::string() : range_record(last_range)),
       held_holes_(held_holes) {
   BR_ASSERT(half_ <= IdReserve::kMaxRange);
-  store_->interrupt_when(stop_);
+  store_->interrupt_when(refill_.stopping());
 }
 
-SharedBlockSource::~SharedBlockSource() {
-  stop_.store(true);
-  if (thread_.joinable()) {
-    wake();
-    thread_.join();
-  }
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+SharedBlockSource::~SharedBlockSource() { refill_.stop(); }
 
 base::Status SharedBlockSource::start(const std::string& ranges_path) {
   if (auto st = ranges_log_.open(ranges_path); !st) return st;
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) return base::Error{std::string("eventfd: ") + std::strerror(errno)};
+  if (auto st = refill_.open(); !st) return st;
   // One reservation before the shards start, so the first requests find ids; if the store does
   // not answer now the node still starts and says so (503 until it answers).
   if (step() == Step::failed && !access_refused_.load())  // a refusal has said so already
     BR_LOG_WARN("id source: no ids reserved yet from %s; POST /api/usages answers 503 until it has some",
                 store_->where().c_str());
-  // The thread starts with every signal blocked (it inherits this thread's mask): SIGTERM
-  // must reach the main thread's sigwait. A thread that left it unblocked would take a SIGTERM
-  // that arrives before main waits for it, and die of it, with the whole process.
-  sigset_t all, before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "busyring-ids");
-    run();
-  });
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  refill_.start([this] { return step(); });
   return base::ok_status();
 }
 
@@ -121,26 +89,6 @@ SourceStats SharedBlockSource::stats() const noexcept {
   else if (!s.up && access_refused_.load(std::memory_order_relaxed)) s.problem = problem_access_.c_str();
   else if (!s.up) s.problem = problem_down_.c_str();
   return s;
-}
-
-void SharedBlockSource::run() {
-  int backoff_ms = kBackoffMinMs;
-  while (!stop_.load()) {
-    wake_pending_.store(false);  // before looking, so a shard's later take wakes us again
-    switch (step()) {
-      case Step::again:
-        backoff_ms = kBackoffMinMs;
-        break;
-      case Step::idle:
-        backoff_ms = kBackoffMinMs;
-        wait(kIdlePollMs);
-        break;
-      case Step::failed:
-        wait(backoff_ms);
-        backoff_ms = std::min(backoff_ms * 2, kBackoffMaxMs);
-        break;
-    }
-  }
 }
 
 SharedBlockSource::Step SharedBlockSource::step() {
@@ -271,19 +219,6 @@ void SharedBlockSource::note_access_refused(const std::string& what) {
 void SharedBlockSource::note_up() {
   access_refused_.store(false);
   if (!up_.exchange(true)) BR_LOG_INFO("id source: %s answers again", store_->where().c_str());
-}
-
-void SharedBlockSource::wait(int timeout_ms) {
-  pollfd p{wake_fd_, POLLIN, 0};
-  if (::poll(&p, 1, timeout_ms) > 0) {
-    uint64_t n = 0;
-    if (::read(wake_fd_, &n, sizeof n) < 0) { /* EAGAIN: another read took it */ }
-  }
-}
-
-void SharedBlockSource::wake() noexcept {
-  const uint64_t one = 1;
-  if (::write(wake_fd_, &one, sizeof one) < 0) { /* EAGAIN: the counter is already non-zero */ }
 }
 
 }  // namespace busyring::ids

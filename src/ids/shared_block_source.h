@@ -26,13 +26,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "busyring/base/result.h"
 #include "busyring/ids/block_source.h"
 #include "busyring/ids/held_ranges.h"
 #include "id_reserve.h"
 #include "range_store.h"
+#include "refill_thread.h"
 
 namespace busyring::ids {
 
@@ -57,9 +57,8 @@ class SharedBlockSource final : public BlockSource {
   SourceStats stats() const noexcept override;
 
  private:
-  enum class Step { idle, again, failed };
+  using Step = RefillStep;
   enum Refusal : uint8_t { none, behind, missing };
-  void run();
   Step step();
   Step reserve_range();
   Step adopt(const std::string& record);
@@ -69,13 +68,11 @@ class SharedBlockSource final : public BlockSource {
   void note_down(const std::string& what);
   void note_access_refused(const std::string& what);
   void note_up();
-  void wait(int timeout_ms);
-  void wake() noexcept;
   uint64_t available() const noexcept {
     return reserve_.available() + held_holes_.load(std::memory_order_relaxed);
   }
   void wake_if_low() noexcept {
-    if (available() < low_water_ && !wake_pending_.exchange(true)) wake();
+    if (available() < low_water_) refill_.request();
   }
 
   const std::unique_ptr<RangeStore> store_;
@@ -90,10 +87,7 @@ class SharedBlockSource final : public BlockSource {
   std::string last_range_;    // "FIRST END" of the last range taken, or empty; reserving thread only
   IdReserve reserve_;
   HeldRangesLog ranges_log_;
-  int wake_fd_ = -1;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  alignas(64) std::atomic<bool> wake_pending_{false};
+  RefillThread refill_{RefillTiming{.backoff_min_ms = 50, .backoff_max_ms = 1000, .idle_poll_ms = 1000}};
   std::atomic<bool> up_{true};
   std::atomic<bool> access_refused_{false};  // the last call was refused the node's credentials
   std::atomic<uint8_t> refusal_{none};

@@ -109,6 +109,19 @@ void reload_tokens(SharedTokens& tokens, const std::vector<std::unique_ptr<Shard
                  reloaded.error().c_str(), before);
 }
 
+// The startup lines, once every shard accepts; "listening on" last: scripts and tests wait for
+// it as the sign that everything accepts.
+void announce_ready(const ServerPlan& plan, const std::string& ring_mode) {
+  BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), ring_mode.c_str());
+  // Worded without "listening on", so that line stays the public port's.
+  if (!plan.admin_where.empty())
+    BR_LOG_INFO("admin listener on %s: /metrics, /status and /healthz, no token asked (keep it private)",
+                plan.admin_where.c_str());
+  const std::string bound = bound_address(plan.listen_where);
+  base::log_with(base::Level::info, {{"bind", bound}, {"port", uint64_t{plan.port}}}, "listening on %s",
+                 plan.listen_where.c_str());
+}
+
 }  // namespace
 
 void block_stop_signals() noexcept {
@@ -166,15 +179,7 @@ int run_server(const config::Config& config, ids::BlockSource& source, ServerPla
     return 1;
   }
   go.count_down();
-  BR_LOG_INFO("%s, io_uring %s", plan.banner.c_str(), shards[0]->ring_mode().c_str());
-  // Before "listening on", which scripts and tests wait for as the sign that everything
-  // accepts; worded without "listening on", so that line stays the public port's.
-  if (!plan.admin_where.empty())
-    BR_LOG_INFO("admin listener on %s: /metrics, /status and /healthz, no token asked (keep it private)",
-                plan.admin_where.c_str());
-  const std::string bound = bound_address(plan.listen_where);
-  base::log_with(base::Level::info, {{"bind", bound}, {"port", uint64_t{plan.port}}}, "listening on %s",
-                 plan.listen_where.c_str());
+  announce_ready(plan, shards[0]->ring_mode());
   ServiceWatch watch(all_metrics, n, base::watchdog_usec());
   watch.start(plan.listen_where);
 

@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 #include "prometheus_server.h"
 
 using namespace blackbox;

@@ -11,6 +11,7 @@
 
 #include "batches.h"
 #include "harness.h"
+#include "load_driver.h"
 #include "log_files.h"
 
 using namespace blackbox;
@@ -62,18 +63,7 @@ std::map<uint64_t, std::string> post_batch(Client& c, const std::string& body, c
   return got;
 }
 
-std::map<uint64_t, std::string> stored(const std::string& data_dir) {
-  std::map<uint64_t, std::string> out;
-  for (const auto& r : read_records(data_dir)) REQUIRE(out.emplace(r.id, r.body).second);
-  return out;
-}
 
-void stop_cleanly(ServerProcess& server) {
-  const ExitStatus st = server.stop();
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
 
 }  // namespace
 
@@ -117,7 +107,7 @@ TEST_CASE("Vector and Fluent Bit batches are stored one record per usage under c
     take(post_batch(c, "\r\n" + crlf[0] + "\r\n\r\n  " + crlf[1] + "\r\n", vector_headers(true, false), crlf));
   }
   stop_cleanly(*s.server);
-  const auto on_disk = stored(s.dir.path());
+  const auto on_disk = stored_unique(s.dir.path());
   CHECK(on_disk == acked);  // every usage its own record, byte for byte, nothing else
   // Batch-only and sequential: no id is skipped.
   CHECK(acked.rbegin()->first == acked.size());
@@ -196,7 +186,7 @@ TEST_CASE("one invalid record gets 422 with its index and nothing of the batch i
     acked.insert(got.begin(), got.end());
   }
   stop_cleanly(*s.server);
-  CHECK(stored(s.dir.path()) == acked);
+  CHECK(stored_unique(s.dir.path()) == acked);
 }
 
 TEST_CASE("--max-batch bounds the records of one request: 413 above it", "[blackbox][batch]") {
@@ -219,7 +209,7 @@ TEST_CASE("--max-batch bounds the records of one request: 413 above it", "[black
     acked.emplace(id_of(after), usage_body("after"));
   }
   stop_cleanly(*s.server);
-  CHECK(stored(s.dir.path()) == acked);
+  CHECK(stored_unique(s.dir.path()) == acked);
 }
 
 TEST_CASE("gzip: a bomb is stopped at --max-body, corrupt gzip is 400, other codings 415", "[blackbox][batch]") {
@@ -268,5 +258,5 @@ TEST_CASE("gzip: a bomb is stopped at --max-body, corrupt gzip is 400, other cod
     acked.emplace(a.first_id + 1, pair[1]);
   }
   stop_cleanly(*s.server);
-  CHECK(stored(s.dir.path()) == acked);
+  CHECK(stored_unique(s.dir.path()) == acked);
 }

@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 #include "pg_cluster.h"
 
 using namespace blackbox;

@@ -11,90 +11,19 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_dense_ids.h"
 
-using namespace blackbox;
 using namespace blackbox::cluster;
-
-namespace {
-
-constexpr int kNodes = 3;
-constexpr int kReserve = 256;
-constexpr int kThreads = 1;
-constexpr uint64_t kIdBlock = 32;  // the server's default --id-block
-constexpr uint64_t kHoleBound = kNodes * (kReserve + kThreads * kIdBlock);
-constexpr uint64_t kPosts = 20'000;
-// Round robin gives each node a third, give or take the 16 requests in flight: a few more posts
-// than 3 x holes, so that a node holding nearly all of them still gets its own.
-constexpr uint64_t refill_posts(uint64_t holes) { return 3 * holes + 3 * 16; }
-
-IdBodies every_answer_201(const FrontLoad& load, const Cluster& cluster) {
-  uint64_t unavailable = 0, errors = 0;
-  for (const auto& log : load.logs()) {
-    unavailable += log.unavailable;
-    errors += log.errors.size();
-    for (const auto& e : log.errors) UNSCOPED_INFO("status " << e.status << ": " << e.detail);
-  }
-  INFO((unavailable + errors > 0 ? cluster.logs() : ""));
-  CHECK(unavailable == 0);
-  CHECK(errors == 0);
-  return load.acked_ids();  // REQUIREs unique ids
-}
-
-}  // namespace
 
 TEST_CASE("cluster: ids from a three-member etcd are unique and dense across three nodes behind HAProxy",
           "[cluster][etcd]") {
-  Cluster cluster(ClusterOptions{kNodes, kReserve, kThreads, "100ms", IdStore::etcd});
-
-  FrontLoad load(cluster.front_port(), FrontLoadOptions{16, "etcd-ids", kPosts, 20});
-  BR_REQUIRE_LOGGED(cluster, load.wait_done(180'000));
-  load.stop();
-  const IdBodies acked = every_answer_201(load, cluster);
-  REQUIRE(acked.size() == kPosts);
-  for (int k = 1; k <= kNodes; ++k) {
-    INFO("node " << k << " was sent " << cluster.server(k).selected << " requests");
-    CHECK(cluster.server(k).selected >= kPosts / kNodes - 100);
-  }
-
-  cluster.stop_nodes();
-  const Stats first = check_records(cluster, acked);
-  INFO(first.json);
-  CHECK(first.records == kPosts);
-  CHECK(first.hole_ids <= kHoleBound);
-  CHECK(first.max_id == first.records + first.hole_ids);
   // A node stopped mid-call may leave one reservation to adopt at its next start.
-  const uint64_t pending_first = check_etcd_accounting(cluster);
-
-  // Restart: each node issues the ids it holds and did not use, first.
-  for (int k = 1; k <= kNodes; ++k) cluster.start_node(k);
-  BR_REQUIRE_LOGGED(cluster, cluster.wait_all_up(30'000));
-  IdBodies all = acked;
-  if (first.hole_ids > 0) {
-    FrontLoad refill(cluster.front_port(), FrontLoadOptions{16, "etcd-refill", refill_posts(first.hole_ids), 20});
-    BR_REQUIRE_LOGGED(cluster, refill.wait_done(120'000));
-    refill.stop();
-    for (const auto& [id, body] : every_answer_201(refill, cluster)) {
-      INFO("id " << id << " was acknowledged before the restart and again after it");
-      REQUIRE(all.emplace(id, body).second);
-    }
-  }
-  cluster.stop_nodes();
-  const Stats second = check_records(cluster, all);
-  INFO(second.json);
-  uint64_t missing = 0;
-  for (uint64_t id = 1; id <= first.max_id; ++id) {
-    if (all.count(id) == 0 && ++missing <= 10) UNSCOPED_INFO("id " << id << " is still missing");
-  }
-  CHECK(missing == 0);
-  CHECK(second.hole_ids <= kHoleBound);
-  const uint64_t pending_second = check_etcd_accounting(cluster);
+  const DenseIds r = run_dense_ids(IdStore::etcd, "etcd-ids", check_etcd_accounting);
   std::printf("cluster etcd ids: %llu posts, highest id %llu, %llu holes after a graceful stop (bound %llu), etcd "
-              "counter %llu; after a restart and %llu more posts, %llu of them still missing; ids reserved in etcd "
-              "and not yet adopted after each stop: %llu, %llu\n",
-              static_cast<unsigned long long>(kPosts), static_cast<unsigned long long>(first.max_id),
-              static_cast<unsigned long long>(first.hole_ids), static_cast<unsigned long long>(kHoleBound),
-              static_cast<unsigned long long>(cluster.counter()),
-              static_cast<unsigned long long>(refill_posts(first.hole_ids)), static_cast<unsigned long long>(missing),
-              static_cast<unsigned long long>(pending_first), static_cast<unsigned long long>(pending_second));
+              "counter %llu; after a restart and %llu more posts, %llu of them still missing; "
+              "ids reserved in etcd and not yet adopted after each stop: %llu, %llu\n",
+              static_cast<unsigned long long>(DenseIds::kPosts), static_cast<unsigned long long>(r.first.max_id),
+              static_cast<unsigned long long>(r.first.hole_ids), static_cast<unsigned long long>(DenseIds::kHoleBound),
+              static_cast<unsigned long long>(r.counter), static_cast<unsigned long long>(r.refill_posts),
+              static_cast<unsigned long long>(r.missing), static_cast<unsigned long long>(r.after_first_stop), static_cast<unsigned long long>(r.after_second_stop));
 }

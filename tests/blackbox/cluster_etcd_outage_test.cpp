@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 
 using namespace blackbox;
 using namespace blackbox::cluster;
@@ -70,17 +70,12 @@ TEST_CASE("cluster: the etcd leader killed -9 under load: no 503, no id twice, t
                     wait_until_paced([&] { return etcd.applied_index(old_leader) >= leader_applied; }, 30'000));
   const int64_t caught_up_ms = now_ms();
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(load.acked() + 2'000, 60'000));
-  load.stop();
+  load.stop();  // before counting its 503s
 
   uint64_t unavailable = 0;
   for (const auto& log : load.logs()) unavailable += log.unavailable;
   CHECK(unavailable == 0);
-  check_answers(load, cluster);
-  const IdBodies acked = load.acked_ids();  // REQUIREs unique ids
-  cluster.stop_nodes();
-  const Stats stats = check_records(cluster, acked);
-  INFO(stats.json);
-  CHECK(stats.records == acked.size());
+  const auto [acked, stats] = stop_and_check_records(cluster, load);
   const uint64_t pending = check_etcd_accounting(cluster);
   // The member restarted answers a linearizable read alone: it is part of the quorum again.
   const auto alone = etcd.get(kEtcdCounterKey, old_leader);
@@ -120,15 +115,7 @@ TEST_CASE("cluster: two of three etcd members gone: reserves, then 503 with Retr
     const std::string health = check_refuses_for_want_of_ids(cluster, k, direct, kIdBlock);
     CHECK(health.find("etcd") != std::string::npos);
   }
-  for (int k = 1; k <= kNodes; ++k) BR_REQUIRE_LOGGED(cluster, cluster.wait_server_status(k, "DOWN", 30'000));
-  {
-    Client c(cluster.front_port());
-    REQUIRE(c.connected());
-    const Response r = roundtrip(c, post_request(usage_body("front-without-quorum")));
-    INFO("front: " << r.status << " " << r.body);
-    check_error(r, 503, "no_node_available");
-    CHECK(r.header("Retry-After") == std::optional<std::string>("1"));
-  }
+  check_front_refuses_when_all_down(cluster, "front-without-quorum");
   // Everything acknowledged since came from ids held when quorum was lost (and requests in flight).
   const uint64_t acked_without_quorum = load.acked() - acked_at_loss;
   CHECK(acked_without_quorum <= kNodes * kHeldPerNode + kConnections);
@@ -142,14 +129,7 @@ TEST_CASE("cluster: two of three etcd members gone: reserves, then 503 with Retr
   BR_REQUIRE_LOGGED(cluster, cluster.wait_all_up(30'000));
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(load.acked() + 1'500, 60'000));
   CHECK(node_pids(cluster) == pids);
-  load.stop();
-  check_answers(load, cluster);
-
-  const IdBodies acked = all_acked(load, direct);  // REQUIREs unique ids
-  cluster.stop_nodes();
-  const Stats stats = check_records(cluster, acked);
-  INFO(stats.json);
-  CHECK(stats.records == acked.size());
+  const auto [acked, stats] = stop_and_check_records(cluster, load, direct);
   const uint64_t pending = check_etcd_accounting(cluster);
   std::printf("cluster etcd without quorum: %llu acknowledged from the reserves (bound %llu), every node refusing "
               "%lld ms after the loss, then %llu x 503 id_source_unavailable and %llu x 503 no_node_available; "

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 
 using namespace blackbox;
 using namespace blackbox::cluster;

@@ -10,7 +10,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 #include "hostile.h"
 
 using namespace blackbox;

@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 
 using namespace blackbox;
 using namespace blackbox::cluster;
@@ -63,15 +63,7 @@ TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, un
   IdBodies direct;
   for (int k = 1; k <= kNodes; ++k) check_refuses_for_want_of_ids(cluster, k, direct, kIdBlock);
   // HAProxy takes every node out and answers for them, the way a node does.
-  for (int k = 1; k <= kNodes; ++k) BR_REQUIRE_LOGGED(cluster, cluster.wait_server_status(k, "DOWN", 30'000));
-  {
-    Client c(cluster.front_port());
-    REQUIRE(c.connected());
-    const Response r = roundtrip(c, post_request(usage_body("front-while-down")));
-    INFO("front: " << r.status << " " << r.body);
-    check_error(r, 503, "no_node_available");
-    CHECK(r.header("Retry-After") == std::optional<std::string>("1"));
-  }
+  check_front_refuses_when_all_down(cluster, "front-while-down");
   // Everything acknowledged since came from ids held at the pause (and requests in flight).
   const uint64_t acked_while_paused = load.acked() - acked_at_pause;
   CHECK(acked_while_paused <= kNodes * kHeldPerNode + kConnections);
@@ -93,14 +85,7 @@ TEST_CASE("cluster: Redis stopped, then killed -9 and restarted from its AOF, un
   CHECK(cluster.redis().counter() >= counter_before);
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(load.acked() + 3'000, 60'000));
   CHECK(node_pids(cluster) == pids);
-  load.stop();
-  check_answers(load, cluster);
-
-  const IdBodies acked = all_acked(load, direct);  // REQUIREs unique ids
-  cluster.stop_nodes();
-  const Stats stats = check_records(cluster, acked);
-  INFO(stats.json);
-  CHECK(stats.records == acked.size());
+  const auto [acked, stats] = stop_and_check_records(cluster, load, direct);
   std::printf("cluster Redis outage: %llu acknowledged while Redis was stopped (bound %llu), then %llu x 503 "
               "id_source_unavailable and %llu x 503 no_node_available; every node refusing %lld ms after the "
               "pause, every node healthy %lld ms after the resume; ids Redis counted that no node holds: %llu after the pause, %llu at the end; "
@@ -166,14 +151,7 @@ TEST_CASE("cluster: a Redis whose counter was reset is refused until the counter
   BR_REQUIRE_LOGGED(cluster, cluster.wait_all_up(30'000));
   BR_REQUIRE_LOGGED(cluster, load.wait_acked(load.acked() + 2'000, 60'000));
   CHECK(node_pids(cluster) == pids);
-  load.stop();
-  check_answers(load, cluster);
-
-  const IdBodies acked = all_acked(load, direct);  // REQUIREs unique ids
-  cluster.stop_nodes();
-  const Stats stats = check_records(cluster, acked);
-  INFO(stats.json);
-  CHECK(stats.records == acked.size());
+  const auto [acked, stats] = stop_and_check_records(cluster, load, direct);
   std::printf("cluster Redis reset: counter %llu before, every node refused the lower range (one log line each); "
               "%zu direct posts were still acknowledged after the refusal (ids the shards had in hand); "
               "counter set to %llu from busyring-log stats, service back without a restart; %zu acknowledged\n",

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 
@@ -76,13 +77,7 @@ TEST_CASE("200 concurrent connections posting together all get 201 with unique i
   CHECK(duplicates == 0);
   CHECK(sent.size() == static_cast<size_t>(kClients * kPerClient));
 
-  const ExitStatus st = s.server->stop();
-  INFO(describe(st) << "\n" << s.server->stderr_text());
-  REQUIRE(st.exited);
-  CHECK(st.code == 0);
-  std::map<uint64_t, std::string> stored;
-  for (const auto& rec : read_records(s.dir.path())) CHECK(stored.emplace(rec.id, rec.body).second);
-  CHECK(stored == sent);
+  CHECK(stop_and_read(s) == sent);
 }
 
 TEST_CASE("connections are spread over the shards and each shard's log holds records",

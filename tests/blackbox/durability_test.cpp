@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 
@@ -36,22 +37,7 @@ IdBodies post_many(uint16_t port, const std::string& tag, int count, int connect
   return sent;
 }
 
-// Every record on disk; REQUIREs that no id appears twice.
-IdBodies stored(const std::string& data_dir) {
-  IdBodies out;
-  for (const auto& rec : read_records(data_dir)) {
-    INFO("id " << rec.id << " appears twice on disk");
-    REQUIRE(out.emplace(rec.id, rec.body).second);
-  }
-  return out;
-}
 
-void stop_cleanly(ServerProcess& server, int sig = SIGTERM) {
-  const ExitStatus st = server.stop(sig);
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
 
 // `writers` threads post on their own connections until `acks` 201s have arrived in all; then
 // the server is SIGKILLed mid-load. Returns what was acknowledged.
@@ -99,14 +85,14 @@ TEST_CASE("every acknowledged record is on disk with its exact body after SIGTER
   TestServer s;
   const IdBodies sent = post_many(s.port(), "term", 300, 6);
   stop_cleanly(*s.server);
-  CHECK(stored(s.dir.path()) == sent);
+  CHECK(stored_unique(s.dir.path()) == sent);
 }
 
 TEST_CASE("SIGINT stops the server cleanly like SIGTERM", "[blackbox]") {
   TestServer s;
   const IdBodies sent = post_many(s.port(), "int", 20, 2);
   stop_cleanly(*s.server, SIGINT);
-  CHECK(stored(s.dir.path()) == sent);
+  CHECK(stored_unique(s.dir.path()) == sent);
 }
 
 TEST_CASE("acknowledged records survive SIGKILL and the restart recovers them", "[blackbox]") {
@@ -118,7 +104,7 @@ TEST_CASE("acknowledged records survive SIGKILL and the restart recovers them", 
     const ExitStatus st = server->kill9();
     CHECK((!st.exited && st.signal == SIGKILL));
   }
-  const IdBodies after_crash = stored(dir.path());
+  const IdBodies after_crash = stored_unique(dir.path());
   for (const auto& [id, body] : sent) {
     INFO("acknowledged id " << id);
     REQUIRE(after_crash.count(id) == 1);
@@ -131,7 +117,7 @@ TEST_CASE("acknowledged records survive SIGKILL and the restart recovers them", 
   stop_cleanly(*server);
   IdBodies expected = after_crash;
   expected.insert(more.begin(), more.end());
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
 }
 
 TEST_CASE("SIGKILL under load loses no acknowledged record and the restart reissues none",
@@ -139,7 +125,7 @@ TEST_CASE("SIGKILL under load loses no acknowledged record and the restart reiss
   TempDir dir;
   auto server = start_server(dir.path());
   const IdBodies acked = load_then_kill9(*server, 8, 400);
-  const IdBodies after_crash = stored(dir.path());
+  const IdBodies after_crash = stored_unique(dir.path());
   for (const auto& [id, body] : acked) {
     INFO("acknowledged id " << id);
     REQUIRE(after_crash.count(id) == 1);
@@ -154,7 +140,7 @@ TEST_CASE("SIGKILL under load loses no acknowledged record and the restart reiss
   stop_cleanly(*server);
   IdBodies expected = after_crash;
   expected.insert(more.begin(), more.end());
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
 }
 
 TEST_CASE("a restart issues only ids that no record holds, and ids stay dense", "[blackbox]") {
@@ -171,7 +157,7 @@ TEST_CASE("a restart issues only ids that no record holds, and ids stay dense", 
     }
     all.insert(fresh.begin(), fresh.end());
     stop_cleanly(*server);
-    const IdBodies on_disk = stored(dir.path());
+    const IdBodies on_disk = stored_unique(dir.path());
     CHECK(on_disk == all);
     // Dense: ids 1..max with at most threads x id-block missing.
     const uint64_t max_id = on_disk.rbegin()->first;
@@ -206,7 +192,7 @@ TEST_CASE("SIGTERM during a pipelined burst answers what it took and loses no ac
   INFO(describe(st) << "\n" << s.server->stderr_text());
   REQUIRE(st.exited);
   CHECK(st.code == 0);
-  const IdBodies on_disk = stored(s.dir.path());
+  const IdBodies on_disk = stored_unique(s.dir.path());
   for (const auto& [id, body] : acked) {
     INFO("acknowledged id " << id);
     REQUIRE(on_disk.count(id) == 1);
@@ -233,5 +219,5 @@ TEST_CASE("a second server on the same data dir refuses to start", "[blackbox]")
   Client c(s.port());
   CHECK(roundtrip(c, post_request(usage_body("still-serving"))).status == 201);
   stop_cleanly(*s.server);
-  CHECK(stored(s.dir.path()).size() == 1);
+  CHECK(stored_unique(s.dir.path()).size() == 1);
 }

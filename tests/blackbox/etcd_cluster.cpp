@@ -21,7 +21,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster.h"
+#include "cluster_checks.h"
 #include "pg_cluster.h"
 
 namespace blackbox::cluster {
@@ -29,14 +29,6 @@ namespace {
 
 constexpr int kStartMs = 30'000;  // three members electing a leader on a loaded 2-core box
 constexpr int kPollMs = 50;       // between etcdctl calls: each one is a process
-
-uint64_t number_after(const std::string& text, const std::string& key, size_t from = 0) {
-  const size_t at = text.find(key, from);
-  if (at == std::string::npos) return 0;
-  return std::strtoull(text.c_str() + at + key.size(), nullptr, 10);
-}
-
-void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 }  // namespace
 

@@ -146,6 +146,13 @@ std::string ServerProcess::stdout_text() const {
   return out_;
 }
 
+void stop_cleanly(ServerProcess& server, int sig) {
+  const ExitStatus st = server.stop(sig);
+  INFO(describe(st) << "\n" << server.stderr_text());
+  REQUIRE(st.exited);
+  REQUIRE(st.code == 0);
+}
+
 std::unique_ptr<ServerProcess> start_server(const std::string& data_dir, std::vector<std::string> extra) {
   std::vector<std::string> args = {"--port", "0", "--data-dir", data_dir, "--threads", "2",
                                    "--segment-size", "1M"};

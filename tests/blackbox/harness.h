@@ -86,6 +86,9 @@ class ServerProcess {
 std::unique_ptr<ServerProcess> start_server(const std::string& data_dir,
                                             std::vector<std::string> extra = {});
 
+// Stops it with `sig` (SIGTERM: a graceful stop) and REQUIREs exit 0, its stderr in the message.
+void stop_cleanly(ServerProcess& server, int sig = SIGTERM);
+
 // A server on a fresh temporary data dir (the dir outlives the process): start_server's
 // defaults, then `extra`.
 struct TestServer {

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 
@@ -31,16 +32,6 @@ std::string chunk(std::string_view data, std::string_view ext = "") {
 const char* const kChunkedHead =
     "POST /api/usages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     "Transfer-Encoding: chunked\r\n\r\n";
-
-std::map<uint64_t, std::string> stop_and_read(TestServer& s) {
-  const ExitStatus st = s.server->stop();
-  INFO(describe(st) << "\n" << s.server->stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-  std::map<uint64_t, std::string> out;
-  for (const auto& rec : read_records(s.dir.path())) out.emplace(rec.id, rec.body);
-  return out;
-}
 
 }  // namespace
 

@@ -106,6 +106,11 @@ IdBodies stored_unique(const std::string& data_dir) {
   return out;
 }
 
+IdBodies stop_and_read(TestServer& s) {
+  stop_cleanly(*s.server);
+  return stored_unique(s.dir.path());
+}
+
 double density(const IdBodies& records) {
   if (records.empty()) return 1.0;
   return static_cast<double>(records.size()) / static_cast<double>(records.rbegin()->first);

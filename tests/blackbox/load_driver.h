@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "harness.h"
+
 namespace blackbox {
 
 using IdBodies = std::map<uint64_t, std::string>;
@@ -78,6 +80,8 @@ class LoadDriver {
 
 // Every record on disk, by id; REQUIREs that no id appears twice.
 IdBodies stored_unique(const std::string& data_dir);
+// Stops the server cleanly (stop_cleanly), then stored_unique of its data dir.
+IdBodies stop_and_read(TestServer& s);
 
 // records / max id of a set of ids (1.0 for an empty set).
 double density(const IdBodies& records);

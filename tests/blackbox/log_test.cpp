@@ -12,6 +12,7 @@
 
 #include "busyring/storage/segment.h"
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 
@@ -19,21 +20,7 @@ namespace {
 
 using IdBodies = std::map<uint64_t, std::string>;
 
-IdBodies stored(const std::string& data_dir) {
-  IdBodies out;
-  for (const auto& rec : read_records(data_dir)) {
-    INFO("id " << rec.id << " appears twice on disk");
-    REQUIRE(out.emplace(rec.id, rec.body).second);
-  }
-  return out;
-}
 
-void stop_cleanly(ServerProcess& server) {
-  const ExitStatus st = server.stop();
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
 
 // Posts bodies of the given pad sizes, `pipeline` at a time per write; REQUIREs 201 each.
 IdBodies post_sizes(uint16_t port, const std::string& tag, const std::vector<size_t>& pads, size_t pipeline) {
@@ -76,7 +63,7 @@ TEST_CASE("records of mixed sizes roll over many segments and are all recovered"
   std::vector<uint32_t> segments;
   REQUIRE(busyring::storage::list_segments(busyring::storage::shard_dir(dir.path(), 0), segments) == 0);
   CHECK(segments.size() >= 3);  // ~3.6 MiB of bodies in 1 MiB segments
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
   {
     auto server = start_server(dir.path(), args);
     const IdBodies more = post_sizes(server->port(), "again", std::vector<size_t>(40, 30'000), 2);
@@ -84,7 +71,7 @@ TEST_CASE("records of mixed sizes roll over many segments and are all recovered"
     expected.insert(more.begin(), more.end());
     stop_cleanly(*server);
   }
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
 }
 
 TEST_CASE("every --ack mode stores each acknowledged record by a clean stop", "[blackbox]") {
@@ -98,7 +85,7 @@ TEST_CASE("every --ack mode stores each acknowledged record by a clean stop", "[
     CHECK(err.find(std::string("--ack=") + mode) != std::string::npos);
     if (std::string(mode) == "memory") CHECK(err.find("UNSAFE") != std::string::npos);
     stop_cleanly(*s.server);
-    CHECK(stored(s.dir.path()) == sent);
+    CHECK(stored_unique(s.dir.path()) == sent);
   }
 }
 
@@ -127,6 +114,6 @@ TEST_CASE("changing --threads between runs keeps every record and issues no id t
     }
     all.insert(fresh.begin(), fresh.end());
     stop_cleanly(*server);
-    CHECK(stored(dir.path()) == all);
+    CHECK(stored_unique(dir.path()) == all);
   }
 }

@@ -1,13 +1,9 @@
-// busyring-log (BUSYRING_LOG_BIN, or build/release/busyring-log) on a real server's files
+// busyring-log (BUSYRING_LOG_BIN, or next to the server binary) on a real server's files
 // after a SIGTERM: verify, stats, export (JSONL and CSV, byte-exact against the 201s) and dump;
 // bad input (missing dir, a non-log file, a truncated segment) in one line, never a crash; a
 // flipped byte mid-segment: verify names it, the server refuses, salvage keeps a .broken copy
 // and the server starts again with every other record.
-#include <fcntl.h>
-#include <poll.h>
 #include <simdjson.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +22,9 @@
 #include "busyring/storage/scan.h"
 #include "busyring/storage/segment.h"
 #include "batches.h"
+#include "cluster_helpers.h"
 #include "harness.h"
+#include "run_command.h"
 
 using namespace blackbox;
 namespace storage = busyring::storage;
@@ -35,72 +33,15 @@ namespace {
 
 using IdBodies = std::map<uint64_t, std::string>;
 
-std::string tool_bin() {
-  const char* env = std::getenv("BUSYRING_LOG_BIN");
-  return env != nullptr && *env != '\0' ? env : "build/release/busyring-log";
-}
-
-struct ToolRun {
-  ExitStatus status;
-  std::string out;
-  std::string err;
-};
+using ToolRun = CommandRun;
 
 // Runs busyring-log with args, collecting stdout and stderr; kills it after 60 s.
 ToolRun run_tool(std::vector<std::string> args) {
-  const std::string bin = tool_bin();
+  const std::string bin = cluster::log_bin();
   INFO("the log tool: " << bin << " (set BUSYRING_LOG_BIN)");
   REQUIRE(access(bin.c_str(), X_OK) == 0);
   args.insert(args.begin(), bin);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out_pipe[2], err_pipe[2];
-  REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
-  REQUIRE(pipe2(err_pipe, O_CLOEXEC) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  ToolRun run;
-  bool open[2] = {true, true};
-  const int fds[2] = {out_pipe[0], err_pipe[0]};
-  const int64_t deadline = now_ms() + 60'000;
-  char buf[65536];
-  while ((open[0] || open[1]) && now_ms() < deadline) {
-    pollfd p[2] = {{open[0] ? fds[0] : -1, POLLIN, 0}, {open[1] ? fds[1] : -1, POLLIN, 0}};
-    if (poll(p, 2, static_cast<int>(deadline - now_ms())) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].revents == 0) continue;
-      const ssize_t n = read(fds[i], buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        open[i] = false;
-      } else {
-        (i == 0 ? run.out : run.err).append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  if (open[0] || open[1]) {
-    kill(pid, SIGKILL);
-    run.status.timed_out = true;
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  close(fds[0]);
-  close(fds[1]);
-  run.status.exited = WIFEXITED(st);
-  run.status.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  run.status.signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-  return run;
+  return run_command(args, {}, "", 60'000);
 }
 
 std::vector<std::string> lines_of(const std::string& s) {
@@ -111,13 +52,6 @@ std::vector<std::string> lines_of(const std::string& s) {
 }
 
 size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
-
-void stop_cleanly(ServerProcess& server) {
-  const ExitStatus st = server.stop();
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
 
 // Posts `count` bodies over `connections` keep-alive connections (round-robin, so both shards
 // get some); REQUIREs a 201 and a fresh id for each.

@@ -1,29 +1,17 @@
-// Black-box support for the PostgreSQL export test: running a command with extra environment,
-// stdin and a deadline (run_command), and a throwaway PostgreSQL 15 cluster (PgCluster):
+// Black-box support for the PostgreSQL tests: a throwaway PostgreSQL 15 cluster (PgCluster):
 // initdb in a temp dir, owned by and run as a non-root user (`postgres`, else `nobody`) when
 // the test runs as root, started with pg_ctl on a free 127.0.0.1 port with its unix socket in
-// the temp dir, stopped (immediate) by the destructor before the dir is removed.
+// the temp dir, stopped (immediate) by the destructor before the dir is removed; the project's
+// schema in it, and the shipped load chain (contrib/postgres/load.sh) run against it.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "harness.h"
+#include "run_command.h"
 
 namespace blackbox {
-
-struct CommandRun {
-  ExitStatus status;
-  std::string out;
-  std::string err;
-  bool ok() const { return status.exited && status.code == 0; }
-};
-
-// Runs argv (argv[0] a path) in its own process group, in `cwd` (empty: ours), with our
-// environment plus `env` ("NAME=value", overriding) and `input` on stdin; SIGKILLs the group at
-// the deadline (then status.timed_out).
-CommandRun run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-                       const std::string& input = "", int timeout_ms = 30'000, const std::string& cwd = "");
 
 class PgCluster {
  public:
@@ -31,6 +19,9 @@ class PgCluster {
 
   // "" when a cluster can be made here, else why not (binaries or a non-root user missing).
   static std::string unavailable();
+  // FAILs the test, naming what is missing, when unavailable(): `make test` installs
+  // PostgreSQL, so a PostgreSQL test never skips.
+  static void require_parts();
 
   PgCluster();  // REQUIREs a running cluster
   ~PgCluster();
@@ -42,6 +33,10 @@ class PgCluster {
   std::string psql_bin() const { return std::string(kBinDir) + "/psql"; }
   // psql -X -At -v ON_ERROR_STOP=1 with args (e.g. {"-c", "SELECT 1"}), as the test's user.
   CommandRun psql(std::vector<std::string> args, const std::string& input = "") const;
+  // The one value a query prints (trailing newlines dropped); REQUIREs that psql succeeded.
+  std::string scalar(const std::string& sql) const;
+  // contrib/postgres/schema.sql (the usages table and its helpers); REQUIREs that it applied.
+  void apply_schema() const;
   uint16_t port() const { return port_; }
   std::string log_text() const;
 
@@ -56,6 +51,20 @@ class PgCluster {
   std::string socket_dir_;
   uint16_t port_ = 0;
   bool running_ = false;
+};
+
+// contrib/postgres/load.sh, the shipped chain (busyring-log export --since-checkpoint | psql
+// COPY, checkpoint commit, then busyring-log retire unless `retire` is false), on data_dir.
+struct LoadChain {
+  const PgCluster& pg;
+  std::string data_dir;
+  std::string checkpoint;
+  int settle_s = 0;  // BUSYRING_SETTLE: how long a record may still be in flight
+  bool retire = true;
+  int timeout_ms = 30'000;
+
+  // With `psql` as its PSQL (empty: the real psql).
+  CommandRun run(const std::string& psql = "") const;
 };
 
 }  // namespace blackbox

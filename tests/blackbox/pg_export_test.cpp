@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -25,18 +24,6 @@ using namespace blackbox;
 namespace {
 
 using IdBodies = std::map<uint64_t, std::string>;
-
-std::string log_tool_bin() {
-  const char* env = std::getenv("BUSYRING_LOG_BIN");
-  return env != nullptr && *env != '\0' ? env : "build/release/busyring-log";
-}
-
-std::string absolute(const std::string& path) {
-  if (!path.empty() && path[0] == '/') return path;
-  char cwd[4096];
-  REQUIRE(getcwd(cwd, sizeof cwd) != nullptr);
-  return std::string(cwd) + "/" + path;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -90,34 +77,6 @@ void post_records(uint16_t port, const std::string& tag, int count, IdBodies& se
   for (size_t k = 0; k < batch.size(); ++k) REQUIRE(sent.emplace(a.first_id + k, batch[k]).second);
 }
 
-struct Loader {
-  const PgCluster& pg;
-  std::string data_dir;
-  std::string checkpoint;
-
-  // contrib/postgres/load.sh with `psql` as its PSQL.
-  CommandRun run(const std::string& psql) const {
-    std::vector<std::string> env = pg.env();
-    env.push_back("BUSYRING_LOG=" + absolute(log_tool_bin()));
-    env.push_back("BUSYRING_CHECKPOINT=" + checkpoint);
-    env.push_back("BUSYRING_SETTLE=0");  // every record here is acknowledged before a load
-    // This test compares the log with the table at the end: nothing retired (retention_pg_test
-    // runs the chain with retire, the shipped default).
-    env.push_back("BUSYRING_RETIRE=0");
-    env.push_back("PSQL=" + psql);
-    return run_command({"/bin/bash", "contrib/postgres/load.sh", data_dir}, env, "", 30'000);
-  }
-};
-
-std::string scalar(const PgCluster& pg, const std::string& sql) {
-  const CommandRun r = pg.psql({"-c", sql});
-  INFO(sql << "\n" << r.err);
-  REQUIRE(r.ok());
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
 // The table against what was sent: same ids, bodies equal as jsonb (the one jsonb refuses:
 // NULL there, its exact text in usages_unloadable_body), fields from the body, shards as logged.
 void check_table(const PgCluster& pg, const IdBodies& sent, const std::string& work_dir,
@@ -154,25 +113,24 @@ void check_table(const PgCluster& pg, const IdBodies& sent, const std::string& w
 
 TEST_CASE("issue 8: load.sh loads every acknowledged record into PostgreSQL exactly once, across crashed loads",
           "[pg]") {
-  const std::string why = PgCluster::unavailable();
-  if (!why.empty()) FAIL("PostgreSQL cannot run here: " << why);
+  PgCluster::require_parts();
   const int64_t started = now_ms();
   PgCluster pg;
-  const CommandRun schema = pg.psql({"-f", "contrib/postgres/schema.sql"});
-  INFO(schema.err);
-  REQUIRE(schema.ok());
+  pg.apply_schema();
 
   TestServer srv;
   TempDir work;
-  const Loader load{pg, srv.dir.path(), work.sub("checkpoint")};
+  // Every record is acknowledged before a load (no settling); nothing retired: this test compares
+  // the log with the table at the end (retention_pg_test runs the chain with retire, the default).
+  const LoadChain load{.pg = pg, .data_dir = srv.dir.path(), .checkpoint = work.sub("checkpoint"), .retire = false};
   IdBodies sent;
 
   post_records(srv.port(), "a", 150, sent);
-  CommandRun r = load.run(pg.psql_bin());
+  CommandRun r = load.run();
   INFO(r.out << r.err);
   REQUIRE(r.ok());
   CHECK(r.out == "load.sh: 150 new rows in usages\n");
-  CHECK(scalar(pg, "SELECT count(*) FROM usages") == "150");
+  CHECK(pg.scalar("SELECT count(*) FROM usages") == "150");
   const std::string checkpoint_after_first = read_file(load.checkpoint);
   REQUIRE(!checkpoint_after_first.empty());
 
@@ -187,7 +145,7 @@ TEST_CASE("issue 8: load.sh loads every acknowledged record into PostgreSQL exac
   CHECK_FALSE(r.ok());
   CHECK(r.err.find("the checkpoint did not advance") != std::string::npos);
   CHECK(read_file(load.checkpoint) == checkpoint_after_first);
-  CHECK(scalar(pg, "SELECT count(*) FROM usages") == "150");
+  CHECK(pg.scalar("SELECT count(*) FROM usages") == "150");
 
   // A load that committed in PostgreSQL and crashed before the checkpoint commit.
   const std::string crash_psql = work.sub("crash-psql");
@@ -196,11 +154,11 @@ TEST_CASE("issue 8: load.sh loads every acknowledged record into PostgreSQL exac
   INFO(r.out << r.err);
   CHECK_FALSE(r.ok());
   CHECK(read_file(load.checkpoint) == checkpoint_after_first);
-  CHECK(scalar(pg, "SELECT count(*) FROM usages") == "550");
+  CHECK(pg.scalar("SELECT count(*) FROM usages") == "550");
 
   // The next run exports those 400 again plus 100 new ones: only the 100 are new rows.
   post_records(srv.port(), "c", 100, sent);
-  r = load.run(pg.psql_bin());
+  r = load.run();
   INFO(r.out << r.err);
   REQUIRE(r.ok());
   CHECK(r.out == "load.sh: 100 new rows in usages\n");
@@ -214,7 +172,7 @@ TEST_CASE("issue 8: load.sh loads every acknowledged record into PostgreSQL exac
                               checkpoint.find("segment 0 1 1 ") != std::string::npos;
   CHECK(second_segment);
   CHECK(checkpoint.find(" sealed\n") != std::string::npos);
-  r = load.run(pg.psql_bin());
+  r = load.run();
   REQUIRE(r.ok());
   CHECK(r.out == "load.sh: 0 new rows in usages\n");
 

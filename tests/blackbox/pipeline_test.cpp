@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 
@@ -33,16 +34,6 @@ class Writer {
   bool ok_ = false;
   std::thread thread_;
 };
-
-std::map<uint64_t, std::string> stop_and_read(TestServer& s) {
-  const ExitStatus st = s.server->stop();
-  INFO(describe(st) << "\n" << s.server->stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-  std::map<uint64_t, std::string> out;
-  for (const auto& rec : read_records(s.dir.path())) REQUIRE(out.emplace(rec.id, rec.body).second);
-  return out;
-}
 
 
 // Writes n POSTs in one go and checks n responses in order, all 201, ids distinct, and (after a

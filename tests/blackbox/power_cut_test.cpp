@@ -31,7 +31,7 @@
 #include "busyring/storage/recovery.h"
 #include "busyring/storage/segment.h"
 #include "busyring/storage/segment_summary.h"
-#include "cluster.h"
+#include "cluster_checks.h"
 #include "fault_fs.h"
 #include "harness.h"
 #include "load_driver.h"

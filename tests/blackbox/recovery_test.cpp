@@ -14,6 +14,7 @@
 #include "busyring/storage/scan.h"
 #include "busyring/storage/segment.h"
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 namespace storage = busyring::storage;
@@ -76,18 +77,7 @@ IdBodies post_sequential(uint16_t port, const std::string& tag, int count) {
   return sent;
 }
 
-IdBodies stored(const std::string& data_dir) {
-  IdBodies out;
-  for (const auto& rec : read_records(data_dir)) REQUIRE(out.emplace(rec.id, rec.body).second);
-  return out;
-}
 
-void stop_cleanly(ServerProcess& server) {
-  const ExitStatus st = server.stop();
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
 
 const std::vector<std::string> kOneShard = {"--threads", "1"};
 
@@ -120,7 +110,7 @@ TEST_CASE("a torn tail is voided on start: old records stay, new POSTs succeed, 
     expected.insert(more.begin(), more.end());
     stop_cleanly(*server);
   }
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
   {
     auto server = start_server(dir.path(), kOneShard);
     const std::string err = server->stderr_text();
@@ -129,7 +119,7 @@ TEST_CASE("a torn tail is voided on start: old records stay, new POSTs succeed, 
     CHECK(err.find("9 records recovered") != std::string::npos);
     stop_cleanly(*server);
   }
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
 }
 
 TEST_CASE("a torn tail in every shard is voided and both shards take writes again", "[blackbox]") {
@@ -156,7 +146,7 @@ TEST_CASE("a torn tail in every shard is voided and both shards take writes agai
   const IdBodies more = post_sequential(server->port(), "after", 10);
   expected.insert(more.begin(), more.end());
   stop_cleanly(*server);
-  CHECK(stored(dir.path()) == expected);
+  CHECK(stored_unique(dir.path()) == expected);
 }
 
 TEST_CASE("a corrupt record before valid ones stops the start, naming the segment and offset",

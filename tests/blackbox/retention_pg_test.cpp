@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -24,18 +23,6 @@
 using namespace blackbox;
 
 namespace {
-
-std::string absolute(const std::string& path) {
-  if (!path.empty() && path[0] == '/') return path;
-  char cwd[4096];
-  REQUIRE(getcwd(cwd, sizeof cwd) != nullptr);
-  return std::string(cwd) + "/" + path;
-}
-
-std::string log_tool() {
-  const char* env = std::getenv("BUSYRING_LOG_BIN");
-  return absolute(env != nullptr && *env != '\0' ? env : "build/release/busyring-log");
-}
 
 // About 6 KB: a cycle's records fill a few 1 MiB segments per shard.
 std::string body_for(int i) {
@@ -70,33 +57,17 @@ void post_records(uint16_t port, int first, int count, Acked& acked, bool* faile
 }
 
 CommandRun run_load(const PgCluster& pg, const std::string& data_dir, const std::string& checkpoint, int settle_s) {
-  std::vector<std::string> env = pg.env();
-  env.push_back("BUSYRING_LOG=" + log_tool());
-  env.push_back("BUSYRING_CHECKPOINT=" + checkpoint);
-  env.push_back("BUSYRING_SETTLE=" + std::to_string(settle_s));
-  env.push_back("PSQL=" + pg.psql_bin());
-  return run_command({"/bin/bash", "contrib/postgres/load.sh", data_dir}, env, "", 60'000);
-}
-
-std::string scalar(const PgCluster& pg, const std::string& sql) {
-  const CommandRun r = pg.psql({"-c", sql});
-  INFO(sql << "\n" << r.err);
-  REQUIRE(r.ok());
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return LoadChain{.pg = pg, .data_dir = data_dir, .checkpoint = checkpoint, .settle_s = settle_s, .timeout_ms = 60'000}
+      .run();
 }
 
 }  // namespace
 
 TEST_CASE("issue 17: retention cycles under load into PostgreSQL keep the data dir bounded and every id once",
           "[pg][retention]") {
-  const std::string why = PgCluster::unavailable();
-  if (!why.empty()) FAIL("PostgreSQL cannot run here: " << why);
+  PgCluster::require_parts();
   PgCluster pg;
-  const CommandRun schema = pg.psql({"-f", "contrib/postgres/schema.sql"});
-  INFO(schema.err);
-  REQUIRE(schema.ok());
+  pg.apply_schema();
 
   TempDir dir;
   TempDir work;
@@ -143,8 +114,8 @@ TEST_CASE("issue 17: retention cycles under load into PostgreSQL keep the data d
   // stopped only after its 201s, and SIGKILL came with no request in flight.
   std::string list;
   for (const uint64_t id : acked.ids) list += (list.empty() ? "" : ",") + std::to_string(id);
-  CHECK(scalar(pg, "SELECT count(*) FROM usages") == std::to_string(acked.ids.size()));
-  CHECK(scalar(pg, "SELECT count(*) FROM usages WHERE id IN (" + list + ")") == std::to_string(acked.ids.size()));
+  CHECK(pg.scalar("SELECT count(*) FROM usages") == std::to_string(acked.ids.size()));
+  CHECK(pg.scalar("SELECT count(*) FROM usages WHERE id IN (" + list + ")") == std::to_string(acked.ids.size()));
   // Far more went through than the data dir ever held: segments were retired every cycle.
   INFO("the data dir held at most " << largest << " bytes of segments");
   CHECK(largest <= kBound);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "busyring/storage/segment.h"
+#include "cluster_helpers.h"
 #include "harness.h"
 #include "pg_cluster.h"
 
@@ -27,13 +28,8 @@ namespace storage = busyring::storage;
 
 namespace {
 
-std::string log_tool() {
-  const char* env = std::getenv("BUSYRING_LOG_BIN");
-  return env != nullptr && *env != '\0' ? env : "build/release/busyring-log";
-}
-
 CommandRun tool(std::vector<std::string> args) {
-  args.insert(args.begin(), log_tool());
+  args.insert(args.begin(), cluster::log_bin());
   return run_command(args);
 }
 

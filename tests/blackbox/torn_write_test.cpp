@@ -28,12 +28,6 @@ namespace {
 
 const std::vector<std::string> kOneShard = {"--threads", "1"};
 
-void stop_cleanly(ServerProcess& server) {
-  const ExitStatus st = server.stop();
-  INFO(describe(st) << "\n" << server.stderr_text());
-  REQUIRE(st.exited);
-  REQUIRE(st.code == 0);
-}
 
 // A one-shard log: `sequential` records posted one at a time (one write each), then a
 // pipelined burst of `burst` (the group commit puts several in one write). SIGTERM.

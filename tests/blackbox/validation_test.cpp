@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.h"
+#include "load_driver.h"
 
 using namespace blackbox;
 
@@ -80,13 +81,7 @@ TEST_CASE("valid usages, extra fields included, are stored exactly as sent", "[b
       CHECK(sent.emplace(id, body).second);
     }
   }
-  const ExitStatus st = s.server->stop();
-  INFO(describe(st) << "\n" << s.server->stderr_text());
-  REQUIRE(st.exited);
-  CHECK(st.code == 0);
-  std::map<uint64_t, std::string> stored;
-  for (const auto& rec : read_records(s.dir.path())) CHECK(stored.emplace(rec.id, rec.body).second);
-  CHECK(stored == sent);
+  CHECK(stop_and_read(s) == sent);
 }
 
 TEST_CASE("requests answered with an error leave no record", "[blackbox]") {

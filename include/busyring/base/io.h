@@ -26,6 +26,11 @@ namespace busyring::base {
 // would grow past max_bytes (then `out` holds some of it: not to be used).
 [[nodiscard]] int read_all(int fd, std::string& out, size_t max_bytes);
 
+// read_all for secrets (passwords, tokens): reads straight into `out`, sized once to
+// max_bytes + 1 and never reallocated, without a bounce buffer, so that no copy of the bytes is
+// left in freed memory (the caller wipes `out` when done). 0 with `out` holding what fd held,
+// -errno, or -EFBIG when it holds more than max_bytes.
+[[nodiscard]] int read_secret(int fd, std::string& out, size_t max_bytes);
 // read_all of the file at `path` (-ENOENT when there is none).
 [[nodiscard]] int read_file(const std::string& path, std::string& out, size_t max_bytes);
 

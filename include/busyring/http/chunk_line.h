@@ -42,6 +42,7 @@ class ChunkLine {
     lf,            // after CR: only LF
   };
   Step step(char c) noexcept;
+  Step step_size(char c) noexcept;  // first_digit and digits: the hex size and what ends it
 
   uint64_t size_ = 0;
   uint32_t line_bytes_ = 0;

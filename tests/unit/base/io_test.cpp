@@ -201,6 +201,49 @@ TEST_CASE("read_all and read_file cap the size and report a missing file", "[bas
   CHECK(empty_file_text == "kept");  // appended to, never cleared
 }
 
+TEST_CASE("read_secret reads into one buffer it never reallocates, up to its cap", "[base][io]") {
+  test::TempDir dir;
+  const std::string path = dir.sub("secret");
+  const auto read_secret_file = [&](size_t max_bytes, std::string& out) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    const int rc = base::read_secret(fd, out, max_bytes);
+    ::close(fd);
+    return rc;
+  };
+  std::string out = "old";
+  std::ofstream(path).flush();
+  CHECK(read_secret_file(64, out) == 0);
+  CHECK(out.empty());  // replaced, not appended to
+  {
+    std::ofstream f(path);
+    f << pattern(5000);
+  }
+  CHECK(read_secret_file(5000, out) == 0);
+  CHECK(out == pattern(5000));
+  // The bytes stay where they were read: the buffer was sized once for max_bytes + 1.
+  CHECK(out.capacity() >= 5001);
+  CHECK(read_secret_file(4999, out) == -EFBIG);
+  CHECK(read_secret_file(0, out) == -EFBIG);
+  // Through a pipe that delivers the secret in pieces, every piece lands in order.
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  std::thread writer([&] {
+    const std::string text = pattern(3000);
+    for (size_t at = 0; at < text.size(); at += 700) {
+      CHECK(base::write_all(p[1], text.data() + at, std::min<size_t>(700, text.size() - at)) == 0);
+      std::this_thread::yield();
+    }
+    ::close(p[1]);
+  });
+  std::string piped;
+  CHECK(base::read_secret(p[0], piped, 4096) == 0);
+  writer.join();
+  ::close(p[0]);
+  CHECK(piped == pattern(3000));
+  CHECK(base::read_secret(-1, piped, 16) == -EBADF);
+}
+
 TEST_CASE("write_all into a pipe nobody reads fails with -EPIPE", "[base][io]") {
   struct sigaction ignore {}, old {};
   ignore.sa_handler = SIG_IGN;
