@@ -61,6 +61,22 @@ size_t with_index(char* out, size_t cap, std::string_view body, uint32_t index) 
   return n;
 }
 
+// The /metrics page, rendered into ctx.scratch; its length.
+size_t metrics_page(const RenderContext& ctx) noexcept {
+  BR_ASSERT(ctx.scratch != nullptr);
+  const ids::SourceStats ids = id_source_stats(ctx);
+  metrics::IdSourceGauges gauges{ids.up, ids.refused, ids.reserve_ids, ids.calls, ids.errors};
+  metrics::LogGauges log;
+  if (ctx.log_size != nullptr) log = {ctx.log_size->live_bytes(), ctx.log_size->max_bytes()};
+  if (ctx.export_lag != nullptr) {
+    log.export_lag_known = true;
+    log.export_lag_ns = ctx.export_lag->lag_ns(base::wall_ns());
+  }
+  return metrics::render_metrics_page(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
+                                      error_reason_names(), static_cast<size_t>(ErrorId::count),
+                                      ids.shared ? &gauges : nullptr, ctx.log_size != nullptr ? &log : nullptr);
+}
+
 }  // namespace
 
 uint16_t rendered_status(const http::Pending& p, const RenderContext& ctx) noexcept {
@@ -115,24 +131,10 @@ size_t render(const http::Pending& p, char* out, size_t cap, const RenderContext
       }
       break;
     }
-    case http::PendingKind::metrics: {
-      BR_ASSERT(ctx.scratch != nullptr);
-      const ids::SourceStats ids = id_source_stats(ctx);
-      metrics::IdSourceGauges gauges{ids.up, ids.refused, ids.reserve_ids, ids.calls, ids.errors};
-      metrics::LogGauges log;
-      if (ctx.log_size != nullptr) log = {ctx.log_size->live_bytes(), ctx.log_size->max_bytes()};
-      if (ctx.export_lag != nullptr) {
-        log.export_lag_known = true;
-        log.export_lag_ns = ctx.export_lag->lag_ns(base::wall_ns());
-      }
-      const size_t n = metrics::render_metrics_page(ctx.shards, ctx.shard_count, ctx.scratch, ctx.scratch_bytes,
-                                                    error_reason_names(), static_cast<size_t>(ErrorId::count),
-                                                    ids.shared ? &gauges : nullptr,
-                                                    ctx.log_size != nullptr ? &log : nullptr);
+    case http::PendingKind::metrics:
       r.type = http::BodyType::text;
-      r.body = {ctx.scratch, n};
+      r.body = {ctx.scratch, metrics_page(ctx)};
       break;
-    }
     case http::PendingKind::status_page:
       r.type = http::BodyType::html;
       r.body = status_page_html();
