@@ -2,8 +2,6 @@
 #include "refill_thread.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+
+#include "busyring/base/thread.h"
 
 namespace busyring::ids {
 
@@ -46,17 +46,7 @@ base::Status RefillThread::open() {
 }
 
 void RefillThread::start(std::function<RefillStep()> step) {
-  // The thread inherits this thread's signal mask: with every signal blocked, a SIGTERM that
-  // arrives before main waits for it stays pending for main's sigwait instead of killing the
-  // process through this thread.
-  sigset_t all, before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
-  thread_ = std::thread([this, step = std::move(step)] {
-    pthread_setname_np(pthread_self(), "busyring-ids");
-    run(step);
-  });
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  thread_ = base::start_helper_thread("busyring-ids", [this, step = std::move(step)] { run(step); });
 }
 
 void RefillThread::request() noexcept {

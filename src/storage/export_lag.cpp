@@ -2,8 +2,6 @@
 #include "busyring/storage/export_lag.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +10,7 @@
 
 #include "busyring/base/io.h"
 #include "busyring/base/log.h"
+#include "busyring/base/thread.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/scan.h"
@@ -147,15 +146,7 @@ void ExportLagGauge::start(const std::string& data_dir, const std::string& check
   data_dir_ = data_dir;
   checkpoint_path_ = checkpoint_path;
   update();
-  // Every signal blocked in the thread: they are main's (see net/server.h).
-  sigset_t all, before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "busyring-lag");
-    run();
-  });
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  thread_ = base::start_helper_thread("busyring-lag", [this] { run(); });
 }
 
 void ExportLagGauge::run() {

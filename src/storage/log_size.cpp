@@ -2,12 +2,11 @@
 #include "busyring/storage/log_size.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 
 #include <vector>
 
 #include "busyring/base/log.h"
+#include "busyring/base/thread.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
@@ -39,15 +38,7 @@ void LogSizeGauge::start(const std::string& data_dir, uint64_t max_bytes) {
   data_dir_ = data_dir;
   max_bytes_ = max_bytes;
   update();
-  // Every signal blocked in the thread: they are main's (see net/server.h).
-  sigset_t all, before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "busyring-size");
-    run();
-  });
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  thread_ = base::start_helper_thread("busyring-size", [this] { run(); });
 }
 
 void LogSizeGauge::run() {
