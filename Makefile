@@ -11,7 +11,8 @@ CC ?= gcc
 # adds TEST_DEPS: ab and curl (the seeds' commands), npm (loadtest, installed into build/npm),
 # a real Prometheus (promtool and a scrape), PostgreSQL (the export), Redis, etcd and HAProxy (the
 # cluster tests; libhiredis-dev is the server's own Redis client, libcurl4-openssl-dev its etcd
-# client; zlib1g-dev decompresses gzip bodies; libzstd-dev compresses sealed segments (busyring-log compact); openssl makes the TLS tests' certificates), e2fsprogs (the full-disk
+# client; zlib1g-dev decompresses gzip bodies; libzstd-dev compresses sealed segments for
+# `busyring-log compact`; openssl makes the TLS tests' certificates), e2fsprogs (the full-disk
 # and I/O-error tests' file systems), fuse3 and libfuse3-dev (busyring-faultfs, the power-cut
 # tests' file system: fusermount3, and the library it is built against), chromium (the status
 # page drawn in a headless browser) and systemd (`systemd-analyze verify` and `security` of the
