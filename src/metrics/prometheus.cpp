@@ -39,6 +39,9 @@ constexpr Scalar kLogScalars[] = {
      &ShardMetrics::bytes_written},
     {"busyring_flushes_total", "counter", "Log writes completed.", &ShardMetrics::flushes},
     {"busyring_flush_failures_total", "counter", "Log writes that failed.", &ShardMetrics::flush_failures},
+    {"busyring_log_segment_waits_total", "counter",
+     "Times the log filled its segment before the next one was prepared (appends wait meanwhile).",
+     &ShardMetrics::segment_waits},
 };
 
 constexpr Scalar kNodeScalars[] = {
@@ -141,16 +144,33 @@ void rejections(TextWriter& out, const Shards& shards, const char* const* reason
   }
 }
 
-// Bearer token refusals by reason, zeros included (without --auth-token-file, all zero).
+// A counter family by a fixed set of reasons, zeros included (a scraper sees the whole set from
+// the first scrape).
+template <size_t N>
+void by_reason(TextWriter& out, const Shards& shards, const char* name, const char* help,
+               const Counter (ShardMetrics::*field)[N], const char* const (&reasons)[N]) {
+  out.line("# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+  for (size_t r = 0; r < N; ++r) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < shards.count; ++i) total += read((shards.blocks[i]->*field)[r]);
+    out.line("%s{reason=\"%s\"} %llu\n", name, reasons[r], ull(total));
+  }
+}
+
+// Bearer token refusals (without --auth-token-file, all zero).
 void auth_refusals(TextWriter& out, const Shards& shards) {
   static constexpr const char* kReasons[kAuthRefusalReasons] = {"missing", "invalid", "malformed"};
-  out.line("# HELP busyring_auth_refusals_total Requests refused for want of a valid bearer token, by reason.\n"
-           "# TYPE busyring_auth_refusals_total counter\n");
-  for (size_t r = 0; r < kAuthRefusalReasons; ++r) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < shards.count; ++i) total += read(shards.blocks[i]->auth_refusals[r]);
-    out.line("busyring_auth_refusals_total{reason=\"%s\"} %llu\n", kReasons[r], ull(total));
-  }
+  by_reason(out, shards, "busyring_auth_refusals_total",
+            "Requests refused for want of a valid bearer token, by reason.", &ShardMetrics::auth_refusals, kReasons);
+}
+
+// Requests that waited for the log or for ids before they could be appended.
+void held_requests(TextWriter& out, const Shards& shards) {
+  static constexpr const char* kReasons[kHoldReasons] = {"log", "ids"};
+  by_reason(out, shards, "busyring_held_requests_total",
+            "Complete, valid requests held before their append, by what they waited for (log buffers or the "
+            "next segment; the id reserve).",
+            &ShardMetrics::held_requests, kReasons);
 }
 
 void id_source_gauges(TextWriter& out, const IdSourceGauges* g) {
@@ -194,6 +214,7 @@ size_t render_prometheus(const ShardMetrics* const* shard_blocks, size_t n, char
   log_write_duration(out, shards);
   rejections(out, shards, reason_names, reason_count);
   auth_refusals(out, shards);
+  held_requests(out, shards);
   scalars(out, shards, kNodeScalars);
   id_source_gauges(out, id_source);
   log_gauges(out, log);

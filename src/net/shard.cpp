@@ -297,6 +297,7 @@ void Shard::publish_state() noexcept {
   m.id_blocks_taken.store(ids_.issued(), std::memory_order_relaxed);
   m.holes_reissued.store(ids_.holes_reissued(), std::memory_order_relaxed);
   m.workspaces_in_use.store(conns_.workspaces().in_use(), std::memory_order_relaxed);
+  m.segment_waits.store(log_.segment_waits(), std::memory_order_relaxed);
   const uint32_t overflow = *ring_.cq.koverflow;
   if (overflow != last_overflow_) {
     metrics::bump(m.cq_overflows, overflow - last_overflow_);

@@ -183,6 +183,8 @@ bool Shard::on_request(Connection& c) noexcept {
     c.parser.keep_body();
     c.gate = InputGate::held;
     held_.push_back(c.slot);
+    const auto reason = d.next == api::Next::hold_for_log ? metrics::HoldReason::log : metrics::HoldReason::ids;
+    metrics::bump(setup_.metrics->held_requests[static_cast<size_t>(reason)]);
     return false;
   }
   act(c, d);

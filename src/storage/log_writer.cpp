@@ -179,6 +179,7 @@ bool LogWriter::seal_filling() noexcept {
 // The filling batch moves to the prepared segment, whose descriptor the preparer hands over.
 bool LogWriter::switch_segment() noexcept {
   if (!preparer_.ready()) {
+    if (!segment_blocked_) ++segment_waits_;
     segment_blocked_ = true;
     return false;
   }

@@ -48,6 +48,12 @@ inline constexpr size_t kMaxReasons = 32;
 enum class AuthRefusalReason : uint8_t { missing, invalid, malformed, count };
 inline constexpr size_t kAuthRefusalReasons = static_cast<size_t>(AuthRefusalReason::count);
 
+// Requests held after they were complete and valid, by what they waited for: the log (every
+// buffer taken, or the next segment not prepared yet) or ids (the reserve refilling). Counted
+// once per request, however often it is retried.
+enum class HoldReason : uint8_t { log, ids, count };
+inline constexpr size_t kHoldReasons = static_cast<size_t>(HoldReason::count);
+
 struct alignas(64) ShardMetrics {
   Counter requests[kRoutes][kStatusCount] = {};
   Counter latency_buckets[kLatencyBuckets] = {};
@@ -78,6 +84,8 @@ struct alignas(64) ShardMetrics {
   Counter loop_turns = 0;
   Counter recovery_torn_tails = 0;  // set once before the shards start (main: all in shard 0's block)
   Counter auth_refusals[kAuthRefusalReasons] = {};
+  Counter held_requests[kHoldReasons] = {};
+  Counter segment_waits = 0;  // mirrored from the log: times it found the next segment not prepared
 
   void count_request(Route route, uint16_t status) noexcept;
   void observe_latency_us(uint64_t us) noexcept;

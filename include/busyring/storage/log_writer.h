@@ -123,6 +123,8 @@ class LogWriter {
   // Batches submitted so far: [0, batches_submitted()) have been handed to a sink.
   uint64_t batches_submitted() const noexcept { return submitted_; }
   uint64_t batches_in_flight() const noexcept { return submitted_ - released_; }
+  // Times the current segment filled before the next was prepared (appends answered busy until it is).
+  uint64_t segment_waits() const noexcept { return segment_waits_; }
   // Nothing filling, sealed, in flight, waiting to be voided, or summaries waiting.
   bool idle() const noexcept;
   const SummaryWriter& summaries() const noexcept { return summaries_; }
@@ -177,6 +179,7 @@ class LogWriter {
   uint32_t current_segment_ = 0;
   uint64_t segment_bytes_ = 0;  // size of the current segment file
   bool segment_blocked_ = false;  // the current segment is full and the next is not ready
+  uint64_t segment_waits_ = 0;     // times segment_blocked_ was set
   SegmentPreparer preparer_;
   VoidQueue voids_;
   SummaryBuilder building_;  // the summary of the segment of the next batch to be popped

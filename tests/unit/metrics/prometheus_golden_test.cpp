@@ -60,6 +60,8 @@ void fill(ShardMetrics& m, uint64_t seed) {
   m.loop_turns = next();
   m.recovery_torn_tails = next() % 3;
   for (Counter& c : m.auth_refusals) c = next();
+  for (Counter& c : m.held_requests) c = next();
+  m.segment_waits = next() % 9;
 }
 
 // Beside this source: __FILE__ is relative to the repository root, where the tests run; from

@@ -122,6 +122,35 @@ TEST_CASE("append says busy when every buffer is full, and ok again once writes 
   CHECK(read_back(tmp.sub("shard-00")).rec.records == appended + 1);
 }
 
+TEST_CASE("a segment that fills before the next is prepared says busy once, counted as one wait",
+          "[storage]") {
+  TempDir tmp;
+  WriterOptions o = small_options();
+  o.segment_size = 256 * 1024;  // four buffers' worth
+  o.buffer_count = 8;           // so buffers are never what runs out here
+  Rig rig(o, tmp.sub("shard-00"));
+  const std::string body(100, 's');
+  uint64_t batch = 0, appended = 0;
+  AppendStatus st = AppendStatus::ok;
+  // No loop turn: nothing is written and the next segment's preparation never starts.
+  for (uint64_t id = 1; id < 100000 && st == AppendStatus::ok; ++id) {
+    st = rig.w.append(id, 0, body.data(), 100, batch);
+    if (st == AppendStatus::ok) ++appended;
+  }
+  CHECK(st == AppendStatus::busy);
+  CHECK(appended == 4 * ((64 * 1024) / record_bytes(100)));
+  CHECK(rig.w.segment_waits() == 1);
+  CHECK_FALSE(rig.w.healthy());  // a shard blocked on its next segment is not healthy
+  // Asked again while blocked: still one wait.
+  CHECK(rig.w.append(appended + 1, 0, body.data(), 100, batch) == AppendStatus::busy);
+  CHECK(rig.w.segment_waits() == 1);
+  rig.append(appended + 1, body, 0);  // turns the loop: the segment is prepared, the append goes in
+  rig.drain();
+  CHECK(rig.w.segment_waits() == 1);
+  CHECK(rig.w.healthy());
+  CHECK(read_back(tmp.sub("shard-00")).rec.records == appended + 1);
+}
+
 TEST_CASE("records continue in the next segment file when a segment fills", "[storage]") {
   TempDir tmp;
   const std::string dir = tmp.sub("shard-00");
