@@ -10,7 +10,6 @@
 #include "busyring/storage/recovery.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,7 +21,6 @@
 #include "busyring/base/align.h"
 #include "busyring/base/io.h"
 #include "busyring/base/log.h"
-#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/log_writer.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/segment.h"
@@ -154,25 +152,13 @@ base::Result<uint64_t> void_damage(const Segment& s) {
 
 // A sealed segment as its summary describes it: clean, its records ending at records_end.
 base::Result<Segment> summarised_segment(const std::string& dir, const SegmentSummary& summary) {
-  const std::string path = segment_path(dir, summary.segment);
   Segment s;
   s.index = summary.segment;
-  s.path = path;
+  s.path = segment_path(dir, summary.segment);
   s.sealed = true;
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0) {
-    s.size = static_cast<uint64_t>(st.st_size) / 8 * 8;
-  } else if (errno != ENOENT) {
-    return base::Error{"cannot read " + path + ": " + errno_text(-errno)};
-  } else {
-    // Compacted (README, Compaction): its header says how large the segment it holds is.
-    const std::string compacted = compact_path(dir, summary.segment);
-    CompactHeader h;
-    std::string why;
-    if (read_compact_header(compacted, summary.segment, h, why) != 0)
-      return base::Error{"cannot read " + path + " nor " + compacted + (why.empty() ? "" : ": " + why)};
-    s.size = h.segment_bytes;
-  }
+  auto bytes = segment_read_bytes(dir, summary.segment);
+  if (!bytes) return base::Error{bytes.error()};
+  s.size = bytes.value() / 8 * 8;  // what the scanner would see (MappedFile::scan_bytes)
   s.scan.records = summary.records;
   s.scan.record_bytes = summary.record_bytes;
   s.scan.data_end = summary.records_end;
@@ -251,11 +237,8 @@ uint64_t shard_log_bytes(const std::string& dir) {
   if (list_segments(dir, segments) < 0) return 0;
   uint64_t total = 0;
   for (const uint32_t index : segments) {
-    struct stat st {};
-    CompactHeader h;
-    std::string why;
-    if (stat(segment_path(dir, index).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size) / 8 * 8;
-    else if (read_compact_header(compact_path(dir, index), index, h, why) == 0) total += h.segment_bytes;  // read as that
+    // As scan_all counts it: the scanner's bytes of the segment, a vanished one 0.
+    if (auto bytes = segment_read_bytes(dir, index)) total += bytes.value() / 8 * 8;
   }
   return total;
 }

@@ -15,6 +15,7 @@
 #include "busyring/base/assert.h"
 #include "busyring/base/fs.h"
 #include "busyring/base/io.h"
+#include "busyring/storage/compact_segment.h"
 
 namespace busyring::storage {
 namespace {
@@ -88,6 +89,20 @@ uint64_t segment_disk_bytes(const std::string& dir, uint32_t index) {
   std::snprintf(name, sizeof name, "/seg-%08u.zlog", index);
   if (stat((dir + name).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
   return 0;
+}
+
+base::Result<uint64_t> segment_read_bytes(const std::string& dir, uint32_t index) {
+  const std::string path = segment_path(dir, index);
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
+  if (const int err = errno; err != ENOENT) return base::Error{"cannot read " + path + ": " + std::strerror(err)};
+  // Compacted (README, Compaction): its header says how large the segment it holds is.
+  const std::string compacted = compact_path(dir, index);
+  CompactHeader h;
+  std::string why;
+  if (read_compact_header(compacted, index, h, why) != 0)
+    return base::Error{"cannot read " + path + " nor " + compacted + (why.empty() ? "" : ": " + why)};
+  return h.segment_bytes;
 }
 
 int list_summaries(const std::string& dir, std::vector<uint32_t>& out) {

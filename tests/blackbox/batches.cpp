@@ -2,7 +2,6 @@
 #include "batches.h"
 
 #include <simdjson.h>
-#include <zlib.h>
 
 #include <catch2/catch.hpp>
 
@@ -24,20 +23,6 @@ std::string ndjson(const std::vector<std::string>& records) {
   std::string s;
   for (const auto& r : records) s += r + "\n";
   return s;
-}
-
-std::string gzipped(std::string_view bytes) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(bytes.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 std::string post_with_headers(std::string_view body, std::string_view headers) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/gzip.h"
 #include "harness.h"
 
 namespace blackbox {
@@ -17,8 +18,8 @@ std::vector<std::string> usage_bodies(const std::string& tag, int count);
 // [r0,r1,...] and r0\nr1\n...\n (NDJSON, a newline after every record as both tools send it).
 std::string json_array(const std::vector<std::string>& records);
 std::string ndjson(const std::vector<std::string>& records);
-// One gzip member (RFC 1952), as zlib's deflate with windowBits 16 + 15 writes it.
-std::string gzipped(std::string_view bytes);
+// One gzip member (RFC 1952) made by zlib (tests/support/gzip.h, shared with the unit tests).
+using busyring::test::gzipped;
 
 // POST /api/usages with `headers` (whole lines, each ending in CRLF) and Content-Length.
 std::string post_with_headers(std::string_view body, std::string_view headers);

@@ -128,6 +128,41 @@ std::map<uint64_t, std::string> exported(const std::string& data_dir) {
   return out;
 }
 
+// What compact_while_posting saw: the ids the server acknowledged, with their bodies.
+struct PostedLog {
+  std::map<uint64_t, std::string> acked;
+  size_t compact_runs = 0;
+};
+
+// Starts the server on data_dir and POSTs on four connections while `busyring-log compact
+// --settle 1` runs over and over, until `compacted` segments are compacted or `budget_ms`
+// passes (a segment is sealed once a later one begins with a record a second old); then
+// waits for `posts_after` more 201s (POSTs go on after the compactions too), stops the server
+// cleanly, and REQUIREs that every POST was answered 201 and every compact run succeeded.
+PostedLog compact_while_posting(const std::string& data_dir, size_t compacted, int64_t budget_ms,
+                                uint64_t posts_after) {
+  PostedLog log;
+  auto server = start_server(data_dir);
+  Poster poster(server->port(), 0);
+  const int64_t deadline = now_ms() + budget_ms;
+  while (compacted_count(data_dir) < compacted && now_ms() < deadline && poster.failure.empty()) {
+    const CommandRun r = tool({"compact", data_dir, "--settle", "1"});
+    INFO(r.out << r.err);
+    REQUIRE(r.ok());
+    ++log.compact_runs;
+  }
+  const uint64_t during = poster.count.load();
+  const int64_t more_by = now_ms() + 10'000;
+  while (poster.count.load() < during + posts_after && now_ms() < more_by && poster.failure.empty())
+    ::usleep(10'000);
+  poster.stop();
+  INFO(poster.failure);
+  REQUIRE(poster.failure.empty());
+  log.acked = poster.acked;
+  REQUIRE(server->stop().code == 0);
+  return log;
+}
+
 // POSTs one more record and returns its id.
 uint64_t post_one(uint16_t port) {
   Client c(port);
@@ -141,32 +176,12 @@ uint64_t post_one(uint16_t port) {
 TEST_CASE("issue 17 §6: compaction while the server takes POSTs; after a restart every id once, none reissued",
           "[blackbox][compaction]") {
   TempDir dir;
-  std::map<uint64_t, std::string> acked;
-  {
-    auto server = start_server(dir.path());
-    Poster poster(server->port(), 0);
-    // Compact over and over while the POSTs go on, until several segments are compacted: a
-    // segment is sealed once a later one begins with a record a second old.
-    const int64_t deadline = now_ms() + 60'000;
-    size_t runs = 0;
-    while (compacted_count(dir.path()) < 6 && now_ms() < deadline && poster.failure.empty()) {
-      const CommandRun r = tool({"compact", dir.path(), "--settle", "1"});
-      INFO(r.out << r.err);
-      REQUIRE(r.ok());
-      ++runs;
-    }
-    const uint64_t during = poster.count.load();
-    // POSTs go on after the compactions too.
-    const int64_t more_by = now_ms() + 10'000;
-    while (poster.count.load() < during + 20 && now_ms() < more_by && poster.failure.empty()) ::usleep(10'000);
-    poster.stop();
-    INFO(poster.failure);
-    REQUIRE(poster.failure.empty());
-    CHECK(runs > 0);
-    REQUIRE(compacted_count(dir.path()) >= 6);
-    acked = poster.acked;
-    REQUIRE(server->stop().code == 0);
-  }
+  // Compact over and over while the POSTs go on, until several segments are compacted; 20
+  // more POSTs after the last compaction.
+  const PostedLog posted = compact_while_posting(dir.path(), 6, 60'000, 20);
+  CHECK(posted.compact_runs > 0);
+  REQUIRE(compacted_count(dir.path()) >= 6);
+  const std::map<uint64_t, std::string>& acked = posted.acked;
   // Compacted segments are smaller than the 1 MiB they replace, and the .log is gone.
   std::vector<uint32_t> zs;
   REQUIRE(storage::list_compacted_segments(storage::shard_dir(dir.path(), 0), zs) == 0);
@@ -199,19 +214,7 @@ TEST_CASE("issue 17 §6: compaction while the server takes POSTs; after a restar
 TEST_CASE("issue 17 §6: a compaction killed part-way leaves the log whole; the next run finishes",
           "[blackbox][compaction]") {
   TempDir dir;
-  std::map<uint64_t, std::string> acked;
-  {
-    auto server = start_server(dir.path());
-    Poster poster(server->port(), 0);
-    const int64_t deadline = now_ms() + 30'000;
-    while (compacted_count(dir.path()) < 2 && now_ms() < deadline && poster.failure.empty())
-      REQUIRE(tool({"compact", dir.path(), "--settle", "1"}).ok());
-    poster.stop();
-    INFO(poster.failure);
-    REQUIRE(poster.failure.empty());
-    acked = poster.acked;
-    REQUIRE(server->stop().code == 0);
-  }
+  const std::map<uint64_t, std::string> acked = compact_while_posting(dir.path(), 2, 30'000, 0).acked;
   // What kills at the two visible steps leave: segment A back beside its .zlog (killed between
   // rename and unlink), and an unfinished .zlog.tmp of another sealed segment.
   std::vector<uint32_t> shards, zs, logs;

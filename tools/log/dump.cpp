@@ -24,7 +24,8 @@ class DumpPrinter final : public LogVisitor {
  public:
   explicit DumpPrinter(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
 
-  void on_segment_start(const std::string& path, const uint8_t* data, size_t bytes) override {
+  // Lines name the file read ("shard-00 seg-00000003.zlog" for a compacted segment).
+  void on_segment_start(const std::string&, const std::string& path, const uint8_t* data, size_t bytes) override {
     const size_t slash = path.find_last_of('/');
     const size_t slash2 =
         slash == 0 || slash == std::string::npos ? std::string::npos : path.find_last_of('/', slash - 1);

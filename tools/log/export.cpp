@@ -21,7 +21,8 @@ class Indexer final : public LogVisitor {
   Indexer(std::vector<IndexEntry>& entries, std::vector<FileRef>& files, uint64_t from_id)
       : entries_(entries), files_(files), from_id_(from_id) {}
 
-  void on_segment_start(const std::string& path, const uint8_t*, size_t) override {
+  // The .log name: bodies are fetched by reopening it, which maps a compacted one decompressed.
+  void on_segment_start(const std::string& path, const std::string&, const uint8_t*, size_t) override {
     files_.push_back(FileRef{path, 0});
   }
   bool on_record(const storage::RecordView& record, const RecordPlace& at) override {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::logtool {
@@ -108,16 +109,20 @@ base::Result<WalkTotals> walk_log(const std::string& data_dir, uint32_t dir_inde
     std::string torn_path;
     uint64_t torn_offset = 0;
     for (const uint32_t index : shard.segments) {
-      const std::string path = storage::segment_path(shard.dir, index);
+      const std::string log_path = storage::segment_path(shard.dir, index);
       MappedFile file;
       SegmentReport report;
-      if (const int rc = file.open(path); rc < 0) {
+      const int rc = file.open(log_path);
+      // Messages name the file read: a compacted segment's .zlog (also when it fails its checks).
+      const std::string path =
+          file.compacted() || rc == -EBADMSG ? storage::compact_path(shard.dir, index) : log_path;
+      if (rc < 0) {
         report.path = path;
         report.damage = Damage::unreadable;
         report.problem = "cannot read " + (rc == -EBADMSG ? file.problem()
                                            : path + ": " + (rc == -EINVAL ? "not a regular file" : errno_text(rc)));
       } else {
-        visitor.on_segment_start(path, file.data(), file.scan_bytes());
+        visitor.on_segment_start(log_path, path, file.data(), file.scan_bytes());
         PlaceAdapter adapter(visitor, RecordPlace{dir_index, shard.shard, index, 0}, bodies);
         report = check_segment(path, file, &adapter);
         report.bad_bodies = adapter.bad_bodies;

@@ -42,7 +42,7 @@ enum class Damage : uint8_t {
 };
 
 struct SegmentReport {
-  std::string path;
+  std::string path;  // the file read: the .log, or a compacted segment's .zlog
   uint32_t shard = 0;
   uint32_t segment = 0;
   uint64_t file_bytes = 0;
@@ -63,14 +63,18 @@ struct RecordPlace {
 class LogVisitor {
  public:
   virtual ~LogVisitor() = default;
-  // Before a mapped segment is scanned (data valid until on_segment returns).
-  virtual void on_segment_start(const std::string& /*path*/, const uint8_t* /*data*/, size_t /*bytes*/) {}
+  // Before a mapped segment is scanned (data valid until on_segment returns). `path` is its
+  // .log name, which opens it in either form (MappedFile); `read_path` the file actually read,
+  // the name to show: the .log, or the .zlog of a compacted segment.
+  virtual void on_segment_start(const std::string& /*path*/, const std::string& /*read_path*/,
+                                const uint8_t* /*data*/, size_t /*bytes*/) {}
   // A usage record; false stops this segment's scan.
   virtual bool on_record(const storage::RecordView& /*record*/, const RecordPlace& /*at*/) { return true; }
   virtual void on_segment(const SegmentReport& /*report*/) {}
 };
 
-// Scans one mapped segment and judges it (all but the cross-segment torn rule).
+// Scans one mapped segment and judges it (all but the cross-segment torn rule); `path` is the
+// name its report and problems give it.
 SegmentReport check_segment(const std::string& path, const MappedFile& file, storage::RecordVisitor* visitor);
 
 struct WalkTotals {
@@ -81,7 +85,8 @@ struct WalkTotals {
   std::string first_problem;
 };
 
-// Walks every segment of every shard in order, each mapped alone. With `bodies`, every usage
+// Walks every segment of every shard in order, each mapped alone, each named by the file read
+// (a compacted segment by its .zlog). With `bodies`, every usage
 // body is checked to be a JSON object. Errors only for a dir that cannot be listed.
 [[nodiscard]] base::Result<WalkTotals> walk_log(const std::string& data_dir, uint32_t dir_index, LogVisitor& visitor,
                                                 BodyParser* bodies);

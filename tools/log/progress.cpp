@@ -1,11 +1,9 @@
 // ProgressLine and log_bytes (see progress.h).
 #include "progress.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "busyring/base/clock.h"
-#include "busyring/storage/compact_segment.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::logtool {
@@ -72,15 +70,8 @@ uint64_t log_bytes(const std::vector<std::string>& data_dirs) {
     if (!log) continue;
     for (const ShardLog& shard : log.value()) {
       for (const uint32_t index : shard.segments) {
-        struct stat st {};
-        if (stat(storage::segment_path(shard.dir, index).c_str(), &st) == 0) {
-          total += static_cast<uint64_t>(st.st_size);
-        } else {
-          storage::CompactHeader h;
-          std::string why;
-          if (storage::read_compact_header(storage::compact_path(shard.dir, index), index, h, why) == 0)
-            total += h.segment_bytes;  // a compacted segment is read as the segment it was
-        }
+        // A compacted segment is read as the segment it was; one that vanished counts 0.
+        if (auto bytes = storage::segment_read_bytes(shard.dir, index)) total += bytes.value();
       }
     }
   }

@@ -60,8 +60,9 @@ uint64_t log_bytes(const std::vector<std::string>& data_dirs);
 class ProgressVisitor final : public LogVisitor {
  public:
   ProgressVisitor(LogVisitor& inner, ProgressLine& progress) : inner_(inner), progress_(progress) {}
-  void on_segment_start(const std::string& path, const uint8_t* data, size_t bytes) override {
-    inner_.on_segment_start(path, data, bytes);
+  void on_segment_start(const std::string& path, const std::string& read_path, const uint8_t* data,
+                        size_t bytes) override {
+    inner_.on_segment_start(path, read_path, data, bytes);
   }
   bool on_record(const storage::RecordView& record, const RecordPlace& at) override {
     return inner_.on_record(record, at);

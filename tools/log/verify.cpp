@@ -82,7 +82,7 @@ class VerifyPrinter final : public LogVisitor {
     max_id_ = 0;
   }
   // The shard's id range: every record counts (a shard's log is not sorted by id).
-  void on_segment_start(const std::string&, const uint8_t*, size_t) override { built_.reset(0); }
+  void on_segment_start(const std::string&, const std::string&, const uint8_t*, size_t) override { built_.reset(0); }
   bool on_record(const storage::RecordView& record, const RecordPlace& at) override {
     built_.add(record.id, at.offset, record.record_bytes);
     min_id_ = std::min(min_id_, record.id);

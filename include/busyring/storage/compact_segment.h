@@ -18,16 +18,23 @@
 //   64   8   packed_bytes   length of the packed stream (the zstd frame's content)
 //   72   8   zstd_bytes     length of the zstd frame, which follows the summary
 //   80   4   payload_crc    CRC32C of the zstd frame
-//   84   4   summary_bytes  length of the summary blob after the header
+//   84   4   summary_bytes  length of the summary blob after the header (0: see below)
 //   88   4   header_crc     CRC32C of bytes 0..95 (this field zero) and the summary blob
 //   92   4   reserved       0
-//   96   ..  summary        what recovery needs without decompressing (see compact_summary.h)
+//   96   ..  summary        reserved: empty in version 1 (below)
 //   ..   ..  zstd frame
 //
 // The packed stream is the segment's bytes without its zero stretches, in chunks:
 // LEB128(zero words to skip), LEB128(literal bytes), the literal bytes. A zero stretch is two or
 // more zero 8-byte words (the padding that ends each group-commit write); shorter zeros stay
 // literal. The file is exactly 96 + summary_bytes + zstd_bytes long: a truncated copy fails.
+//
+// The summary blob is reserved, kept in the format so a later version can carry a segment
+// summary inside the file without a new layout. Version-1 writers leave it empty (summary_bytes
+// 0); readers check its length (at most kMaxCompactSummaryBytes) and header_crc over it, then
+// ignore its content. Start-up learns a compacted segment's records from the seg-N.summary file
+// that compaction leaves in place (segment_summary.h), else by decoding the segment as it would
+// scan the .log: one summary codec, not two (README, Compaction).
 #pragma once
 
 #include <cstddef>
@@ -55,7 +62,7 @@ struct CompactHeader {
   uint64_t packed_bytes = 0;
   uint64_t zstd_bytes = 0;
   uint32_t payload_crc = 0;
-  std::vector<uint8_t> summary;  // opaque here: compact_summary.h reads it
+  std::vector<uint8_t> summary;  // reserved: version-1 writers leave it empty, nothing interprets it
 };
 
 // The raw segment's bytes [0, data_end) as the packed stream (data_end a multiple of 8).

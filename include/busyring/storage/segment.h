@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "busyring/base/result.h"
+
 namespace busyring::storage {
 
 std::string shard_dir(const std::string& data_dir, uint32_t shard);
@@ -26,6 +28,12 @@ std::string segment_path(const std::string& dir, uint32_t index);
 // Bytes segment `index` of a shard directory takes on disk: its .log's size, else its
 // compacted .zlog's, else 0.
 uint64_t segment_disk_bytes(const std::string& dir, uint32_t index);
+
+// Bytes segment `index` of a shard directory reads as, what MappedFile maps for its .log name
+// (the one place that answers it: recovery's progress and sealed segments, the log tool's
+// progress): its .log's size, else, compacted, the original size its .zlog's header records
+// (compact_segment.h). An error (one line naming the files) when neither can be read.
+[[nodiscard]] base::Result<uint64_t> segment_read_bytes(const std::string& dir, uint32_t index);
 
 struct DioAlign {
   uint32_t memory = 0;  // buffer address alignment

@@ -4,18 +4,19 @@
 #include "busyring/api/batch.h"
 
 #include <simdjson.h>
-#include <zlib.h>
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
+#include "../../support/gzip.h"
 #include "busyring/api/gzip_body.h"
 #include "busyring/storage/record.h"
 
 using namespace busyring::api;
 using busyring::http::ContentType;
+using busyring::test::gzipped;
 
 namespace {
 
@@ -40,20 +41,6 @@ struct Reader {
     return out;
   }
 };
-
-std::string gzip(const std::string& in) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 }  // namespace
 
@@ -126,20 +113,20 @@ TEST_CASE("gzip bodies decode within the bound; bombs, corrupt and truncated inp
   GzipBody g;
   REQUIRE(g.init(1000, simdjson::SIMDJSON_PADDING));
   std::string_view out;
-  REQUIRE_FALSE(g.decode(gzip(kUsage), out));
+  REQUIRE_FALSE(g.decode(gzipped(kUsage), out));
   CHECK(out == kUsage);
   const std::string exactly(1000, 'x');
-  REQUIRE_FALSE(g.decode(gzip(exactly), out));
+  REQUIRE_FALSE(g.decode(gzipped(exactly), out));
   CHECK(out == exactly);
-  CHECK(g.decode(gzip(exactly + "x"), out) == ErrorId::decoded_too_large);
-  CHECK(g.decode(gzip(std::string(10'000'000, ' ')), out) == ErrorId::decoded_too_large);
-  const std::string whole = gzip(kUsage);
+  CHECK(g.decode(gzipped(exactly + "x"), out) == ErrorId::decoded_too_large);
+  CHECK(g.decode(gzipped(std::string(10'000'000, ' ')), out) == ErrorId::decoded_too_large);
+  const std::string whole = gzipped(kUsage);
   CHECK(g.decode(whole.substr(0, whole.size() - 4), out) == ErrorId::bad_gzip);
   CHECK(g.decode(kUsage, out) == ErrorId::bad_gzip);
   CHECK(g.decode(whole + "junk", out) == ErrorId::bad_gzip);
   CHECK(g.decode("", out) == ErrorId::bad_gzip);
-  REQUIRE_FALSE(g.decode(gzip("ab") + gzip("cd"), out));  // two members: one body
+  REQUIRE_FALSE(g.decode(gzipped("ab") + gzipped("cd"), out));  // two members: one body
   CHECK(out == "abcd");
-  REQUIRE_FALSE(g.decode(gzip(kUsage), out));  // usable again after every failure
+  REQUIRE_FALSE(g.decode(gzipped(kUsage), out));  // usable again after every failure
   CHECK(out == kUsage);
 }

@@ -4,6 +4,7 @@
 // each step of its protocol (what a kill there leaves on disk) keeps one complete copy that
 // every reader reads, and the next run finishes the job. Leftovers an earlier run could leave
 // (an unfinished .zlog.tmp, both forms, a .zlog that is not the .log's copy) are resolved.
+// verify and dump name a compacted segment by its .zlog, the file they read.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +100,23 @@ TEST_CASE("compact: sealed segments become .zlog, the last stays; every command 
   const auto verify = run_tool({"verify", f.log.data()});
   INFO(verify.out << verify.err);
   CHECK(verify.rc == 0);
+  // verify and dump name each segment by the file they read: a compacted one by its .zlog.
+  constexpr size_t npos = std::string::npos;
+  for (uint32_t i = 0; i < 3; ++i) {
+    CHECK(verify.out.find(f.zlog_path(i) + ": 40 records") != npos);
+    CHECK(verify.out.find(f.log_path(i)) == npos);
+  }
+  CHECK(verify.out.find(f.log_path(3) + ": 40 records") != npos);
+  const auto dump = run_tool({"dump", f.log.data()});
+  INFO(dump.out << dump.err);
+  CHECK(dump.rc == 0);
+  for (uint32_t i = 0; i < 3; ++i) {
+    const std::string name = "shard-00 seg-0000000" + std::to_string(i);
+    CHECK(dump.out.find(name + ".zlog off=0 id=" + std::to_string(1 + 40 * i) + " ") != npos);
+    CHECK(dump.out.find(name + ".zlog end: 40 records") != npos);
+    CHECK(dump.out.find(name + ".log") == npos);
+  }
+  CHECK(dump.out.find("shard-00 seg-00000003.log end: 40 records") != npos);
 
   // A second run has nothing to do.
   const auto again = run_tool({"compact", f.log.data()});
@@ -124,6 +142,29 @@ TEST_CASE("compact: a segment whose successor began within --settle is not seale
   CHECK(exists(storage::compact_path(dir, 0)));
   CHECK(exists(storage::compact_path(dir, 1)));
   CHECK(exists(storage::segment_path(dir, 2)));
+}
+
+TEST_CASE("compact: a damaged .zlog is named by verify and dump, the file they could not read",
+          "[logtool][compact]") {
+  FourSegments f;
+  REQUIRE(run_tool({"compact", f.log.data()}).rc == 0);
+  std::string z1 = read_all(f.zlog_path(1));
+  z1[z1.size() - 3] ^= 0x40;  // in the zstd frame: the payload checksum fails
+  std::ofstream(f.zlog_path(1), std::ios::binary | std::ios::trunc) << z1;
+  const std::string problem = "cannot read " + f.zlog_path(1) + ": payload checksum mismatch";
+
+  const auto verify = run_tool({"verify", f.log.data()});
+  INFO(verify.out << verify.err);
+  CHECK(verify.rc == 1);
+  CHECK(verify.out.find(f.zlog_path(1) + ": 0 records, 0 bytes, DAMAGED: " + problem + "\n") != std::string::npos);
+  CHECK(verify.out.find(f.log_path(1)) == std::string::npos);
+  CHECK(verify.err.find(problem) != std::string::npos);
+
+  const auto dump = run_tool({"dump", f.log.data()});
+  INFO(dump.out << dump.err);
+  CHECK(dump.rc == 1);
+  CHECK(dump.out.find(f.zlog_path(1) + ": DAMAGED: " + problem + "\n") != std::string::npos);
+  CHECK(dump.out.find(f.log_path(1)) == std::string::npos);
 }
 
 TEST_CASE("compact: retired segments are left to retire, damaged ones to verify and salvage",

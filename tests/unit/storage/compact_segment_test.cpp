@@ -2,7 +2,8 @@
 // builds one (records gathered into writes, each padded with zeros to the alignment, a skip
 // marker) round-trips byte for byte; the packed stream drops the padding; damage anywhere in
 // the file (header, summary, payload), a truncated or extended file and a copy put next to
-// another segment are refused; MappedFile opens a compacted segment by its .log name.
+// another segment are refused; MappedFile opens a compacted segment by its .log name, and
+// segment_read_bytes (segment.h) sizes either form as that mapping does.
 #include "busyring/storage/compact_segment.h"
 
 #include <sys/mman.h>
@@ -213,4 +214,42 @@ TEST_CASE("compact segment: MappedFile opens it by its .log name; a damaged one 
   // Neither form: missing, as before.
   REQUIRE(::unlink(zlog.c_str()) == 0);
   CHECK(m.open(log) == -ENOENT);
+}
+
+TEST_CASE("segment_read_bytes: a .log's size, a compacted segment's original size, an error for none",
+          "[storage][compact]") {
+  TempDir dir;
+  // A plain segment: its file's size, to the byte (a torn rest included, as MappedFile maps it).
+  std::ofstream(storage::segment_path(dir.path(), 1), std::ios::binary) << std::string(12'345, 'x');
+  auto plain = storage::segment_read_bytes(dir.path(), 1);
+  REQUIRE(plain);
+  CHECK(plain.value() == 12'345);
+
+  // Compacted, only the .zlog on disk: the size it decompresses to, not the .zlog's own.
+  SegmentImage img = writer_like_segment();
+  const Encoded e = encode(img, 3);
+  const std::string zlog = storage::compact_path(dir.path(), 3);
+  write_bytes(zlog, e.file.data(), e.file.size());
+  REQUIRE(e.file.size() < kSegment);
+  auto compacted = storage::segment_read_bytes(dir.path(), 3);
+  INFO((compacted ? "" : compacted.error()));
+  REQUIRE(compacted);
+  CHECK(compacted.value() == kSegment);
+  storage::MappedFile m;
+  REQUIRE(m.open(storage::segment_path(dir.path(), 3)) == 0);
+  CHECK(m.file_bytes() == compacted.value());
+
+  // Neither form: an error naming both files.
+  auto missing = storage::segment_read_bytes(dir.path(), 4);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error() ==
+        "cannot read " + storage::segment_path(dir.path(), 4) + " nor " + storage::compact_path(dir.path(), 4));
+
+  // A .zlog whose header fails its checks: the error says why.
+  std::vector<uint8_t> bad = e.file;
+  bad[20] ^= 0x01;  // inside segment_bytes: the header checksum no longer matches
+  write_bytes(zlog, bad.data(), bad.size());
+  auto damaged = storage::segment_read_bytes(dir.path(), 3);
+  REQUIRE_FALSE(damaged);
+  CHECK(damaged.error().find("cannot read " + storage::segment_path(dir.path(), 3) + " nor " + zlog + ": ") == 0);
 }
