@@ -10,8 +10,8 @@ sample() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$ROUND" "$3" >>"$SAMPLES"; }
 problem() { printf 'ERROR\t%s\t%s\t%s\n' "$1" "$ROUND" "$2" >>"$SAMPLES"; say "  ! $1: $2"; }
 jget() { python3 perf/bench_report.py get "$@"; }
 calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
-# median METRIC PEER: "MEDIAN MIN MAX N" over SAMPLES' rounds, or nothing when there is none.
-median() { python3 perf/bench_report.py median "$SAMPLES" "$1" "$2"; }
+# sample_median METRIC PEER: "MEDIAN MIN MAX N" over SAMPLES' rounds, or nothing when there is none.
+sample_median() { python3 perf/bench_report.py median "$SAMPLES" "$1" "$2"; }
 # range_cell MEDIAN MIN MAX N: a table cell in whole units, "median (min..max)", or the one value.
 range_cell() {
   if (( $4 > 1 )); then printf '%.0f (%.0f..%.0f)' "$1" "$2" "$3"; else printf '%.0f' "$1"; fi
@@ -55,19 +55,22 @@ m_load_closed() {
 # Batches (issue 20): busyring-load --batch BATCH, closed loop, 64 connections (or CONNECTIONS),
 # each request a JSON array of BATCH seed usages (data.json). records/s = req/s x BATCH:
 # busyring answers each with one 201 {"first_id":N,"count":BATCH} (durable: after the batch's
-# fdatasync), and the ids it acknowledged must be BATCH x its 201s; nginx discards the body
-# and answers its static 201, so its figure is the HTTP ceiling for requests of that size,
-# storing nothing.
+# fdatasync), and the ids it acknowledged must be BATCH x its 201s (records/s counts those
+# ids, so that an error answer is no record); nginx discards the body and answers its static
+# 201, so its figure (201s x BATCH) is the HTTP ceiling for requests of that size, storing
+# nothing.
 m_load_batch() {
-  local peer=$1 json=$WORK/batch.json rate errors ids requests
+  local peer=$1 json=$WORK/batch.json rate records_rate errors ids requests records
   run_load "$peer" "$json" "$CLOSED_S" --rate 0 --batch "$BATCH" || return 0
-  read -r rate errors ids requests <<<"$(jget "$json" rate errors.total ids ok)"
-  sample batch_records_s "$peer" "$(calc "$rate * $BATCH")"
+  read -r rate records_rate errors ids requests \
+    <<<"$(jget "$json" rate records_rate errors.total ids ok)"
+  if [[ $peer == nginx ]]; then records=$(calc "$rate * $BATCH"); else records=$records_rate; fi
+  sample batch_records_s "$peer" "$records"
   (( errors == 0 )) || problem "$peer" "busyring-load --batch $BATCH: $errors errors"
   if [[ $peer != nginx ]] && (( ids != requests * BATCH )); then
     problem "$peer" "busyring-load --batch $BATCH: $ids ids for $requests requests"
   fi
-  say "  busyring-load -c${CONNECTIONS:-64} --batch $BATCH $peer: $(calc "$rate * $BATCH") records/s"
+  say "  busyring-load -c${CONNECTIONS:-64} --batch $BATCH $peer: $(printf %.0f "$records") records/s"
 }
 
 # RATE req/s for FIXED_S over 64 connections: latency percentiles, server CPU per request

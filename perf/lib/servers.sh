@@ -32,6 +32,7 @@ url() { echo "http://127.0.0.1:${PORT[$1]}/api/usages"; }
 # try_start_nginx and try_start_busyring return 1 with the reason in START_ERROR (perf/scale
 # reports it as a row and goes on); start_nginx and start_busyring end the script instead.
 START_ERROR=
+last_lines() { tail -3 "$1" 2>/dev/null | tr -s '\n\t' '  ' | grep . || echo "no output"; }
 
 # One nginx master with NGINX_WORKERS workers (1), pinned to SERVER_CPU; a port taken between
 # free_port and nginx's bind makes it exit, so try a few ports.
@@ -59,7 +60,7 @@ try_start_nginx() {
     fi
     stop_pid "$pid"
   done
-  START_ERROR="nginx did not start: $(tail -3 "$dir/stderr")"
+  START_ERROR="nginx did not start: $(last_lines "$dir/stderr")"
   return 1
 }
 start_nginx() { try_start_nginx || die "$START_ERROR"; }
@@ -82,7 +83,7 @@ try_start_busyring() {
     sleep 0.05
   done
   if [[ -z $port ]]; then
-    START_ERROR="busyring --ack=$ack did not start: $(tail -3 "$dir/stderr")"
+    START_ERROR="busyring --ack=$ack did not start: $(last_lines "$dir/stderr")"
     return 1
   fi
   PORT[$ack]=$port; PID[$ack]=$pid
