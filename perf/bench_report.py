@@ -3,6 +3,8 @@
 
   bench_report.py get FILE KEY...          print fields of a busyring-load --json summary
                                            (dotted keys: latency_us.p99, errors.total)
+  bench_report.py median TSV METRIC PEER   print "MEDIAN MIN MAX N" of one metric's samples
+                                           (nothing when there are none)
   bench_report.py median-round TSV METRIC PEER
                                            the round whose sample is the median (for the
                                            histogram the latency chart draws)
@@ -86,6 +88,13 @@ def cmd_get(a):
     print(" ".join(out))
 
 
+def cmd_median(a):
+    samples, _ = read_samples(a.tsv)
+    values = [v for _, v in samples.get((a.metric, a.peer), [])]
+    if values:
+        print(f"{statistics.median(values):.6f} {min(values):.6f} {max(values):.6f} {len(values)}")
+
+
 def cmd_median_round(a):
     samples, _ = read_samples(a.tsv)
     got = sorted(samples.get((a.metric, a.peer), []), key=lambda rv: rv[1])
@@ -135,10 +144,11 @@ def main():
     g = sub.add_parser("get")
     g.add_argument("file")
     g.add_argument("keys", nargs="+")
-    m = sub.add_parser("median-round")
-    m.add_argument("tsv")
-    m.add_argument("metric")
-    m.add_argument("peer")
+    for name in ("median", "median-round"):
+        m = sub.add_parser(name)
+        m.add_argument("tsv")
+        m.add_argument("metric")
+        m.add_argument("peer")
     t = sub.add_parser("table")
     t.add_argument("tsv")
     t.add_argument("--closed-s", type=float, default=10)
@@ -148,7 +158,8 @@ def main():
     t.add_argument("--ab-n", type=int, default=1_000_000)
     t.add_argument("--idle-n", type=int, default=10000)
     a = ap.parse_args()
-    {"get": cmd_get, "median-round": cmd_median_round, "table": cmd_table}[a.cmd](a)
+    {"get": cmd_get, "median": cmd_median, "median-round": cmd_median_round,
+     "table": cmd_table}[a.cmd](a)
     return 0
 
 

@@ -2,12 +2,20 @@
 # The measures of perf/bench (sourced after servers.sh). Each takes a peer (nginx, durable,
 # memory), runs one bounded client against it, and appends lines to SAMPLES:
 #   METRIC<TAB>PEER<TAB>ROUND<TAB>VALUE, or ERROR<TAB>PEER<TAB>ROUND<TAB>TEXT when it went wrong.
-# Expects: SAMPLES, ROUND, WORK, LOAD, CLOSED_S, BATCH, RATE, FIXED_S, PROBE_S, SEARCH_*, AB_N, IDLE_N.
+# Expects: SAMPLES, ROUND, WORK, LOAD, CLOSED_S, BATCH, RATE, FIXED_S, PROBE_S, SEARCH_*, AB_N,
+# IDLE_N; optionally CONNECTIONS (busyring-load's, default 64) and LOAD_THREADS (default 1), as
+# perf/scale sets them for many shards.
 
 sample() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$ROUND" "$3" >>"$SAMPLES"; }
 problem() { printf 'ERROR\t%s\t%s\t%s\n' "$1" "$ROUND" "$2" >>"$SAMPLES"; say "  ! $1: $2"; }
 jget() { python3 perf/bench_report.py get "$@"; }
 calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
+# sample_median METRIC PEER: "MEDIAN MIN MAX N" over SAMPLES' rounds, or nothing when there is none.
+sample_median() { python3 perf/bench_report.py median "$SAMPLES" "$1" "$2"; }
+# range_cell MEDIAN MIN MAX N: a table cell in whole units, "median (min..max)", or the one value.
+range_cell() {
+  if (( $4 > 1 )); then printf '%.0f (%.0f..%.0f)' "$1" "$2" "$3"; else printf '%.0f' "$1"; fi
+}
 
 # wrk -t1 -cC -dS -s perf/post.lua: req/s; socket errors and non-2xx replies are problems.
 m_wrk() {
@@ -28,7 +36,8 @@ m_wrk() {
 run_load() {
   local peer=$1 json=$2 seconds=$3
   shift 3
-  if ! client $((${seconds%.*} + 30)) "$LOAD" --url "$(url "$peer")" --connections 64 \
+  if ! client $((${seconds%.*} + 30)) "$LOAD" --url "$(url "$peer")" \
+       --connections "${CONNECTIONS:-64}" --threads "${LOAD_THREADS:-1}" \
        --duration "$seconds" --json "$@" >"$json" 2>"$json.err"; then
     problem "$peer" "busyring-load $* failed: $(tail -1 "$json.err")"; return 1
   fi
@@ -40,24 +49,28 @@ m_load_closed() {
   read -r rate errors <<<"$(jget "$json" rate errors.total)"
   sample load0_rps "$peer" "$rate"
   (( errors == 0 )) || problem "$peer" "busyring-load --rate 0: $errors errors"
-  say "  busyring-load -c64 $peer: $rate req/s"
+  say "  busyring-load -c${CONNECTIONS:-64} $peer: $rate req/s"
 }
 
-# Batches (issue 20): busyring-load --batch BATCH, closed loop, 64 connections, each request a
-# JSON array of BATCH seed usages (data.json). records/s = req/s x BATCH: busyring answers each
-# with one 201 {"first_id":N,"count":BATCH} (durable: after the batch's fdatasync); nginx
-# discards the body and answers its static 201, so its figure is the HTTP ceiling for
-# requests of that size, storing nothing.
+# Batches (issue 20): busyring-load --batch BATCH, closed loop, 64 connections (or CONNECTIONS),
+# each request a JSON array of BATCH seed usages (data.json). records/s = req/s x BATCH:
+# busyring answers each with one 201 {"first_id":N,"count":BATCH} (durable: after the batch's
+# fdatasync), and the ids it acknowledged must be BATCH x its 201s (records/s counts those
+# ids, so that an error answer is no record); nginx discards the body and answers its static
+# 201, so its figure (201s x BATCH) is the HTTP ceiling for requests of that size, storing
+# nothing.
 m_load_batch() {
-  local peer=$1 json=$WORK/batch.json rate errors ids requests
+  local peer=$1 json=$WORK/batch.json rate records_rate errors ids requests records
   run_load "$peer" "$json" "$CLOSED_S" --rate 0 --batch "$BATCH" || return 0
-  read -r rate errors ids requests <<<"$(jget "$json" rate errors.total ids ok)"
-  sample batch_records_s "$peer" "$(calc "$rate * $BATCH")"
+  read -r rate records_rate errors ids requests \
+    <<<"$(jget "$json" rate records_rate errors.total ids ok)"
+  if [[ $peer == nginx ]]; then records=$(calc "$rate * $BATCH"); else records=$records_rate; fi
+  sample batch_records_s "$peer" "$records"
   (( errors == 0 )) || problem "$peer" "busyring-load --batch $BATCH: $errors errors"
   if [[ $peer != nginx ]] && (( ids != requests * BATCH )); then
     problem "$peer" "busyring-load --batch $BATCH: $ids ids for $requests requests"
   fi
-  say "  busyring-load -c64 --batch $BATCH $peer: $(calc "$rate * $BATCH") records/s"
+  say "  busyring-load -c${CONNECTIONS:-64} --batch $BATCH $peer: $(printf %.0f "$records") records/s"
 }
 
 # RATE req/s for FIXED_S over 64 connections: latency percentiles, server CPU per request

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # Servers and clients for perf/bench (sourced): start the three peers on 127.0.0.1, read
 # their CPU time and memory from /proc, run bounded clients on the load CPU, stop everything.
-# Expects: WORK, BIN, SERVER_CPU, LOAD_CPU. Every process started here is remembered in
-# SERVERS (nginx: its master) or CLIENT so that stop_everything (the EXIT trap) can end it;
-# none inherits fd 9, perf/bench's hold on /tmp/bench.lock.
+# Expects: WORK, BIN, SERVER_CPU, LOAD_CPU (a CPU, or a taskset list such as 0-7); optionally
+# SHARDS (busyring --threads, default 1) and NGINX_WORKERS (default 1), as perf/scale sets them.
+# Every process started here is remembered in SERVERS (nginx: its master) or CLIENT so that
+# stop_everything (the EXIT trap) can end it; none inherits fd 9, perf/bench's hold on
+# /tmp/bench.lock.
 
 declare -A PORT=()  # peer -> port
 declare -A PID=()   # peer -> the process whose CPU and memory are measured (nginx: its worker)
@@ -11,7 +13,7 @@ SERVERS=()
 CLIENT=
 
 say() { echo "$*" >&2; }
-die() { say "perf/bench: $*"; exit 1; }
+die() { say "perf/${0##*/}: $*"; exit 1; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -27,14 +29,21 @@ wait_port() {  # port -> 0 once something accepts on 127.0.0.1:port (at most 10 
 
 url() { echo "http://127.0.0.1:${PORT[$1]}/api/usages"; }
 
-# One nginx master with one worker, pinned to SERVER_CPU; a port taken between free_port and
-# nginx's bind makes it exit, so try a few ports.
-start_nginx() {
+# try_start_nginx and try_start_busyring return 1 with the reason in START_ERROR (perf/scale
+# reports it as a row and goes on); start_nginx and start_busyring end the script instead.
+START_ERROR=
+last_lines() { tail -3 "$1" 2>/dev/null | tr -s '\n\t' '  ' | grep . || echo "no output"; }
+
+# One nginx master with NGINX_WORKERS workers (1), pinned to SERVER_CPU; a port taken between
+# free_port and nginx's bind makes it exit, so try a few ports.
+try_start_nginx() {
   local dir=$WORK/nginx port pid worker
   for _ in 1 2 3; do
     port=$(free_port)
     rm -rf "$dir" && mkdir -p "$dir"
-    sed -e "s|@PORT@|$port|" -e "s|@PREFIX@|$dir|g" perf/nginx.conf >"$dir/nginx.conf"
+    sed -e "s|@PORT@|$port|" -e "s|@PREFIX@|$dir|g" \
+      -e "s|^worker_processes 1;|worker_processes ${NGINX_WORKERS:-1};|" \
+      perf/nginx.conf >"$dir/nginx.conf"
     taskset -c "$SERVER_CPU" nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/stdout" 2>"$dir/stderr" 9>&- &
     pid=$!
     SERVERS+=("$pid")
@@ -51,15 +60,18 @@ start_nginx() {
     fi
     stop_pid "$pid"
   done
-  die "nginx did not start: $(tail -3 "$dir/stderr")"
+  START_ERROR="nginx did not start: $(last_lines "$dir/stderr")"
+  return 1
 }
+start_nginx() { try_start_nginx || die "$START_ERROR"; }
 
-# busyring --ack=$1 with a fresh data dir; --port 0, and the port is read from its
-# "listening on HOST:PORT" line. --max-connections matches nginx's worker_connections.
-start_busyring() {
+# busyring --ack=$1 --threads SHARDS (1) with a fresh data dir; --port 0, and the port is read
+# from its "listening on HOST:PORT" line (printed once every shard accepts). --max-connections
+# matches nginx's worker_connections.
+try_start_busyring() {
   local ack=$1 dir=$WORK/$1 pid port=
   rm -rf "$dir" && mkdir -p "$dir"
-  taskset -c "$SERVER_CPU" "$BIN" --port 0 --bind 127.0.0.1 --threads 1 \
+  taskset -c "$SERVER_CPU" "$BIN" --port 0 --bind 127.0.0.1 --threads "${SHARDS:-1}" \
     --cpu-affinity "$SERVER_CPU" --ack "$ack" --max-connections 16384 \
     --data-dir "$dir/data" >/dev/null 2>"$dir/stderr" 9>&- &
   pid=$!
@@ -70,9 +82,13 @@ start_busyring() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
-  [[ -n $port ]] || die "busyring --ack=$ack did not start: $(tail -3 "$dir/stderr")"
+  if [[ -z $port ]]; then
+    START_ERROR="busyring --ack=$ack did not start: $(last_lines "$dir/stderr")"
+    return 1
+  fi
   PORT[$ack]=$port; PID[$ack]=$pid
 }
+start_busyring() { try_start_busyring "$1" || die "$START_ERROR"; }
 
 start_servers() {
   start_nginx
