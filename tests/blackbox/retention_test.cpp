@@ -214,12 +214,15 @@ TEST_CASE("issue 17: retire deletes only exported sealed segments, while the ser
     CHECK(id <= highest + 64);
   }
   REQUIRE(server->stop().code == 0);
-  // stats counts the retired ids as retired: no hole, no duplicate, every acknowledged id
-  // either on disk or retired.
+  // stats counts the retired ids as retired, not as holes: its holes are exactly the ids below
+  // the highest that were never acknowledged (the 3 fresh posts may not fill every one the
+  // stops left: how many there are depends on how the shards' id blocks were sized, which
+  // depends on timing), no duplicate, every acknowledged id either on disk or retired.
   r = tool({"stats", dir.path()});
   INFO(r.out << r.err);
   CHECK(r.ok());
-  CHECK(r.out.find("holes          0 ids in 0 ranges\n") != std::string::npos);
+  const uint64_t never_acked = *acked.rbegin() - acked.size();
+  CHECK(r.out.find("holes          " + std::to_string(never_acked) + " ids in ") != std::string::npos);
   CHECK(r.out.find("retired        " + std::to_string(gone.size()) + " ids ") != std::string::npos);
   CHECK(r.out.find("duplicate ids  0\n") != std::string::npos);
 
