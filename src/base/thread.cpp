@@ -1,5 +1,6 @@
 #include "busyring/base/thread.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -18,6 +19,20 @@ std::thread start_helper_thread(const char* name, std::function<void()> body) {
   });
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return t;
+}
+
+PeriodicThread::~PeriodicThread() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void PeriodicThread::start(const char* name, int interval_ms, std::function<void()> tick) {
+  thread_ = start_helper_thread(name, [this, interval_ms, tick = std::move(tick)] {
+    while (!stop_.load()) {
+      ::poll(nullptr, 0, interval_ms);
+      tick();
+    }
+  });
 }
 
 }  // namespace busyring::base

@@ -1,7 +1,6 @@
 // The export lag gauge; see export_lag.h.
 #include "busyring/storage/export_lag.h"
 
-#include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,7 +9,6 @@
 
 #include "busyring/base/io.h"
 #include "busyring/base/log.h"
-#include "busyring/base/thread.h"
 #include "busyring/storage/mapped_file.h"
 #include "busyring/storage/record.h"
 #include "busyring/storage/scan.h"
@@ -132,11 +130,6 @@ uint64_t ExportLagGauge::oldest_uncovered_ns(const std::string& data_dir, const 
   return oldest;
 }
 
-ExportLagGauge::~ExportLagGauge() {
-  stop_.store(true);
-  if (thread_.joinable()) thread_.join();
-}
-
 uint64_t ExportLagGauge::lag_ns(uint64_t now_ns) const noexcept {
   const uint64_t oldest = oldest_ns_.load(std::memory_order_relaxed);
   return oldest != 0 && now_ns > oldest ? now_ns - oldest : 0;
@@ -146,14 +139,7 @@ void ExportLagGauge::start(const std::string& data_dir, const std::string& check
   data_dir_ = data_dir;
   checkpoint_path_ = checkpoint_path;
   update();
-  thread_ = base::start_helper_thread("busyring-lag", [this] { run(); });
-}
-
-void ExportLagGauge::run() {
-  while (!stop_.load()) {
-    ::poll(nullptr, 0, kIntervalMs);
-    update();
-  }
+  ticker_.start("busyring-lag", kIntervalMs, [this] { update(); });
 }
 
 void ExportLagGauge::update() {

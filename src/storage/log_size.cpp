@@ -1,12 +1,10 @@
 // The live log's size; see log_size.h.
 #include "busyring/storage/log_size.h"
 
-#include <poll.h>
 
 #include <vector>
 
 #include "busyring/base/log.h"
-#include "busyring/base/thread.h"
 #include "busyring/storage/segment.h"
 
 namespace busyring::storage {
@@ -15,11 +13,6 @@ namespace {
 constexpr int kIntervalMs = 500;
 
 }  // namespace
-
-LogSizeGauge::~LogSizeGauge() {
-  stop_.store(true);
-  if (thread_.joinable()) thread_.join();
-}
 
 uint64_t LogSizeGauge::measure(const std::string& data_dir) {
   uint64_t total = 0;
@@ -38,14 +31,7 @@ void LogSizeGauge::start(const std::string& data_dir, uint64_t max_bytes) {
   data_dir_ = data_dir;
   max_bytes_ = max_bytes;
   update();
-  thread_ = base::start_helper_thread("busyring-size", [this] { run(); });
-}
-
-void LogSizeGauge::run() {
-  while (!stop_.load()) {
-    ::poll(nullptr, 0, kIntervalMs);
-    update();
-  }
+  ticker_.start("busyring-size", kIntervalMs, [this] { update(); });
 }
 
 void LogSizeGauge::update() {

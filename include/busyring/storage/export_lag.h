@@ -20,9 +20,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <thread>
 #include <utility>
 
+#include "busyring/base/thread.h"
 #include "busyring/storage/export_checkpoint.h"
 
 namespace busyring::storage {
@@ -32,7 +32,6 @@ class ExportLagGauge {
   ExportLagGauge() = default;
   ExportLagGauge(const ExportLagGauge&) = delete;
   ExportLagGauge& operator=(const ExportLagGauge&) = delete;
-  ~ExportLagGauge();
 
   // Measures once now, then starts the measuring thread.
   void start(const std::string& data_dir, const std::string& checkpoint_path);
@@ -56,7 +55,6 @@ class ExportLagGauge {
                                       FingerprintCache& sealed);
 
  private:
-  void run();
   void update();
   Checkpoint read_checkpoint();
 
@@ -64,9 +62,8 @@ class ExportLagGauge {
   std::string checkpoint_path_;
   std::string last_problem_;  // logged once until it changes
   FingerprintCache sealed_fingerprints_;  // segments nothing writes again
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
   alignas(64) std::atomic<uint64_t> oldest_ns_{0};
+  base::PeriodicThread ticker_;  // last: joined before the members update() touches
 };
 
 }  // namespace busyring::storage

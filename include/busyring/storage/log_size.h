@@ -12,7 +12,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <thread>
+
+#include "busyring/base/thread.h"
 
 namespace busyring::storage {
 
@@ -21,7 +22,6 @@ class LogSizeGauge {
   LogSizeGauge() = default;
   LogSizeGauge(const LogSizeGauge&) = delete;
   LogSizeGauge& operator=(const LogSizeGauge&) = delete;
-  ~LogSizeGauge();
 
   // Measures once now, then starts the measuring thread. max_bytes 0: no limit (only measured).
   void start(const std::string& data_dir, uint64_t max_bytes);
@@ -34,15 +34,13 @@ class LogSizeGauge {
   static uint64_t measure(const std::string& data_dir);
 
  private:
-  void run();
   void update();
 
   std::string data_dir_;
   uint64_t max_bytes_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
   alignas(64) std::atomic<uint64_t> live_bytes_{0};
   alignas(64) std::atomic<bool> full_{false};
+  base::PeriodicThread ticker_;  // last: joined before the members update() touches
 };
 
 }  // namespace busyring::storage
