@@ -43,7 +43,7 @@ int BufRing::setup(io_uring* ring, uint16_t group, uint32_t entries, uint32_t bu
   char* start = static_cast<char*>(b);
   const size_t lead = base::align_up(reinterpret_cast<uintptr_t>(start), kHugePage) - reinterpret_cast<uintptr_t>(start);
   if (lead > 0) munmap(start, lead);
-  if (kHugePage - lead > 0) munmap(start + lead + buffers_bytes_, kHugePage - lead);
+  munmap(start + lead + buffers_bytes_, kHugePage - lead);  // the tail: never empty (lead < kHugePage)
   buffers_ = start + lead;
   (void)madvise(buffers_, buffers_bytes_, MADV_HUGEPAGE);  // a hint: EINVAL without THP is fine
   // Made resident now, a fixed cost of the shard: otherwise a receive would fault in 2 MiB at a
